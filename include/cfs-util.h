@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The project's one error idiom: functions return 0 (or a positive value)
+ * on success and -errno on failure; resources are released by cleanup
+ * attributes; ownership leaves a scope only through TAKE_FD/TAKE_PTR.
+ */
+#ifndef CFS_UTIL_H
+#define CFS_UTIL_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+
+/* Hands ownership out of a cleanup-managed variable. */
+#define TAKE_FD(fd)                  \
+	({                           \
+		int _fd_ = (fd);     \
+		(fd) = -EBADF;       \
+		_fd_;                \
+	})
+#define TAKE_PTR(p)                      \
+	({                               \
+		__typeof__(p) _p_ = (p); \
+		(p) = NULL;              \
+		_p_;                     \
+	})
+
+static inline int negative_errno(void) { return errno > 0 ? -errno : -EIO; }
+
+#define CFS_PAGE_SIZE 4096u
+static inline uint64_t round_up_page(uint64_t v) { return (v + CFS_PAGE_SIZE - 1) & ~(uint64_t)(CFS_PAGE_SIZE - 1); }
+static inline uint64_t round_down_page(uint64_t v) { return v & ~(uint64_t)(CFS_PAGE_SIZE - 1); }
+
+#endif

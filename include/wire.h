@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Supervisor <-> worker protocol over a SOCK_SEQPACKET socketpair.
+ *
+ * One datagram is one message: a fixed header then exactly one fixed-layout
+ * body; the receiver checks version, type, exact length and the number of
+ * passed fds before touching a field. Only ADOPT carries an fd (the object's
+ * anonymous fd, SCM_RIGHTS). Messages the receiver does not expect from that
+ * side break the protocol: the supervisor kills such a worker, a worker exits.
+ *
+ * Objects are named by the supervisor's dense slot number, not the kernel's
+ * object_id, so a worker's table is a plain array.
+ */
+#ifndef CFS_WIRE_H
+#define CFS_WIRE_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cookie-key.h"
+
+#define WIRE_VERSION 1
+
+enum wire_type {
+	/* worker -> supervisor */
+	WIRE_HELLO = 1,
+	WIRE_OPEN_DONE = 2,
+	WIRE_READ_DONE = 3,
+	/* supervisor -> worker */
+	WIRE_OPEN = 16,
+	WIRE_ADOPT = 17,
+	WIRE_READ = 18,
+	WIRE_DROP = 19,
+};
+
+struct wire_hdr {
+	uint16_t version;
+	uint16_t type;
+	uint32_t len; /* whole message, header included */
+};
+
+struct wire_hello {
+	struct wire_hdr hdr;
+	uint32_t pid;
+	uint32_t reserved;
+	char version[32]; /* worker build version, NUL terminated */
+};
+
+/* Find the blob for a new object and report its size. */
+struct wire_open {
+	struct wire_hdr hdr;
+	uint32_t msg_id;
+	uint32_t cookie_len;
+	uint8_t cookie[COOKIE_KEY_MAX + 1];
+};
+
+/* result: blob size (>= 0) or -errno */
+struct wire_open_done {
+	struct wire_hdr hdr;
+	uint32_t msg_id;
+	uint32_t reserved;
+	int64_t result;
+};
+
+/* Take an object: its anonymous fd rides along (SCM_RIGHTS). */
+struct wire_adopt {
+	struct wire_hdr hdr;
+	uint32_t slot;
+	uint32_t cookie_len;
+	uint64_t size; /* as given in copen: never write past it */
+	uint8_t cookie[COOKIE_KEY_MAX + 1];
+};
+
+struct wire_read {
+	struct wire_hdr hdr;
+	uint32_t msg_id;
+	uint32_t slot;
+	uint64_t off;
+	uint64_t len;
+};
+
+/* result: bytes written into the cache file (>= 0) or -errno */
+struct wire_read_done {
+	struct wire_hdr hdr;
+	uint32_t msg_id;
+	uint32_t reserved;
+	int64_t result;
+};
+
+struct wire_drop {
+	struct wire_hdr hdr;
+	uint32_t slot;
+	uint32_t reserved;
+};
+
+union wire_msg {
+	struct wire_hdr hdr;
+	struct wire_hello hello;
+	struct wire_open open;
+	struct wire_open_done open_done;
+	struct wire_adopt adopt;
+	struct wire_read read;
+	struct wire_read_done read_done;
+	struct wire_drop drop;
+};
+
+#define WIRE_MAX_FDS 1
+#define WIRE_MAX_SLOTS (1u << 20)
+#define WIRE_MAX_BLOB_SIZE (1ull << 50)
+
+/* Expected body size for a type, or 0 for an unknown type. */
+static inline size_t wire_size_of(uint16_t type)
+{
+	switch (type) {
+	case WIRE_HELLO: return sizeof(struct wire_hello);
+	case WIRE_OPEN_DONE: return sizeof(struct wire_open_done);
+	case WIRE_READ_DONE: return sizeof(struct wire_read_done);
+	case WIRE_OPEN: return sizeof(struct wire_open);
+	case WIRE_ADOPT: return sizeof(struct wire_adopt);
+	case WIRE_READ: return sizeof(struct wire_read);
+	case WIRE_DROP: return sizeof(struct wire_drop);
+	default: return 0;
+	}
+}
+
+static inline void wire_init(struct wire_hdr *hdr, enum wire_type type)
+{
+	hdr->version = WIRE_VERSION;
+	hdr->type = (uint16_t)type;
+	hdr->len = (uint32_t)wire_size_of((uint16_t)type);
+}
+
+/*
+ * Checks the framing of a received message: n bytes arrived, nfds fds
+ * with it. Returns 0 or -EBADMSG. Field semantics are the handler's job.
+ */
+static inline int wire_check_frame(const union wire_msg *m, size_t n, unsigned nfds)
+{
+	size_t want;
+
+	if (n < sizeof(struct wire_hdr) || m->hdr.version != WIRE_VERSION)
+		return -EBADMSG;
+	want = wire_size_of(m->hdr.type);
+	if (want == 0 || n != want || m->hdr.len != want)
+		return -EBADMSG;
+	if (nfds != (m->hdr.type == WIRE_ADOPT ? 1u : 0u))
+		return -EBADMSG;
+	return 0;
+}
+
+#endif

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "inflight.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int inflight_add(struct inflight *t, struct request *proto, struct request **ret)
+{
+	struct request *r;
+	int e;
+
+	if (inflight_get(t, proto->msg_id))
+		return -EEXIST;
+	r = malloc(sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	*r = *proto;
+	r->worker = NO_WORKER;
+	r->next = NULL;
+	e = idmap_put(&t->by_msg_id, r->msg_id, r);
+	if (e < 0) {
+		free(r);
+		return e;
+	}
+	t->count++;
+	*ret = r;
+	return 0;
+}
+
+struct request *inflight_get(const struct inflight *t, uint32_t msg_id)
+{
+	return idmap_get(&t->by_msg_id, msg_id);
+}
+
+void inflight_enqueue(struct inflight *t, struct request *r, int at_head)
+{
+	r->worker = NO_WORKER;
+	if (at_head) {
+		r->next = t->queue_head;
+		t->queue_head = r;
+		if (!t->queue_tail)
+			t->queue_tail = r;
+	} else {
+		r->next = NULL;
+		if (t->queue_tail)
+			t->queue_tail->next = r;
+		else
+			t->queue_head = r;
+		t->queue_tail = r;
+	}
+	t->queued++;
+}
+
+static void unlink_queued(struct inflight *t, struct request *r)
+{
+	struct request **pp = &t->queue_head, *prev = NULL;
+
+	while (*pp && *pp != r) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (!*pp)
+		return;
+	*pp = r->next;
+	if (t->queue_tail == r)
+		t->queue_tail = prev;
+	r->next = NULL;
+	t->queued--;
+}
+
+struct request *inflight_dequeue(struct inflight *t, unsigned domain)
+{
+	for (struct request *r = t->queue_head; r; r = r->next)
+		if (r->domain == domain) {
+			unlink_queued(t, r);
+			return r;
+		}
+	return NULL;
+}
+
+void inflight_remove(struct inflight *t, struct request *r)
+{
+	if (r->worker == NO_WORKER)
+		unlink_queued(t, r);
+	idmap_remove(&t->by_msg_id, r->msg_id);
+	t->count--;
+	free(r);
+}
+
+void inflight_free(struct inflight *t)
+{
+	for (size_t i = 0; i < t->by_msg_id.capacity; i++)
+		free(t->by_msg_id.slots[i].value);
+	idmap_free(&t->by_msg_id);
+	*t = (struct inflight){ 0 };
+}
+

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Every OPEN and READ read from the device stays here until it is answered
+ * (invariant 3). A request is either queued (no worker yet) or held by one
+ * worker; when that worker dies it goes back to the head of the queue.
+ */
+#ifndef CFS_INFLIGHT_H
+#define CFS_INFLIGHT_H
+
+#include <stdint.h>
+
+#include "idmap.h"
+
+#define NO_WORKER (-1)
+
+struct request {
+	uint32_t msg_id;
+	uint32_t opcode;
+	uint32_t obj_id;
+	uint32_t slot; /* object slot */
+	uint64_t off, len;
+	int worker;           /* worker slot holding it, or NO_WORKER */
+	unsigned domain;
+	uint64_t deadline_ms; /* while held by a worker */
+	uint64_t read_at_ms;  /* for latency figures */
+	unsigned crashes;     /* workers that crashed or hung holding it */
+	unsigned kills;       /* workers killed from outside holding it */
+	struct request *next; /* queue link while unassigned */
+};
+
+struct inflight {
+	struct idmap by_msg_id;
+	struct request *queue_head, *queue_tail;
+	uint32_t count;
+	uint32_t queued;
+};
+
+int inflight_add(struct inflight *t, struct request *proto, struct request **ret);
+struct request *inflight_get(const struct inflight *t, uint32_t msg_id);
+/* Puts a request at the tail (new) or head (returned by a dead worker). */
+void inflight_enqueue(struct inflight *t, struct request *r, int at_head);
+/* Takes the first queued request of a domain, or NULL. */
+struct request *inflight_dequeue(struct inflight *t, unsigned domain);
+void inflight_remove(struct inflight *t, struct request *r);
+void inflight_free(struct inflight *t);
+
+#endif

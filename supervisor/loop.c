@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The event loop: device requests, worker messages and deaths, signals and
+ * a timer for timeouts and respawns. Single-threaded; every handler runs to
+ * completion, so the tables never see a half-done change.
+ */
+#include "loop.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfs-log.h"
+#include "cfs-util.h"
+#include "device.h"
+#include "pool.h"
+#include "requests.h"
+
+#define DEVICE_BATCH 64
+#define TICK_RESPAWN_MS 10
+#define TICK_TIMEOUT_MS 100
+
+uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void loop_log_stats(const struct supervisor *s)
+{
+	const struct stats *t = &s->stats;
+
+	log_notice("stats: objects=%u inflight=%u opens=%" PRIu64 " reads=%" PRIu64 " closes=%" PRIu64
+		   " bytes=%" PRIu64 " spawns=%" PRIu64 " deaths=%" PRIu64 " timeouts=%" PRIu64
+		   " violations=%" PRIu64 " restores=%" PRIu64 " duplicates=%" PRIu64 " failed=%" PRIu64
+		   " refused_keys=%" PRIu64 " malformed=%" PRIu64,
+		   s->objects.count, s->inflight.count, t->opens, t->reads, t->closes, t->bytes_served, t->spawns,
+		   t->deaths, t->timeouts, t->violations, t->restores, t->duplicates, t->failed_requests,
+		   t->refused_keys, t->malformed);
+}
+
+static void on_device(struct supervisor *s)
+{
+	/* Aligned and a page long: room for any request (CACHEFILES_MSG_MAX_SIZE). */
+	static uint64_t buf[4096 / sizeof(uint64_t)];
+
+	for (int i = 0; i < DEVICE_BATCH; i++) {
+		ssize_t n = device_read(s->dev_fd, buf, sizeof(buf));
+		if (n == 0)
+			return;
+		if (n == -EINTR)
+			continue;
+		if (n < 0) {
+			log_error_errno((int)n, "Reading %s failed: %s", s->cfg.device_path, ERRSTR((int)n));
+			return;
+		}
+		requests_on_kernel_message(s, buf, (size_t)n);
+	}
+}
+
+static void on_signal(struct supervisor *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_notice("signal %s: shutting down", sigabbrev_np((int)si.ssi_signo));
+			s->quit = true;
+			break;
+		case SIGUSR1:
+			loop_log_stats(s);
+			break;
+		}
+	}
+}
+
+/* Kills workers that sat on a request past the timeout; they are then replaced. */
+static void check_timeouts(struct supervisor *s, uint64_t now)
+{
+	struct idmap *m = &s->inflight.by_msg_id;
+
+	for (size_t i = 0; i < m->capacity; i++) {
+		struct request *r = m->slots[i].value;
+		struct domain *d;
+		if (!r || r->worker == NO_WORKER || r->deadline_ms > now)
+			continue;
+		d = &s->domains[r->domain];
+		if (d->workers[r->worker].killed_by_us)
+			continue;
+		s->stats.timeouts++;
+		log_warning("domain %s obj %u msg %u: no answer in %" PRIu64 " ms", d->name, r->obj_id, r->msg_id,
+			    s->cfg.request_timeout_ms);
+		pool_kill(s, d, (unsigned)r->worker, "request timeout");
+	}
+}
+
+/*
+ * restore re-marks every unfinished request NEW; re-reading an OPEN whose anon
+ * fd is alive fails it with EEXIST, so restore waits until no OPEN we read is
+ * still waiting for its copen (invariant 2).
+ */
+static void maybe_restore(struct supervisor *s)
+{
+	int r;
+
+	if (!s->restore_wanted || s->objects.opening > 0)
+		return;
+	s->restore_wanted = false;
+	r = device_restore(s->dev_fd);
+	if (r < 0) {
+		log_warning_errno(r, "restore failed (kernel older than 6.8?): %s", ERRSTR(r));
+		return;
+	}
+	s->stats.restores++;
+}
+
+static void arm_timer(struct supervisor *s, unsigned interval_ms)
+{
+	struct itimerspec its = { 0 };
+
+	if (interval_ms == s->timer_interval_ms)
+		return;
+	its.it_interval.tv_sec = interval_ms / 1000;
+	its.it_interval.tv_nsec = (long)(interval_ms % 1000) * 1000000;
+	its.it_value = its.it_interval;
+	timerfd_settime(s->timer_fd, 0, &its, NULL);
+	s->timer_interval_ms = interval_ms;
+}
+
+/* Everything that follows from the events just handled. */
+static void settle(struct supervisor *s)
+{
+	uint64_t now = now_ms();
+	bool respawn_pending = false;
+
+	for (unsigned i = 0; i < s->n_domains; i++) {
+		struct domain *d = &s->domains[i];
+		pool_respawn_due(s, d, now);
+		for (unsigned j = 0; j < d->n_workers; j++)
+			respawn_pending |= d->workers[j].state == WORKER_EMPTY;
+	}
+	maybe_restore(s);
+	for (unsigned i = 0; i < s->n_domains; i++)
+		pool_dispatch(s, &s->domains[i]);
+	arm_timer(s, respawn_pending ? TICK_RESPAWN_MS : s->inflight.count ? TICK_TIMEOUT_MS : 0);
+}
+
+static void on_timer(struct supervisor *s)
+{
+	uint64_t expirations;
+
+	if (read(s->timer_fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	check_timeouts(s, now_ms());
+}
+
+static void on_event(struct supervisor *s, uint64_t tag)
+{
+	unsigned di = EV_DOMAIN(tag), slot = EV_SLOT(tag);
+
+	switch (EV_KIND(tag)) {
+	case EV_DEVICE: on_device(s); return;
+	case EV_SIGNAL: on_signal(s); return;
+	case EV_TIMER: on_timer(s); return;
+	case EV_WORKER_SOCK:
+		if (di < s->n_domains && slot < s->domains[di].n_workers)
+			pool_on_message(s, &s->domains[di], slot);
+		return;
+	case EV_WORKER_PIDFD:
+		if (di < s->n_domains && slot < s->domains[di].n_workers)
+			pool_on_death(s, &s->domains[di], slot);
+		return;
+	}
+}
+
+int loop_run(struct supervisor *s)
+{
+	struct epoll_event events[32];
+
+	settle(s);
+	while (!s->quit) {
+		int n = epoll_wait(s->epoll_fd, events, (int)ARRAY_SIZE(events), -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return log_error_errno(errno, "epoll_wait failed: %s", ERRSTR(errno));
+		}
+		for (int i = 0; i < n; i++)
+			on_event(s, events[i].data.u64);
+		settle(s);
+	}
+	return 0;
+}
+
+int loop_setup(struct supervisor *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+
+	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epoll_fd < 0)
+		return log_error_errno(errno, "epoll_create1 failed: %s", ERRSTR(errno));
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->signal_fd < 0 || s->timer_fd < 0)
+		return log_error_errno(errno, "signalfd/timerfd failed: %s", ERRSTR(errno));
+
+	ev.data.u64 = EV_TAG(EV_DEVICE, 0, 0);
+	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->dev_fd, &ev) < 0)
+		return log_error_errno(errno, "Cannot poll %s: %s", s->cfg.device_path, ERRSTR(errno));
+	ev.data.u64 = EV_TAG(EV_SIGNAL, 0, 0);
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->signal_fd, &ev);
+	ev.data.u64 = EV_TAG(EV_TIMER, 0, 0);
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->timer_fd, &ev);
+	return 0;
+}

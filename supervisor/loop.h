@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef CFS_LOOP_H
+#define CFS_LOOP_H
+
+#include "supervisor.h"
+
+int loop_setup(struct supervisor *s);
+int loop_run(struct supervisor *s);
+void loop_log_stats(const struct supervisor *s);
+
+#endif

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The object table: every cache object the kernel opened through us, with
+ * the anonymous fd we hold for it. Objects live in dense slots (the name
+ * workers know them by) and are found by the kernel's object_id.
+ */
+#ifndef CFS_OBJECTS_H
+#define CFS_OBJECTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cookie-key.h"
+#include "idmap.h"
+#include "kmsg.h"
+
+enum object_state {
+	OBJECT_OPENING, /* OPEN read, copen not yet written */
+	OBJECT_OPEN,
+};
+
+struct object {
+	uint32_t slot;
+	uint32_t obj_id;
+	int anon_fd;
+	enum object_state state;
+	uint64_t size;
+	uint64_t adopted_mask; /* bit n: worker slot n holds our anon fd */
+	unsigned domain;       /* index of the serving pool */
+	uint32_t cookie_len;
+	uint8_t cookie[COOKIE_KEY_MAX + 1];
+	char volume_key[KMSG_VOLUME_KEY_MAX + 1];
+};
+
+struct objects {
+	struct object **slots;
+	uint32_t n_slots;
+	uint32_t count;
+	uint32_t opening; /* objects in OBJECT_OPENING: restore waits for 0 */
+	struct idmap by_obj_id;
+};
+
+/* Takes a fresh object for a parsed OPEN; the anon fd becomes ours. */
+int objects_insert(struct objects *t, const struct kreq *req, unsigned domain, struct object **ret);
+struct object *objects_by_id(const struct objects *t, uint32_t obj_id);
+struct object *objects_by_slot(const struct objects *t, uint32_t slot);
+void objects_set_open(struct objects *t, struct object *o, uint64_t size);
+/* Closes the anon fd and forgets the object. */
+void objects_remove(struct objects *t, struct object *o);
+void objects_free(struct objects *t);
+
+/* A printable form of a cookie key for logs (hostile bytes escaped). */
+const char *cookie_printable(const uint8_t *key, uint32_t len, char buf[4 * COOKIE_KEY_MAX + 1]);
+
+#endif

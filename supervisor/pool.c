@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "pool.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cfs-log.h"
+#include "requests.h"
+#include "spawn.h"
+#include "wire-io.h"
+
+
+static unsigned domain_index(const struct supervisor *s, const struct domain *d)
+{
+	return (unsigned)(d - s->domains);
+}
+
+uint64_t pool_backoff(struct domain *d)
+{
+	d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : POOL_BACKOFF_MIN_MS;
+	if (d->backoff_ms > POOL_BACKOFF_MAX_MS)
+		d->backoff_ms = POOL_BACKOFF_MAX_MS;
+	return now_ms() + d->backoff_ms;
+}
+
+static int worker_spawn(struct supervisor *s, struct domain *d, unsigned slot)
+{
+	struct worker *w = &d->workers[slot];
+	unsigned di = domain_index(s, d);
+	struct epoll_event ev = { .events = EPOLLIN };
+	int r;
+
+	r = spawn_worker(&s->cfg, d, slot, &w->pid, &w->pidfd, &w->sock);
+	if (r < 0) {
+		w->state = WORKER_EMPTY;
+		w->respawn_at_ms = pool_backoff(d);
+		return r;
+	}
+	ev.data.u64 = EV_TAG(EV_WORKER_SOCK, di, slot);
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, w->sock, &ev);
+	ev.data.u64 = EV_TAG(EV_WORKER_PIDFD, di, slot);
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, w->pidfd, &ev);
+	w->state = WORKER_STARTING;
+	w->outstanding = 0;
+	w->killed_by_us = false;
+	w->started_ms = now_ms();
+	w->version[0] = '\0';
+	s->stats.spawns++;
+	log_debug("domain %s worker %u: started pid %d", d->name, slot, (int)w->pid);
+	return 0;
+}
+
+int pool_start(struct supervisor *s, struct domain *d)
+{
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		int r = worker_spawn(s, d, i);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void pool_stop(struct supervisor *s, struct domain *d)
+{
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		struct worker *w = &d->workers[i];
+		if (w->state == WORKER_EMPTY)
+			continue;
+		syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
+		waitid(P_PIDFD, (id_t)w->pidfd, NULL, WEXITED);
+		close(w->sock);
+		close(w->pidfd);
+		w->state = WORKER_EMPTY;
+	}
+}
+
+void pool_respawn_due(struct supervisor *s, struct domain *d, uint64_t now)
+{
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		struct worker *w = &d->workers[i];
+		if (w->state == WORKER_EMPTY && w->respawn_at_ms <= now)
+			(void)worker_spawn(s, d, i);
+	}
+}
+
+unsigned pool_ready_count(const struct domain *d)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < d->n_workers; i++)
+		n += d->workers[i].state == WORKER_READY;
+	return n;
+}
+
+void pool_kill(struct supervisor *s, struct domain *d, unsigned slot, const char *why)
+{
+	struct worker *w = &d->workers[slot];
+
+	if (w->state == WORKER_EMPTY || w->killed_by_us)
+		return;
+	log_warning("domain %s worker %u (pid %d): killing it: %s", d->name, slot, (int)w->pid, why);
+	w->killed_by_us = true;
+	syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
+	/* Nothing more goes to it; its death arrives through the pidfd. */
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, w->sock, NULL);
+}
+
+static int least_loaded_worker(const struct supervisor *s, const struct domain *d)
+{
+	int best = -1;
+
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		const struct worker *w = &d->workers[i];
+		if (w->state != WORKER_READY || w->killed_by_us || w->outstanding >= s->cfg.queue_per_worker)
+			continue;
+		if (best < 0 || w->outstanding < d->workers[best].outstanding)
+			best = (int)i;
+	}
+	return best;
+}
+
+static int send_adopt(struct worker *w, unsigned slot, struct object *o)
+{
+	struct wire_adopt m = { .slot = o->slot, .cookie_len = o->cookie_len, .size = o->size };
+	int r;
+
+	wire_init(&m.hdr, WIRE_ADOPT);
+	memcpy(m.cookie, o->cookie, sizeof(m.cookie));
+	r = wire_send(w->sock, &m, sizeof(m), o->anon_fd);
+	if (r == 0)
+		o->adopted_mask |= UINT64_C(1) << slot;
+	return r;
+}
+
+static int send_request(struct supervisor *s, struct worker *w, unsigned slot, struct request *r)
+{
+	struct object *o = objects_by_id(&s->objects, r->obj_id);
+
+	if (r->opcode == CACHEFILES_OP_OPEN) {
+		struct wire_open m = { .msg_id = r->msg_id };
+		wire_init(&m.hdr, WIRE_OPEN);
+		m.cookie_len = o->cookie_len;
+		memcpy(m.cookie, o->cookie, sizeof(m.cookie));
+		return wire_send(w->sock, &m, sizeof(m), -1);
+	}
+	/* Workers learn objects lazily: only the ones they are asked to serve. */
+	if (!(o->adopted_mask & (UINT64_C(1) << slot))) {
+		int e = send_adopt(w, slot, o);
+		if (e < 0)
+			return e;
+	}
+	struct wire_read m = { .msg_id = r->msg_id, .slot = o->slot, .off = r->off, .len = r->len };
+	wire_init(&m.hdr, WIRE_READ);
+	return wire_send(w->sock, &m, sizeof(m), -1);
+}
+
+void pool_dispatch(struct supervisor *s, struct domain *d)
+{
+	unsigned di = domain_index(s, d);
+	int slot;
+
+	while ((slot = least_loaded_worker(s, d)) >= 0) {
+		struct request *r = inflight_dequeue(&s->inflight, di);
+		struct worker *w = &d->workers[slot];
+		struct object *o;
+		int e;
+
+		if (!r)
+			return;
+		o = objects_by_id(&s->objects, r->obj_id);
+		if (!o || o->slot != r->slot) {
+			inflight_remove(&s->inflight, r); /* closed meanwhile */
+			continue;
+		}
+		e = send_request(s, w, (unsigned)slot, r);
+		if (e < 0) {
+			inflight_enqueue(&s->inflight, r, 1);
+			pool_kill(s, d, (unsigned)slot, "its socket refused a request");
+			continue;
+		}
+		r->worker = slot;
+		r->deadline_ms = now_ms() + s->cfg.request_timeout_ms;
+		w->outstanding++;
+	}
+}
+
+void pool_drop_object(struct supervisor *s, struct object *o)
+{
+	struct domain *d = &s->domains[o->domain];
+	struct wire_drop m = { .slot = o->slot };
+
+	wire_init(&m.hdr, WIRE_DROP);
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		if (!(o->adopted_mask & (UINT64_C(1) << i)))
+			continue;
+		/* A worker that cannot take it is broken; dying drops it too. */
+		if (wire_send(d->workers[i].sock, &m, sizeof(m), -1) < 0)
+			pool_kill(s, d, i, "its socket refused a DROP");
+	}
+	o->adopted_mask = 0;
+}

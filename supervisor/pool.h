@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Worker processes: spawning, messages to and from them, death. */
+#ifndef CFS_POOL_H
+#define CFS_POOL_H
+
+#include "supervisor.h"
+
+int pool_start(struct supervisor *s, struct domain *d);
+void pool_stop(struct supervisor *s, struct domain *d);
+/* Respawns empty slots whose backoff has passed. */
+void pool_respawn_due(struct supervisor *s, struct domain *d, uint64_t now);
+/* Hands queued requests to ready workers with room. */
+void pool_dispatch(struct supervisor *s, struct domain *d);
+void pool_on_message(struct supervisor *s, struct domain *d, unsigned slot);
+void pool_on_death(struct supervisor *s, struct domain *d, unsigned slot);
+/* SIGKILLs a worker; its death arrives through its pidfd. */
+void pool_kill(struct supervisor *s, struct domain *d, unsigned slot, const char *why);
+/* Tells every worker holding the object to drop it. */
+void pool_drop_object(struct supervisor *s, struct object *o);
+unsigned pool_ready_count(const struct domain *d);
+/* Doubles the domain's start-up backoff; returns when to try again. */
+uint64_t pool_backoff(struct domain *d);
+
+#define POOL_BACKOFF_MIN_MS 10
+#define POOL_BACKOFF_MAX_MS 5000
+
+#endif

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "spawn.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cfs-log.h"
+#include "cfs-util.h"
+
+/*
+ * Runs in the forked child only, so it never returns: on any failure it
+ * _exit()s (the supervisor sees a worker that died before HELLO and backs
+ * off). Order matters and is fixed:
+ *  1. own session, so a terminal's signals do not reach workers;
+ *  2. the IPC socket and blob dir at fixed numbers, every other fd closed
+ *     (anon fds, the device, epoll: a worker holds only what it is given);
+ *  3. die with the supervisor, re-checked after the fact (the parent may
+ *     already be gone before prctl ran);
+ *  4. default signal mask (the supervisor blocks signals for its signalfd).
+ */
+static _Noreturn void exec_worker_child(const struct settings *cfg, const struct domain *d, unsigned slot,
+					int sock, pid_t parent)
+{
+	char slot_arg[16];
+	sigset_t none;
+
+	if (setsid() < 0)
+		_exit(127);
+	/* Via high numbers first: either source may sit on the other's target. */
+	int sock_hi = fcntl(sock, F_DUPFD, 16), dir_hi = fcntl(d->blob_dir_fd, F_DUPFD, 16);
+	if (sock_hi < 0 || dir_hi < 0 || dup2(sock_hi, WORKER_IPC_FD) < 0 || dup2(dir_hi, WORKER_BLOB_DIR_FD) < 0)
+		_exit(127);
+	if (syscall(SYS_close_range, WORKER_BLOB_DIR_FD + 1, ~0U, 0) < 0)
+		_exit(127);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	snprintf(slot_arg, sizeof(slot_arg), "%u", slot);
+	char *const argv[] = { (char *)"cachefiles-worker", (char *)"--domain", (char *)d->name,
+			       (char *)"--slot", slot_arg, NULL };
+	execv(cfg->worker_exe, argv);
+	fprintf(stderr, "<3>cachefiles-worker: cannot execute %s: %s\n", cfg->worker_exe, strerror(errno));
+	_exit(127);
+}
+
+int spawn_worker(const struct settings *cfg, const struct domain *d, unsigned slot, pid_t *pid, int *pidfd,
+		 int *sock)
+{
+	_cleanup_close_ int ours = -EBADF, theirs = -EBADF;
+	pid_t parent = getpid(), child;
+	int sv[2], fd;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return log_error_errno(errno, "domain %s: socketpair for a worker failed: %s", d->name, ERRSTR(errno));
+	ours = sv[0];
+	theirs = sv[1];
+	child = fork();
+	if (child < 0)
+		return log_error_errno(errno, "domain %s: fork of a worker failed: %s", d->name, ERRSTR(errno));
+	if (child == 0)
+		exec_worker_child(cfg, d, slot, theirs, parent);
+
+	fd = (int)syscall(SYS_pidfd_open, child, 0);
+	if (fd < 0) {
+		int r = -errno;
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		return log_error_errno(r, "domain %s: pidfd_open for worker %d failed: %s", d->name, (int)child, ERRSTR(r));
+	}
+	fcntl(ours, F_SETFL, O_NONBLOCK);
+	*pid = child;
+	*pidfd = fd;
+	*sock = TAKE_FD(ours);
+	return 0;
+}

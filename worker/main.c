@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cachefiles-worker: serves one domain's requests for the supervisor.
+ * It holds its IPC socket (fd 3), its blob directory (fd 4) and the objects
+ * the supervisor hands it; it trusts the supervisor, and the supervisor
+ * trusts nothing it says.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blob.h"
+#include "cfs-log.h"
+#include "cfs-util.h"
+#include "wire-io.h"
+
+#define IPC_FD 3
+#define BLOB_DIR_FD 4
+#define FILL_BUFFER_SIZE (1u << 20)
+
+int cfs_log_max_priority = LOG_INFO;
+
+struct held_object {
+	int anon_fd; /* -1: slot empty */
+	int blob_fd; /* -errno if the blob could not be opened */
+	uint64_t size;
+};
+
+struct worker {
+	struct held_object *objects;
+	uint32_t n_objects;
+	struct fill_buffer buffer;
+	const char *domain;
+};
+
+static void reply(struct wire_hdr *hdr, size_t len)
+{
+	/* A reply that cannot be sent means the supervisor is gone: nothing left to do. */
+	if (wire_send(IPC_FD, hdr, len, -1) < 0 && errno != EAGAIN)
+		_exit(0);
+}
+
+static struct held_object *object_at(struct worker *w, uint32_t slot, bool grow)
+{
+	if (slot >= WIRE_MAX_SLOTS)
+		return NULL;
+	if (slot >= w->n_objects) {
+		uint32_t n = w->n_objects ? w->n_objects : 64;
+		if (!grow)
+			return NULL;
+		while (n <= slot)
+			n *= 2;
+		struct held_object *more = realloc(w->objects, n * sizeof(*more));
+		if (!more)
+			return NULL;
+		for (uint32_t i = w->n_objects; i < n; i++)
+			more[i] = (struct held_object){ -1, -1, 0 };
+		w->objects = more;
+		w->n_objects = n;
+	}
+	return &w->objects[slot];
+}
+
+static void forget(struct held_object *o)
+{
+	if (o->anon_fd >= 0)
+		close(o->anon_fd);
+	if (o->blob_fd >= 0)
+		close(o->blob_fd);
+	*o = (struct held_object){ -1, -1, 0 };
+}
+
+static int on_open(struct worker *w, const union wire_msg *m, int fd)
+{
+	struct wire_open_done out = { .msg_id = m->open.msg_id };
+	int blob_fd = blob_open(BLOB_DIR_FD, m->open.cookie, m->open.cookie_len);
+
+	wire_init(&out.hdr, WIRE_OPEN_DONE);
+	out.result = blob_fd < 0 ? blob_fd : blob_size(blob_fd);
+	if (blob_fd >= 0)
+		close(blob_fd);
+	reply(&out.hdr, sizeof(out));
+	return 0;
+}
+
+static int on_adopt(struct worker *w, const union wire_msg *m, int fd)
+{
+	struct held_object *o = object_at(w, m->adopt.slot, true);
+
+	if (!o)
+		return -ENOMEM;
+	forget(o);
+	o->anon_fd = fd;
+	o->size = m->adopt.size;
+	/* A blob that vanished since OPEN fails its READs, not the adoption. */
+	o->blob_fd = blob_open(BLOB_DIR_FD, m->adopt.cookie, m->adopt.cookie_len);
+	return 0;
+}
+
+static int on_read(struct worker *w, const union wire_msg *m, int fd)
+{
+	struct wire_read_done out = { .msg_id = m->read.msg_id };
+	struct held_object *o = object_at(w, m->read.slot, false);
+
+	wire_init(&out.hdr, WIRE_READ_DONE);
+	if (!o || o->anon_fd < 0)
+		return -EPROTO; /* the supervisor always sends ADOPT first */
+	if (o->blob_fd < 0)
+		out.result = o->blob_fd;
+	else
+		out.result = blob_fill(&w->buffer, o->blob_fd, o->anon_fd, o->size, m->read.off, m->read.len);
+	reply(&out.hdr, sizeof(out));
+	return 0;
+}
+
+static int on_drop(struct worker *w, const union wire_msg *m, int fd)
+{
+	struct held_object *o = object_at(w, m->drop.slot, false);
+
+	if (o)
+		forget(o);
+	return 0;
+}
+
+static const struct {
+	uint16_t type;
+	int (*fn)(struct worker *w, const union wire_msg *m, int fd);
+} handlers[] = {
+	{ WIRE_OPEN, on_open },
+	{ WIRE_ADOPT, on_adopt },
+	{ WIRE_READ, on_read },
+	{ WIRE_DROP, on_drop },
+};
+
+static int serve(struct worker *w)
+{
+	for (;;) {
+		union wire_msg m;
+		unsigned nfds;
+		int fd, r = -EPROTO;
+		ssize_t n = wire_recv(IPC_FD, &m, &fd, &nfds, 0);
+
+		if (n == 0)
+			return 0; /* supervisor closed our socket: done */
+		if (n == -EINTR)
+			continue;
+		if (n < 0 || wire_check_frame(&m, (size_t)n, nfds) < 0) {
+			log_error("domain %s: malformed message from the supervisor", w->domain);
+			return -EPROTO;
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
+			if (handlers[i].type == m.hdr.type)
+				r = handlers[i].fn(w, &m, fd);
+		if (r < 0) {
+			if (fd >= 0)
+				close(fd);
+			log_error_errno(r, "domain %s: cannot handle message type %u: %s", w->domain, m.hdr.type, ERRSTR(r));
+			return r;
+		}
+	}
+}
+
+static int say_hello(void)
+{
+	struct wire_hello m = { .pid = (uint32_t)getpid() };
+
+	wire_init(&m.hdr, WIRE_HELLO);
+	snprintf(m.version, sizeof(m.version), "%s", CFS_VERSION);
+	return wire_send(IPC_FD, &m, sizeof(m), -1);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "domain", required_argument, NULL, 'd' },
+		{ "slot", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct worker w = { .domain = "default" };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "d:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': w.domain = optarg; break;
+		case 's': break;
+		case 'h':
+			printf("Usage: cachefiles-worker --domain NAME --slot N\n"
+			       "Started by cachefiles-supervisor only: expects its IPC socket on fd 3\n"
+			       "and the domain's blob directory on fd 4.\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (fill_buffer_init(&w.buffer, FILL_BUFFER_SIZE) < 0 || say_hello() < 0) {
+		log_error("domain %s: cannot start (is this run by cachefiles-supervisor?)", w.domain);
+		return 1;
+	}
+	return serve(&w) < 0 ? 1 : 0;
+}
