@@ -26,13 +26,13 @@ static inline void closep(int *fd)
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Hands ownership out of a cleanup-managed variable. */
-#define TAKE_FD(fd)                  \
+#define TAKE_FD(fd) __extension__    \
 	({                           \
 		int _fd_ = (fd);     \
 		(fd) = -EBADF;       \
 		_fd_;                \
 	})
-#define TAKE_PTR(p)                      \
+#define TAKE_PTR(p) __extension__        \
 	({                               \
 		__typeof__(p) _p_ = (p); \
 		(p) = NULL;              \

@@ -49,7 +49,7 @@ static void usage(FILE *f)
 		"      --crash-limit N       fail a request after N workers crashed or hung\n"
 		"                            while holding it [3]\n"
 		"      --device PATH         the cachefiles device [/dev/cachefiles]\n"
-		"      --ready-fd FD         write \"READY\\n\" to FD once serving, then close it\n"
+		"      --ready-file PATH     write \"ready\" to PATH (e.g. a FIFO) once serving\n"
 		"  -v, --verbose             log every request (debug)\n"
 		"  -h, --help                show this help\n"
 		"      --version             show the version\n"
@@ -72,7 +72,7 @@ static int parse_uint(const char *arg, const char *what, unsigned long max, unsi
 	return 0;
 }
 
-enum { OPT_WORKER_EXE = 256, OPT_TIMEOUT, OPT_CRASH_LIMIT, OPT_DEVICE, OPT_READY_FD, OPT_VERSION };
+enum { OPT_WORKER_EXE = 256, OPT_TIMEOUT, OPT_CRASH_LIMIT, OPT_DEVICE, OPT_READY_FILE, OPT_VERSION };
 
 static int parse_args(int argc, char **argv, struct settings *cfg, struct domain *d)
 {
@@ -85,7 +85,7 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 		{ "request-timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "crash-limit", required_argument, NULL, OPT_CRASH_LIMIT },
 		{ "device", required_argument, NULL, OPT_DEVICE },
-		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
+		{ "ready-file", required_argument, NULL, OPT_READY_FILE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -118,11 +118,7 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 			cfg->crash_limit = (unsigned)v;
 			break;
 		case OPT_DEVICE: cfg->device_path = optarg; break;
-		case OPT_READY_FD:
-			if (parse_uint(optarg, "--ready-fd", INT_MAX, &v) < 0)
-				return -EINVAL;
-			cfg->ready_fd = (int)v;
-			break;
+		case OPT_READY_FILE: cfg->ready_file = optarg; break;
 		case 'v': cfs_log_max_priority = LOG_DEBUG; break;
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
 		case OPT_VERSION: printf("cachefiles-supervisor %s\n", CFS_VERSION); exit(EXIT_SUCCESS);
@@ -144,14 +140,16 @@ static int open_blob_dir(struct domain *d)
 	return 0;
 }
 
-static void signal_ready(struct supervisor *s)
+/* For scripts that wait on a FIFO instead of polling. */
+static void signal_ready(const struct settings *cfg)
 {
-	if (s->cfg.ready_fd < 0)
+	_cleanup_close_ int fd = -EBADF;
+
+	if (!cfg->ready_file)
 		return;
-	if (write(s->cfg.ready_fd, "READY\n", 6) != 6)
-		log_warning_errno(errno, "--ready-fd %d: %s", s->cfg.ready_fd, ERRSTR(errno));
-	close(s->cfg.ready_fd);
-	s->cfg.ready_fd = -1;
+	fd = open(cfg->ready_file, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || write(fd, "ready\n", 6) != 6)
+		log_warning_errno(errno, "--ready-file %s: %s", cfg->ready_file, ERRSTR(errno));
 }
 
 static void shutdown_all(struct supervisor *s)
@@ -171,15 +169,13 @@ int main(int argc, char **argv)
 	struct supervisor s = {
 		.cfg = { .device_path = DEVICE_PATH, .cache_dir = "/var/cache/cachefiles", .tag = "cfs",
 			 .worker_exe = CFS_WORKER_PATH, .request_timeout_ms = 30000, .crash_limit = 3,
-			 .kill_limit = 32, .queue_per_worker = 8, .ready_fd = -1 },
+			 .kill_limit = 32, .queue_per_worker = 8 },
 		.dev_fd = -1, .domains = &domain, .n_domains = 1,
 	};
 	int r;
 
 	if (parse_args(argc, argv, &s.cfg, &domain) < 0)
 		return 2;
-	if (s.cfg.ready_fd >= 0)
-		fcntl(s.cfg.ready_fd, F_SETFD, FD_CLOEXEC);
 	if (access(s.cfg.worker_exe, X_OK) < 0)
 		return log_error_errno(errno, "worker binary %s: %s (use --worker-exe)", s.cfg.worker_exe, ERRSTR(errno)), 1;
 	if (open_blob_dir(&domain) < 0)
@@ -194,7 +190,7 @@ int main(int argc, char **argv)
 		return 1;
 	log_notice("serving cache %s (tag %s) from %s with %u workers", s.cfg.cache_dir, s.cfg.tag, domain.blob_dir,
 		   domain.n_workers);
-	signal_ready(&s);
+	signal_ready(&s.cfg);
 	r = loop_run(&s);
 	loop_log_stats(&s);
 	shutdown_all(&s);

@@ -15,10 +15,10 @@
 #include "cfs-log.h"
 #include "cfs-util.h"
 #include "pool.h"
+#include "reply.h"
 #include "requests.h"
 #include "wire-io.h"
 
-#define MAX_ERRNO 4095
 
 struct handler_ctx {
 	struct supervisor *s;
@@ -27,8 +27,8 @@ struct handler_ctx {
 	struct worker *w;
 };
 
-/* Returns 0, or a reason (static string) to kill the worker. */
-typedef const char *(*handler_fn)(struct handler_ctx *c, const union wire_msg *m);
+/* Returns NULL, or a reason (static string) to kill the worker. */
+typedef const char *(*handler_fn)(struct handler_ctx *c, const struct worker_reply *m);
 
 /* The request named by a reply must be one this worker holds, of that kind. */
 static struct request *held_request(struct handler_ctx *c, uint32_t msg_id, uint32_t opcode)
@@ -38,21 +38,16 @@ static struct request *held_request(struct handler_ctx *c, uint32_t msg_id, uint
 
 	if (!r || r->worker != (int)c->slot || r->domain != di || r->opcode != opcode)
 		return NULL;
+	if (c->w->outstanding > 0)
+		c->w->outstanding--;
 	return r;
 }
 
-static void release(struct handler_ctx *c)
-{
-	if (c->w->outstanding > 0)
-		c->w->outstanding--;
-}
-
-static const char *on_hello(struct handler_ctx *c, const union wire_msg *m)
+static const char *on_hello(struct handler_ctx *c, const struct worker_reply *m)
 {
 	if (c->w->state != WORKER_STARTING)
 		return "HELLO twice";
-	memcpy(c->w->version, m->hello.version, sizeof(c->w->version));
-	c->w->version[sizeof(c->w->version) - 1] = '\0';
+	memcpy(c->w->version, m->version, sizeof(c->w->version));
 	c->w->state = WORKER_READY;
 	/* It got as far as serving: whatever killed its predecessors is not a start-up loop. */
 	c->d->backoff_ms = 0;
@@ -61,33 +56,27 @@ static const char *on_hello(struct handler_ctx *c, const union wire_msg *m)
 	return NULL;
 }
 
-static const char *on_open_done(struct handler_ctx *c, const union wire_msg *m)
+static const char *on_open_done(struct handler_ctx *c, const struct worker_reply *m)
 {
-	int64_t result = m->open_done.result;
-	struct request *r = held_request(c, m->open_done.msg_id, CACHEFILES_OP_OPEN);
+	struct request *r = held_request(c, m->msg_id, CACHEFILES_OP_OPEN);
 
 	if (!r)
 		return "OPEN_DONE for a request it does not hold";
-	if (result < -MAX_ERRNO || result > (int64_t)WIRE_MAX_BLOB_SIZE)
-		return "OPEN_DONE with an impossible size";
-	release(c);
-	request_answer_open(c->s, r, result);
+	request_answer_open(c->s, r, m->result);
 	return NULL;
 }
 
-static const char *on_read_done(struct handler_ctx *c, const union wire_msg *m)
+static const char *on_read_done(struct handler_ctx *c, const struct worker_reply *m)
 {
-	int64_t result = m->read_done.result;
-	struct request *r = held_request(c, m->read_done.msg_id, CACHEFILES_OP_READ);
+	struct request *r = held_request(c, m->msg_id, CACHEFILES_OP_READ);
 	struct object *o;
 
 	if (!r)
 		return "READ_DONE for a request it does not hold";
 	o = objects_by_id(&c->s->objects, r->obj_id);
-	if (result < -MAX_ERRNO || (o && result > (int64_t)round_up_page(o->size)))
-		return "READ_DONE with an impossible byte count";
-	release(c);
-	request_answer_read(c->s, r, result);
+	if (o && m->result > (int64_t)round_up_page(o->size))
+		return "READ_DONE with more bytes than the object has";
+	request_answer_read(c->s, r, m->result);
 	return NULL;
 }
 
@@ -100,15 +89,18 @@ static const struct {
 	{ WIRE_READ_DONE, on_read_done },
 };
 
-static const char *handle(struct handler_ctx *c, const union wire_msg *m, ssize_t n, unsigned nfds)
+static const char *handle(struct handler_ctx *c, const union wire_msg *raw, ssize_t n, unsigned nfds)
 {
-	if (wire_check_frame(m, (size_t)n, nfds) < 0)
-		return "malformed message";
-	if (c->w->state != WORKER_READY && m->hdr.type != WIRE_HELLO)
+	struct worker_reply m;
+	const char *why;
+
+	if (reply_parse(raw, (size_t)n, nfds, &m, &why) < 0)
+		return why;
+	if (c->w->state != WORKER_READY && m.type != WIRE_HELLO)
 		return "message before HELLO";
 	for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
-		if (handlers[i].type == m->hdr.type)
-			return handlers[i].fn(c, m);
+		if (handlers[i].type == m.type)
+			return handlers[i].fn(c, &m);
 	return "message type a worker may not send";
 }
 

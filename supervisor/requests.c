@@ -186,9 +186,10 @@ void request_answer_read(struct supervisor *s, struct request *r, int64_t result
 	/* The object may have been closed (and its slot reused) meanwhile. */
 	if (o && o->slot == r->slot) {
 		if (result < 0)
-			log_warning_errno((int)result, "domain %s obj %u msg %u: READ %" PRIu64 "+%" PRIu64
-					  " failed, the reader gets an error: %s",
-					  domain_name(s, r->domain), r->obj_id, r->msg_id, r->off, r->len, ERRSTR((int)result));
+			log_warning("domain %s obj %u msg %u: READ %" PRIu64 "+%" PRIu64 " failed, the reader gets an "
+				    "error: %s", domain_name(s, r->domain), r->obj_id, r->msg_id, r->off, r->len,
+				    result == -ENODATA ? "blob ends before the range (truncated blob?)"
+						       : ERRSTR((int)result));
 		else
 			s->stats.bytes_served += (uint64_t)result;
 		e = device_read_complete(o->anon_fd, r->msg_id);

@@ -52,7 +52,7 @@ struct settings {
 	unsigned crash_limit;      /* crashes/hangs a request may cause before it fails */
 	unsigned kill_limit;       /* outside SIGKILLs (OOM, admin) likewise, looser */
 	unsigned queue_per_worker; /* requests handed to one worker at once */
-	int ready_fd;
+	const char *ready_file;
 };
 
 struct stats {

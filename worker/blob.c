@@ -55,7 +55,7 @@ int fill_buffer_init(struct fill_buffer *b, size_t size)
 	return 0;
 }
 
-/* Reads exactly want bytes at pos, or fails -EIO if the blob ends first. */
+/* Reads exactly want bytes at pos, or fails -ENODATA if the blob ends first. */
 static int read_exact(int blob_fd, uint8_t *dst, size_t want, uint64_t pos)
 {
 	size_t got = 0;
@@ -67,7 +67,7 @@ static int read_exact(int blob_fd, uint8_t *dst, size_t want, uint64_t pos)
 		if (n < 0)
 			return -errno;
 		if (n == 0)
-			return -EIO;
+			return -ENODATA;
 		got += (size_t)n;
 	}
 	return 0;
@@ -94,7 +94,7 @@ int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t obje
 	uint64_t limit = round_up_page(object_size);
 
 	if (off >= object_size)
-		return -EINVAL;
+		return -ENODATA;
 	if (end > limit)
 		end = limit;
 	for (uint64_t pos = start; pos < end;) {

@@ -22,8 +22,8 @@ int fill_buffer_init(struct fill_buffer *b, size_t size);
  * Copies [off, off+len) of the blob into the cache file behind anon_fd,
  * widened to whole pages (the kernel's direct I/O needs page-aligned
  * offsets and lengths); never past round_up(object_size, page). Returns the
- * byte count written, or -errno: -EIO when the blob is shorter than the
- * range (it changed since OPEN), -EINVAL for a range past the object.
+ * byte count written, or -errno: -ENODATA when the blob ends before the
+ * range (past the object, or the blob shrank since OPEN).
  */
 int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t off, uint64_t len);
 

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "reply.h"
+
+#include <errno.h>
+#include <string.h>
+
+static int refuse(const char **why, const char *reason)
+{
+	*why = reason;
+	return -EBADMSG;
+}
+
+int reply_parse(const void *buf, size_t n, unsigned nfds, struct worker_reply *out, const char **why)
+{
+	union wire_msg m;
+
+	memset(out, 0, sizeof(*out));
+	if (n > sizeof(m))
+		return refuse(why, "oversized message");
+	memset(&m, 0, sizeof(m));
+	memcpy(&m, buf, n);
+	if (wire_check_frame(&m, n, nfds) < 0)
+		return refuse(why, "malformed message");
+	out->type = m.hdr.type;
+	switch (m.hdr.type) {
+	case WIRE_HELLO:
+		memcpy(out->version, m.hello.version, sizeof(out->version));
+		out->version[sizeof(out->version) - 1] = '\0';
+		return 0;
+	case WIRE_OPEN_DONE:
+		out->msg_id = m.open_done.msg_id;
+		out->result = m.open_done.result;
+		if (out->result < -REPLY_MAX_ERRNO || out->result > (int64_t)WIRE_MAX_BLOB_SIZE)
+			return refuse(why, "OPEN_DONE with an impossible size");
+		return 0;
+	case WIRE_READ_DONE:
+		out->msg_id = m.read_done.msg_id;
+		out->result = m.read_done.result;
+		if (out->result < -REPLY_MAX_ERRNO || out->result > (int64_t)WIRE_MAX_BLOB_SIZE)
+			return refuse(why, "READ_DONE with an impossible byte count");
+		return 0;
+	default:
+		return refuse(why, "message type a worker may not send");
+	}
+}

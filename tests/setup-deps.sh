@@ -1,0 +1,30 @@
+#!/bin/bash
+# Installs what building and testing need on Debian 12, idempotently: only
+# missing packages are installed, so a second run is quick and offline.
+set -euo pipefail
+
+packages=(
+	build-essential meson ninja-build pkg-config
+	libsystemd-dev libcap-ng-dev libseccomp-dev libinih-dev linux-libc-dev
+	clang libclang-rt-14-dev valgrind python3
+	# the test kernel and its VM
+	linux-source-6.12 flex bison bc libelf-dev libssl-dev cpio busybox-static
+	qemu-system-x86 erofs-utils e2fsprogs systemd openssl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "setup-deps: all ${#packages[@]} packages present"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "setup-deps: missing ${missing[*]}; run as root (or install them) first" >&2
+	exit 1
+fi
+echo "setup-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
