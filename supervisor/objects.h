@@ -27,6 +27,7 @@ struct object {
 	uint64_t size;
 	uint64_t adopted_mask; /* bit n: worker slot n holds our anon fd */
 	unsigned domain;       /* index of the serving pool */
+	uint32_t read_failures; /* READs answered with an error: logged sparsely */
 	uint32_t cookie_len;
 	uint8_t cookie[COOKIE_KEY_MAX + 1];
 	char volume_key[KMSG_VOLUME_KEY_MAX + 1];

@@ -109,7 +109,7 @@ void pool_on_message(struct supervisor *s, struct domain *d, unsigned slot)
 	struct handler_ctx c = { s, d, slot, &d->workers[slot] };
 
 	/* Bounded: one busy worker must not starve the device and the others. */
-	for (int budget = 64; budget > 0 && c.w->state != WORKER_EMPTY && !c.w->killed_by_us; budget--) {
+	for (int budget = 64; budget > 0 && c.w->state != WORKER_EMPTY && !c.w->dying; budget--) {
 		union wire_msg m;
 		unsigned nfds;
 		int fd;
@@ -120,18 +120,14 @@ void pool_on_message(struct supervisor *s, struct domain *d, unsigned slot)
 			close(fd); /* workers never pass fds; wire_check_frame refuses it below */
 		if (n == -EAGAIN || n == -EINTR)
 			return;
-		if (n == 0) {
+		if (n == 0 || n == -ECONNRESET) {
 			/* It is exiting; its pidfd tells how. */
-			epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, c.w->sock, NULL);
+			pool_mark_dying(s, d, slot);
 			return;
 		}
-		if (n < 0) {
-			why = "its socket failed";
-		} else {
-			why = handle(&c, &m, n, nfds);
-			if (!why)
-				continue;
-		}
+		why = n < 0 ? "its socket failed" : handle(&c, &m, n, nfds);
+		if (!why)
+			continue;
 		if (n > 0)
 			s->stats.violations++;
 		pool_kill(s, d, slot, why);

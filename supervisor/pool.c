@@ -51,6 +51,7 @@ static int worker_spawn(struct supervisor *s, struct domain *d, unsigned slot)
 	w->state = WORKER_STARTING;
 	w->outstanding = 0;
 	w->killed_by_us = false;
+	w->dying = false;
 	w->started_ms = now_ms();
 	w->version[0] = '\0';
 	s->stats.spawns++;
@@ -100,6 +101,17 @@ unsigned pool_ready_count(const struct domain *d)
 	return n;
 }
 
+void pool_mark_dying(struct supervisor *s, struct domain *d, unsigned slot)
+{
+	struct worker *w = &d->workers[slot];
+
+	if (w->state == WORKER_EMPTY || w->dying)
+		return;
+	w->dying = true;
+	/* Nothing more goes to it; its death arrives through the pidfd. */
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, w->sock, NULL);
+}
+
 void pool_kill(struct supervisor *s, struct domain *d, unsigned slot, const char *why)
 {
 	struct worker *w = &d->workers[slot];
@@ -109,8 +121,16 @@ void pool_kill(struct supervisor *s, struct domain *d, unsigned slot, const char
 	log_warning("domain %s worker %u (pid %d): killing it: %s", d->name, slot, (int)w->pid, why);
 	w->killed_by_us = true;
 	syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
-	/* Nothing more goes to it; its death arrives through the pidfd. */
-	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, w->sock, NULL);
+	pool_mark_dying(s, d, slot);
+}
+
+/* A send failed: a peer that is gone (EPIPE) is dying, anything else is broken. */
+static void send_failed(struct supervisor *s, struct domain *d, unsigned slot, int err)
+{
+	if (err == -EPIPE || err == -ECONNRESET)
+		pool_mark_dying(s, d, slot);
+	else
+		pool_kill(s, d, slot, "its socket refused a message");
 }
 
 static int least_loaded_worker(const struct supervisor *s, const struct domain *d)
@@ -119,7 +139,7 @@ static int least_loaded_worker(const struct supervisor *s, const struct domain *
 
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		const struct worker *w = &d->workers[i];
-		if (w->state != WORKER_READY || w->killed_by_us || w->outstanding >= s->cfg.queue_per_worker)
+		if (w->state != WORKER_READY || w->dying || w->outstanding >= s->cfg.queue_per_worker)
 			continue;
 		if (best < 0 || w->outstanding < d->workers[best].outstanding)
 			best = (int)i;
@@ -183,7 +203,7 @@ void pool_dispatch(struct supervisor *s, struct domain *d)
 		e = send_request(s, w, (unsigned)slot, r);
 		if (e < 0) {
 			inflight_enqueue(&s->inflight, r, 1);
-			pool_kill(s, d, (unsigned)slot, "its socket refused a request");
+			send_failed(s, d, (unsigned)slot, e);
 			continue;
 		}
 		r->worker = slot;
@@ -202,8 +222,9 @@ void pool_drop_object(struct supervisor *s, struct object *o)
 		if (!(o->adopted_mask & (UINT64_C(1) << i)))
 			continue;
 		/* A worker that cannot take it is broken; dying drops it too. */
-		if (wire_send(d->workers[i].sock, &m, sizeof(m), -1) < 0)
-			pool_kill(s, d, i, "its socket refused a DROP");
+		int e = d->workers[i].dying ? 0 : wire_send(d->workers[i].sock, &m, sizeof(m), -1);
+		if (e < 0)
+			send_failed(s, d, i, e);
 	}
 	o->adopted_mask = 0;
 }

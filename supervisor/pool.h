@@ -15,6 +15,8 @@ void pool_on_message(struct supervisor *s, struct domain *d, unsigned slot);
 void pool_on_death(struct supervisor *s, struct domain *d, unsigned slot);
 /* SIGKILLs a worker; its death arrives through its pidfd. */
 void pool_kill(struct supervisor *s, struct domain *d, unsigned slot, const char *why);
+/* Stops using a worker whose socket is gone; its pidfd reports the death. */
+void pool_mark_dying(struct supervisor *s, struct domain *d, unsigned slot);
 /* Tells every worker holding the object to drop it. */
 void pool_drop_object(struct supervisor *s, struct object *o);
 unsigned pool_ready_count(const struct domain *d);

@@ -178,6 +178,27 @@ void request_answer_open(struct supervisor *s, struct request *r, int64_t result
 	inflight_remove(&s->inflight, r);
 }
 
+static const char *read_error_text(int err)
+{
+	switch (err) {
+	case -ENODATA: return "blob ends before the range (truncated blob?)";
+	case -ENOBUFS: return "the cache refused the write (cache fs full? cull it or give it room)";
+	default: return ERRSTR(err);
+	}
+}
+
+/* A broken blob fails every READ: say so a few times, then now and then. */
+static void log_read_failure(struct supervisor *s, const struct request *r, struct object *o, int err)
+{
+	uint32_t n = ++o->read_failures;
+
+	if (n > 3 && n % 1000 != 0)
+		return;
+	log_warning("domain %s obj %u msg %u: READ %" PRIu64 "+%" PRIu64 " failed, the reader gets an error: %s%s",
+		    domain_name(s, r->domain), r->obj_id, r->msg_id, r->off, r->len, read_error_text(err),
+		    n == 3 ? " (further failures of this object are logged every 1000th)" : "");
+}
+
 void request_answer_read(struct supervisor *s, struct request *r, int64_t result)
 {
 	struct object *o = objects_by_id(&s->objects, r->obj_id);
@@ -186,10 +207,7 @@ void request_answer_read(struct supervisor *s, struct request *r, int64_t result
 	/* The object may have been closed (and its slot reused) meanwhile. */
 	if (o && o->slot == r->slot) {
 		if (result < 0)
-			log_warning("domain %s obj %u msg %u: READ %" PRIu64 "+%" PRIu64 " failed, the reader gets an "
-				    "error: %s", domain_name(s, r->domain), r->obj_id, r->msg_id, r->off, r->len,
-				    result == -ENODATA ? "blob ends before the range (truncated blob?)"
-						       : ERRSTR((int)result));
+			log_read_failure(s, r, o, (int)result);
 		else
 			s->stats.bytes_served += (uint64_t)result;
 		e = device_read_complete(o->anon_fd, r->msg_id);

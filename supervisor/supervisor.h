@@ -29,6 +29,7 @@ struct worker {
 	int sock;
 	unsigned outstanding;  /* requests it holds */
 	bool killed_by_us;     /* hung or broke the protocol: its requests are suspects */
+	bool dying;            /* socket gone or kill sent: nothing more goes to it */
 	uint64_t started_ms;
 	uint64_t respawn_at_ms;
 	char version[32];

@@ -1,0 +1,156 @@
+# shellcheck shell=bash
+# Helpers for VM scenarios (bash, sourced inside the guest).
+#
+# Environment set by run-vm.sh:
+#   CFS_SRC        source tree (absolute)     CFS_BUILD   meson build dir
+#   CFS_OUT        host-shared, writable dir  CFS_IMAGES  images from make-image.sh
+#   CFS_CACHE_DIR  ext4 dir for cachefiles    CFS_VM_MODE chroot | systemd
+#
+# Helpers:
+#   vm_log MSG...                   timestamped line on the console
+#   scenario_begin NAME             start the clock; a FAIL line if the script dies
+#   scenario_fail MSG...            log MSG, mark the scenario failed, go on
+#   scenario_end [KEY=VALUE...]     "SCENARIO NAME: PASS|FAIL in N.N s KEY=VALUE...",
+#                                   appended to $CFS_OUT/results.txt; returns 1 on FAIL
+#   check_tree DIR MANIFEST [READERS]
+#                                   read and sha256-check every file of MANIFEST
+#                                   under DIR with READERS parallel readers; sets
+#                                   CHECK_FILES CHECK_BYTES CHECK_BAD CHECK_SECONDS
+#   image_path NAME / image_manifest NAME
+#   baseline_daemon_bin             path of the built baseline-daemon
+#   daemon_start NAME CMD [ARGS...] run CMD --ready-file FIFO in the background and
+#                                   wait until it reports ready (or fail if it
+#                                   exits first); sets DAEMON_PID[NAME]
+#   daemon_stop NAME [SIGNAL]       signal it (TERM), wait for its exit, return
+#                                   its exit status
+#   unit_dump UNIT                  status and journal of a systemd unit (after a failure)
+#   elapsed T0                      seconds since T0 (an $EPOCHREALTIME value)
+
+: "${CFS_SRC:?run scenarios through tests/vm/run-vm.sh}"
+CFS_IMAGES=${CFS_IMAGES:-$CFS_BUILD/vm-images}
+CFS_VM_TMP=$(mktemp -d /tmp/cfs-vm.XXXXXX)
+
+vm_log() {
+	printf '[%s] %s\n' "$(date +%H:%M:%S.%3N)" "$*"
+}
+
+elapsed() {
+	awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'
+}
+
+scenario_begin() {
+	SCENARIO_NAME=$1
+	SCENARIO_T0=$EPOCHREALTIME
+	SCENARIO_FAILED=0
+	SCENARIO_ENDED=0
+	trap '_scenario_exit $?' EXIT
+	trap 'vm_log "command failed (status $?) at line $LINENO: $BASH_COMMAND"' ERR
+	vm_log "scenario $SCENARIO_NAME begins"
+}
+
+_scenario_exit() {
+	[ "$SCENARIO_ENDED" = 1 ] && return
+	SCENARIO_FAILED=1
+	scenario_end "died=status-$1" || true
+}
+
+scenario_fail() {
+	vm_log "FAIL: $*"
+	SCENARIO_FAILED=1
+}
+
+scenario_end() {
+	local verdict=PASS secs
+	[ "$SCENARIO_FAILED" = 0 ] || verdict=FAIL
+	SCENARIO_ENDED=1
+	secs=$(awk -v a="$SCENARIO_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	echo "SCENARIO $SCENARIO_NAME: $verdict in $secs s${*:+ $*}"
+	echo "$SCENARIO_NAME $verdict seconds=$secs $*" >>"$CFS_OUT/results.txt"
+	[ "$verdict" = PASS ]
+}
+
+unit_dump() {
+	systemctl --no-pager status "$1" || true
+	journalctl --no-pager -b -n 30 -u "$1" || true
+}
+
+image_path() { echo "$CFS_IMAGES/$1.img"; }
+image_manifest() { echo "$CFS_IMAGES/$1.sha256"; }
+baseline_daemon_bin() { echo "${CFS_BASELINE_DAEMON:-$CFS_BUILD/tests/vm/baseline-daemon}"; }
+
+check_tree() {
+	local dir=$1 manifest=$2 readers=${3:-1}
+	local work t0 part rc=0 pids=()
+	work=$(mktemp -d "$CFS_VM_TMP/check.XXXXXX")
+	# Round robin keeps each reader's share spread over the whole tree.
+	awk -v n="$readers" -v d="$work" '{ print > (d "/part." (NR % n)) }' "$manifest"
+	t0=$EPOCHREALTIME
+	for part in "$work"/part.*; do
+		(cd "$dir" && exec sha256sum --check --quiet --strict "$part") >"$part.out" 2>&1 &
+		pids+=($!)
+	done
+	for part in "${pids[@]}"; do
+		wait "$part" || rc=1
+	done
+	CHECK_SECONDS=$(elapsed "$t0")
+	CHECK_FILES=$(wc -l <"$manifest")
+	CHECK_BAD=$(cat "$work"/part.*.out | grep -c ': FAILED' || true)
+	CHECK_BYTES=$(cd "$dir" && cut -c67- "$manifest" | xargs -d '\n' stat -c %s 2>/dev/null |
+		awk '{ s += $1 } END { print s + 0 }')
+	vm_log "check_tree $dir: $CHECK_FILES files, $CHECK_BYTES bytes, $CHECK_BAD bad, $CHECK_SECONDS s, $readers readers"
+	if [ "$rc" != 0 ] || [ "$CHECK_BAD" != 0 ]; then
+		cat "$work"/part.*.out | head -20
+		rm -rf "$work"
+		return 1
+	fi
+	rm -rf "$work"
+}
+
+declare -A DAEMON_PID DAEMON_FD DAEMON_WRAPPER
+
+# The ready FIFO is held open read-write here, so neither the daemon's open
+# nor the wrapper's "exit" line ever blocks, and the reader learns of an
+# early death from that line instead of waiting for a timeout.
+daemon_start() {
+	local name=$1 fifo=$CFS_VM_TMP/$1.ready fd line pid='' ready=''
+	shift
+	mkfifo "$fifo"
+	exec {fd}<>"$fifo"
+	(
+		exec {fd}>&-
+		"$@" --ready-file "$fifo" &
+		echo "pid $!" >"$fifo"
+		rc=0
+		wait $! || rc=$?
+		echo "exit $rc" >"$fifo"
+	) &
+	DAEMON_WRAPPER[$name]=$!
+	DAEMON_FD[$name]=$fd
+	while [ -z "$pid" ] || [ -z "$ready" ]; do
+		read -r line <&"$fd"
+		case $line in
+		"pid "*) pid=${line#pid } ;;
+		ready) ready=1 ;;
+		"exit "*)
+			vm_log "daemon $name exited with status ${line#exit } before it was ready"
+			wait "${DAEMON_WRAPPER[$name]}" || true
+			exec {fd}>&-
+			return 1
+			;;
+		esac
+	done
+	DAEMON_PID[$name]=$pid
+	vm_log "daemon $name ready (pid $pid)"
+}
+
+daemon_stop() {
+	local name=$1 sig=${2:-TERM} fd=${DAEMON_FD[$1]} line
+	kill -"$sig" "${DAEMON_PID[$name]}" 2>/dev/null || true
+	while read -r line <&"$fd"; do
+		case $line in "exit "*) break ;; esac
+	done
+	wait "${DAEMON_WRAPPER[$name]}" || true
+	exec {fd}>&-
+	vm_log "daemon $name stopped (status ${line#exit })"
+	return "${line#exit }"
+}
