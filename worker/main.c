@@ -15,6 +15,7 @@
 #include "blob.h"
 #include "cfs-log.h"
 #include "cfs-util.h"
+#include "test-hooks.h"
 #include "wire-io.h"
 
 #define IPC_FD 3
@@ -27,6 +28,8 @@ struct held_object {
 	int anon_fd; /* -1: slot empty */
 	int blob_fd; /* -errno if the blob could not be opened */
 	uint64_t size;
+	uint32_t cookie_len;
+	uint8_t cookie[COOKIE_KEY_MAX + 1];
 };
 
 struct worker {
@@ -38,6 +41,8 @@ struct worker {
 
 static void reply(struct wire_hdr *hdr, size_t len)
 {
+	if (test_hook_garbage_now())
+		memset((char *)hdr + 2, 0x5a, len - 2);
 	/* A reply that cannot be sent means the supervisor is gone: nothing left to do. */
 	if (wire_send(IPC_FD, hdr, len, -1) < 0 && errno != EAGAIN)
 		_exit(0);
@@ -57,7 +62,7 @@ static struct held_object *object_at(struct worker *w, uint32_t slot, bool grow)
 		if (!more)
 			return NULL;
 		for (uint32_t i = w->n_objects; i < n; i++)
-			more[i] = (struct held_object){ -1, -1, 0 };
+			more[i] = (struct held_object){ .anon_fd = -1, .blob_fd = -1 };
 		w->objects = more;
 		w->n_objects = n;
 	}
@@ -70,7 +75,7 @@ static void forget(struct held_object *o)
 		close(o->anon_fd);
 	if (o->blob_fd >= 0)
 		close(o->blob_fd);
-	*o = (struct held_object){ -1, -1, 0 };
+	*o = (struct held_object){ .anon_fd = -1, .blob_fd = -1 };
 }
 
 static int on_open(struct worker *w, const union wire_msg *m, int fd)
@@ -95,6 +100,8 @@ static int on_adopt(struct worker *w, const union wire_msg *m, int fd)
 	forget(o);
 	o->anon_fd = fd;
 	o->size = m->adopt.size;
+	o->cookie_len = m->adopt.cookie_len;
+	memcpy(o->cookie, m->adopt.cookie, sizeof(o->cookie));
 	/* A blob that vanished since OPEN fails its READs, not the adoption. */
 	o->blob_fd = blob_open(BLOB_DIR_FD, m->adopt.cookie, m->adopt.cookie_len);
 	return 0;
@@ -108,6 +115,7 @@ static int on_read(struct worker *w, const union wire_msg *m, int fd)
 	wire_init(&out.hdr, WIRE_READ_DONE);
 	if (!o || o->anon_fd < 0)
 		return -EPROTO; /* the supervisor always sends ADOPT first */
+	test_hook_on_read(o->cookie, o->cookie_len);
 	if (o->blob_fd < 0)
 		out.result = o->blob_fd;
 	else

@@ -1,0 +1,24 @@
+#!/bin/bash
+# Workers that answer with garbage (test worker: every 40th reply) are killed
+# and replaced; the requests they held go to other workers and the readers
+# see every file intact.
+# vm-images: small:small
+set -euo pipefail
+. "$CFS_SRC/tests/vm/lib.sh"
+. "$CFS_SRC/tests/vm/supervisor-lib.sh"
+
+scenario_begin garbage_from_a_worker_gets_it_replaced
+
+blobs=/srv/blobs
+mkdir -p "$blobs" /mnt/small
+cp "$(image_path small)" "$blobs/small"
+CFS_TEST_GARBAGE_EVERY=40 supervisor_start --blob-dir "$blobs" --workers 2 \
+	--worker-exe "$CFS_BUILD/worker/cachefiles-worker-test"
+mount -t erofs none -o fsid=small /mnt/small
+check_tree /mnt/small "$(image_manifest small)" 4 || scenario_fail "readers saw errors or bad data"
+umount /mnt/small
+supervisor_stop || scenario_fail "supervisor exit status $?"
+[ "${STAT[violations]}" -ge 10 ] || scenario_fail "only ${STAT[violations]} protocol violations seen"
+[ "${STAT[failed]}" = 0 ] || scenario_fail "${STAT[failed]} requests failed"
+grep -q "killing it: malformed message" "$SUP_LOG" || scenario_fail "no kill for a malformed message logged"
+scenario_end violations="${STAT[violations]}" deaths="${STAT[deaths]}" files="$CHECK_FILES" bad="$CHECK_BAD"
