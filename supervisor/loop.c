@@ -9,7 +9,9 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/epoll.h>
+#include <systemd/sd-daemon.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -19,6 +21,7 @@
 #include "cfs-log.h"
 #include "cfs-util.h"
 #include "device.h"
+#include "fdstore.h"
 #include "pool.h"
 #include "requests.h"
 
@@ -79,6 +82,17 @@ static void on_signal(struct supervisor *s)
 			break;
 		case SIGUSR1:
 			loop_log_stats(s);
+			break;
+		case SIGHUP:
+			notify_text("RELOADING=1");
+			for (unsigned i = 0; i < s->n_domains; i++)
+				pool_upgrade(s, &s->domains[i]);
+			notify_text("READY=1");
+			break;
+		case SIGUSR2:
+			log_notice("signal USR2: re-executing %s", s->self_exe);
+			s->reexec_wanted = true;
+			s->quit = true;
 			break;
 		}
 	}
@@ -145,9 +159,10 @@ static void settle(struct supervisor *s)
 
 	for (unsigned i = 0; i < s->n_domains; i++) {
 		struct domain *d = &s->domains[i];
+		pool_release_drained(s, d);
 		pool_respawn_due(s, d, now);
-		for (unsigned j = 0; j < d->n_workers; j++)
-			respawn_pending |= d->workers[j].state == WORKER_EMPTY;
+		for (unsigned j = 0; j < WORKER_SLOTS; j++)
+			respawn_pending |= d->workers[j].wanted && d->workers[j].state == WORKER_EMPTY;
 	}
 	maybe_restore(s);
 	for (unsigned i = 0; i < s->n_domains; i++)
@@ -164,6 +179,25 @@ static void on_timer(struct supervisor *s)
 	check_timeouts(s, now_ms());
 }
 
+/* Under systemd: the watchdog ping and a STATUS= line operators see in systemctl status. */
+static void on_housekeeping(struct supervisor *s)
+{
+	uint64_t expirations;
+	char status[256];
+	unsigned workers = 0;
+
+	if (read(s->housekeeping_fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	for (unsigned i = 0; i < s->n_domains; i++)
+		workers += pool_ready_count(&s->domains[i]);
+	snprintf(status, sizeof(status),
+		 "STATUS=objects=%u inflight=%u workers=%u starts=%u deaths=%" PRIu64 " restores=%" PRIu64
+		 " bytes=%" PRIu64 "%s",
+		 s->objects.count, s->inflight.count, workers, s->starts, s->stats.deaths, s->stats.restores,
+		 s->stats.bytes_served, s->watchdog_usec ? "\nWATCHDOG=1" : "");
+	notify_text(status);
+}
+
 static void on_event(struct supervisor *s, uint64_t tag)
 {
 	unsigned di = EV_DOMAIN(tag), slot = EV_SLOT(tag);
@@ -173,12 +207,15 @@ static void on_event(struct supervisor *s, uint64_t tag)
 	case EV_SIGNAL: on_signal(s); return;
 	case EV_TIMER: on_timer(s); return;
 	case EV_WORKER_SOCK:
-		if (di < s->n_domains && slot < s->domains[di].n_workers)
+		if (di < s->n_domains && slot < WORKER_SLOTS)
 			pool_on_message(s, &s->domains[di], slot);
 		return;
 	case EV_WORKER_PIDFD:
-		if (di < s->n_domains && slot < s->domains[di].n_workers)
+		if (di < s->n_domains && slot < WORKER_SLOTS)
 			pool_on_death(s, &s->domains[di], slot);
+		return;
+	case EV_HOUSEKEEPING:
+		on_housekeeping(s);
 		return;
 	}
 }
@@ -202,6 +239,28 @@ int loop_run(struct supervisor *s)
 	return 0;
 }
 
+static int setup_housekeeping(struct supervisor *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_TAG(EV_HOUSEKEEPING, 0, 0) };
+	uint64_t interval_usec = 1000000;
+	struct itimerspec its;
+
+	s->housekeeping_fd = -1;
+	if (!fdstore_available())
+		return 0;
+	if (sd_watchdog_enabled(0, &s->watchdog_usec) > 0 && s->watchdog_usec / 2 < interval_usec)
+		interval_usec = s->watchdog_usec / 2;
+	s->housekeeping_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->housekeeping_fd < 0)
+		return log_error_errno(errno, "timerfd failed: %s", ERRSTR(errno));
+	its.it_interval.tv_sec = (time_t)(interval_usec / 1000000);
+	its.it_interval.tv_nsec = (long)(interval_usec % 1000000) * 1000;
+	its.it_value = its.it_interval;
+	timerfd_settime(s->housekeeping_fd, 0, &its, NULL);
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->housekeeping_fd, &ev);
+	return 0;
+}
+
 int loop_setup(struct supervisor *s)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -215,6 +274,7 @@ int loop_setup(struct supervisor *s)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -228,5 +288,5 @@ int loop_setup(struct supervisor *s)
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->signal_fd, &ev);
 	ev.data.u64 = EV_TAG(EV_TIMER, 0, 0);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->timer_fd, &ev);
-	return 0;
+	return setup_housekeeping(s);
 }

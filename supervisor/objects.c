@@ -25,36 +25,32 @@ static int find_free_slot(struct objects *t, uint32_t *ret)
 	return 0;
 }
 
-int objects_insert(struct objects *t, const struct kreq *req, unsigned domain, struct object **ret)
+int objects_insert(struct objects *t, const struct object *proto, struct object **ret)
 {
 	struct object *o;
 	uint32_t slot;
 	int r;
 
-	if (objects_by_id(t, req->obj_id))
+	if (objects_by_id(t, proto->obj_id))
 		return -EEXIST;
 	r = find_free_slot(t, &slot);
 	if (r < 0)
 		return r;
-	o = calloc(1, sizeof(*o));
+	o = malloc(sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	r = idmap_put(&t->by_obj_id, req->obj_id, o);
+	r = idmap_put(&t->by_obj_id, proto->obj_id, o);
 	if (r < 0) {
 		free(o);
 		return r;
 	}
+	*o = *proto;
 	o->slot = slot;
-	o->obj_id = req->obj_id;
-	o->anon_fd = req->open.anon_fd;
-	o->state = OBJECT_OPENING;
-	o->domain = domain;
-	o->cookie_len = req->open.cookie_len;
-	memcpy(o->cookie, req->open.cookie, sizeof(o->cookie));
-	memcpy(o->volume_key, req->open.volume_key, sizeof(o->volume_key));
+	o->adopted_mask = 0;
 	t->slots[slot] = o;
 	t->count++;
-	t->opening++;
+	if (o->state == OBJECT_OPENING)
+		t->opening++;
 	*ret = o;
 	return 0;
 }

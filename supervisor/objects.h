@@ -28,6 +28,8 @@ struct object {
 	uint64_t adopted_mask; /* bit n: worker slot n holds our anon fd */
 	unsigned domain;       /* index of the serving pool */
 	uint32_t read_failures; /* READs answered with an error: logged sparsely */
+	int32_t state_idx;      /* its record in the state memfd, or -1 */
+	bool in_fdstore;        /* its anon fd was pushed to the fd store */
 	uint32_t cookie_len;
 	uint8_t cookie[COOKIE_KEY_MAX + 1];
 	char volume_key[KMSG_VOLUME_KEY_MAX + 1];
@@ -41,8 +43,11 @@ struct objects {
 	struct idmap by_obj_id;
 };
 
-/* Takes a fresh object for a parsed OPEN; the anon fd becomes ours. */
-int objects_insert(struct objects *t, const struct kreq *req, unsigned domain, struct object **ret);
+/*
+ * Adds an object built from proto (obj_id, anon_fd, state, size, domain,
+ * keys); the anon fd becomes the table's. -EEXIST if the obj_id is taken.
+ */
+int objects_insert(struct objects *t, const struct object *proto, struct object **ret);
 struct object *objects_by_id(const struct objects *t, uint32_t obj_id);
 struct object *objects_by_slot(const struct objects *t, uint32_t slot);
 void objects_set_open(struct objects *t, struct object *o, uint64_t size);

@@ -53,6 +53,10 @@ static const char *on_hello(struct handler_ctx *c, const struct worker_reply *m)
 	c->d->backoff_ms = 0;
 	log_debug("domain %s worker %u (pid %d): ready, version %s", c->d->name, c->slot, (int)c->w->pid,
 		  c->w->version);
+	if (strcmp(c->d->worker_version, c->w->version) != 0) {
+		log_notice("domain %s: workers run version %s", c->d->name, c->w->version);
+		memcpy(c->d->worker_version, c->w->version, sizeof(c->d->worker_version));
+	}
 	return NULL;
 }
 
@@ -181,23 +185,27 @@ void pool_on_death(struct supervisor *s, struct domain *d, unsigned slot)
 	siginfo_t si = { 0 };
 	char how[64];
 	bool suspect, had_started;
+	unsigned held;
 
 	if (w->state == WORKER_EMPTY || waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
 		return;
-	suspect = death_is_suspect(w, &si);
+	suspect = death_is_suspect(w, &si) && !w->retiring;
 	had_started = w->state == WORKER_READY;
 	describe_death(&si, how, sizeof(how));
-	log_full_errno(suspect ? LOG_WARNING : LOG_NOTICE, 0, "domain %s worker %u (pid %d) %s with %u requests",
-		       d->name, slot, (int)w->pid, how, w->outstanding);
-	s->stats.deaths++;
+	log_full_errno(w->retiring ? LOG_INFO : suspect ? LOG_WARNING : LOG_NOTICE, 0,
+		       "domain %s worker %u (pid %d%s) %s with %u requests", d->name, slot, (int)w->pid,
+		       w->retiring ? ", retired" : "", how, w->outstanding);
+	s->stats.deaths += !w->retiring;
 
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, w->sock, NULL);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, w->pidfd, NULL);
 	close(w->sock);
 	close(w->pidfd);
 	w->sock = w->pidfd = -EBADF;
+	held = w->outstanding;
 	w->state = WORKER_EMPTY;
 	w->outstanding = 0;
+	w->retiring = false;
 
 	for (uint32_t i = 0; i < s->objects.n_slots; i++)
 		if (s->objects.slots[i])
@@ -205,7 +213,9 @@ void pool_on_death(struct supervisor *s, struct domain *d, unsigned slot)
 	requeue_held(s, di, slot, suspect);
 
 	/* A worker that fails on its own before HELLO is a start-up loop: back off. */
-	if (had_started || !suspect) {
+	if (!w->wanted) {
+		/* old generation or shrunk domain: the slot stays free */
+	} else if (had_started || !suspect) {
 		w->respawn_at_ms = had_started ? 0 : now_ms() + POOL_BACKOFF_MIN_MS;
 	} else {
 		w->respawn_at_ms = pool_backoff(d);
@@ -213,5 +223,6 @@ void pool_on_death(struct supervisor *s, struct domain *d, unsigned slot)
 			    d->backoff_ms);
 	}
 	/* Belt and braces: the kernel re-sends what is unfinished; duplicates are matched by msg_id. */
-	s->restore_wanted = true;
+	if (held > 0)
+		s->restore_wanted = true;
 }

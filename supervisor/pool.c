@@ -52,6 +52,7 @@ static int worker_spawn(struct supervisor *s, struct domain *d, unsigned slot)
 	w->outstanding = 0;
 	w->killed_by_us = false;
 	w->dying = false;
+	w->retiring = false;
 	w->started_ms = now_ms();
 	w->version[0] = '\0';
 	s->stats.spawns++;
@@ -62,16 +63,54 @@ static int worker_spawn(struct supervisor *s, struct domain *d, unsigned slot)
 int pool_start(struct supervisor *s, struct domain *d)
 {
 	for (unsigned i = 0; i < d->n_workers; i++) {
-		int r = worker_spawn(s, d, i);
+		int r;
+		d->workers[i].wanted = true;
+		r = worker_spawn(s, d, i);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
+void pool_upgrade(struct supervisor *s, struct domain *d)
+{
+	unsigned started = 0;
+
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
+		struct worker *w = &d->workers[i];
+		if (!w->wanted)
+			continue;
+		w->wanted = false;
+		w->retiring = w->state != WORKER_EMPTY;
+	}
+	for (unsigned i = 0; i < WORKER_SLOTS && started < d->n_workers; i++) {
+		struct worker *w = &d->workers[i];
+		if (w->state != WORKER_EMPTY)
+			continue;
+		w->wanted = true;
+		w->respawn_at_ms = 0;
+		started++;
+	}
+	d->backoff_ms = 0;
+	log_notice("domain %s: starting %u workers from %s, draining the old ones", d->name, started,
+		   s->cfg.worker_exe);
+}
+
+void pool_release_drained(struct supervisor *s, struct domain *d)
+{
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
+		struct worker *w = &d->workers[i];
+		/* Closing its socket is how a worker learns to exit. */
+		if (w->retiring && !w->dying && w->outstanding == 0 && w->state != WORKER_EMPTY) {
+			shutdown(w->sock, SHUT_RDWR);
+			pool_mark_dying(s, d, i);
+		}
+	}
+}
+
 void pool_stop(struct supervisor *s, struct domain *d)
 {
-	for (unsigned i = 0; i < d->n_workers; i++) {
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		struct worker *w = &d->workers[i];
 		if (w->state == WORKER_EMPTY)
 			continue;
@@ -85,9 +124,9 @@ void pool_stop(struct supervisor *s, struct domain *d)
 
 void pool_respawn_due(struct supervisor *s, struct domain *d, uint64_t now)
 {
-	for (unsigned i = 0; i < d->n_workers; i++) {
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		struct worker *w = &d->workers[i];
-		if (w->state == WORKER_EMPTY && w->respawn_at_ms <= now)
+		if (w->wanted && w->state == WORKER_EMPTY && w->respawn_at_ms <= now)
 			(void)worker_spawn(s, d, i);
 	}
 }
@@ -96,8 +135,8 @@ unsigned pool_ready_count(const struct domain *d)
 {
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < d->n_workers; i++)
-		n += d->workers[i].state == WORKER_READY;
+	for (unsigned i = 0; i < WORKER_SLOTS; i++)
+		n += d->workers[i].state == WORKER_READY && d->workers[i].wanted;
 	return n;
 }
 
@@ -137,9 +176,9 @@ static int least_loaded_worker(const struct supervisor *s, const struct domain *
 {
 	int best = -1;
 
-	for (unsigned i = 0; i < d->n_workers; i++) {
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		const struct worker *w = &d->workers[i];
-		if (w->state != WORKER_READY || w->dying || w->outstanding >= s->cfg.queue_per_worker)
+		if (w->state != WORKER_READY || w->dying || w->retiring || w->outstanding >= s->cfg.queue_per_worker)
 			continue;
 		if (best < 0 || w->outstanding < d->workers[best].outstanding)
 			best = (int)i;
@@ -218,7 +257,7 @@ void pool_drop_object(struct supervisor *s, struct object *o)
 	struct wire_drop m = { .slot = o->slot };
 
 	wire_init(&m.hdr, WIRE_DROP);
-	for (unsigned i = 0; i < d->n_workers; i++) {
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		if (!(o->adopted_mask & (UINT64_C(1) << i)))
 			continue;
 		/* A worker that cannot take it is broken; dying drops it too. */

@@ -7,6 +7,10 @@
 
 int pool_start(struct supervisor *s, struct domain *d);
 void pool_stop(struct supervisor *s, struct domain *d);
+/* Hot upgrade: new workers from the binary on disk, the old ones drain. */
+void pool_upgrade(struct supervisor *s, struct domain *d);
+/* Lets retiring workers that hold nothing exit. */
+void pool_release_drained(struct supervisor *s, struct domain *d);
 /* Respawns empty slots whose backoff has passed. */
 void pool_respawn_due(struct supervisor *s, struct domain *d, uint64_t now);
 /* Hands queued requests to ready workers with room. */

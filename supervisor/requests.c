@@ -9,6 +9,7 @@
 
 #include "cfs-log.h"
 #include "device.h"
+#include "fdstore.h"
 #include "kmsg.h"
 #include "pool.h"
 
@@ -17,8 +18,7 @@ const char *domain_name(const struct supervisor *s, unsigned domain)
 	return domain < s->n_domains ? s->domains[domain].name : "-";
 }
 
-/* Which domain serves a volume key. One domain for now: every key is its. */
-static int route_volume(const struct supervisor *s, const char *volume_key)
+int domain_for_volume(const struct supervisor *s, const char *volume_key)
 {
 	(void)volume_key;
 	return s->n_domains > 0 ? 0 : -ENOENT;
@@ -39,6 +39,8 @@ static void take_open(struct supervisor *s, const struct kreq *req)
 {
 	char printable[4 * COOKIE_KEY_MAX + 1];
 	struct request proto = { .msg_id = req->msg_id, .opcode = CACHEFILES_OP_OPEN, .obj_id = req->obj_id };
+	struct object proto_object = { .obj_id = req->obj_id, .anon_fd = req->open.anon_fd, .state = OBJECT_OPENING,
+				       .state_idx = -1, .cookie_len = req->open.cookie_len };
 	struct request *r;
 	struct object *o;
 	int domain, e;
@@ -46,7 +48,7 @@ static void take_open(struct supervisor *s, const struct kreq *req)
 	/* The kernel installs the anon fd without close-on-exec: no worker may inherit it. */
 	fcntl(req->open.anon_fd, F_SETFD, FD_CLOEXEC);
 	s->stats.opens++;
-	domain = route_volume(s, req->open.volume_key);
+	domain = domain_for_volume(s, req->open.volume_key);
 	if (domain < 0) {
 		log_warning("obj %u msg %u: no domain serves volume '%s': refused", req->obj_id, req->msg_id,
 			    req->open.volume_key);
@@ -62,11 +64,21 @@ static void take_open(struct supervisor *s, const struct kreq *req)
 		refuse_open(s, req, -EINVAL);
 		return;
 	}
-	e = objects_insert(&s->objects, req, (unsigned)domain, &o);
+	proto_object.domain = (unsigned)domain;
+	memcpy(proto_object.cookie, req->open.cookie, sizeof(proto_object.cookie));
+	memcpy(proto_object.volume_key, req->open.volume_key, sizeof(proto_object.volume_key));
+	o = objects_by_id(&s->objects, req->obj_id);
+	if (o) {
+		/* The kernel reuses ids only of objects it closed: ours is stale (its CLOSE was lost). */
+		log_notice("domain %s obj %u: replacing a stale object of the same id", domain_name(s, o->domain),
+			   req->obj_id);
+		object_retire(s, o);
+	}
+	e = objects_insert(&s->objects, &proto_object, &o);
 	if (e < 0) {
 		log_error_errno(e, "domain %s obj %u msg %u: cannot track object: %s", domain_name(s, domain),
 				req->obj_id, req->msg_id, ERRSTR(e));
-		refuse_open(s, req, e == -EEXIST ? -EEXIST : -ENOMEM);
+		refuse_open(s, req, -ENOMEM);
 		return;
 	}
 	proto.slot = o->slot;
@@ -126,8 +138,7 @@ static void take_close(struct supervisor *s, const struct kreq *req)
 		return;
 	}
 	log_debug("domain %s obj %u msg %u: CLOSE", domain_name(s, o->domain), req->obj_id, req->msg_id);
-	pool_drop_object(s, o);
-	objects_remove(&s->objects, o);
+	object_retire(s, o);
 }
 
 /* A malformed OPEN still put an fd in our table: close it and refuse the request. */
@@ -154,6 +165,44 @@ void requests_on_kernel_message(struct supervisor *s, const void *buf, size_t n)
 		take_close(s, &req);
 }
 
+/*
+ * Makes an open object survive the supervisor: its record first, then its fd
+ * (invariant 1: only after copen succeeded). A crash between the two leaves a
+ * record without fd, dropped at recovery; the kernel then reopens the object.
+ */
+static void object_persist(struct supervisor *s, struct object *o)
+{
+	struct state_record rec = { .obj_id = o->obj_id, .size = o->size, .cookie_len = o->cookie_len };
+	char name[32];
+	int idx;
+
+	memcpy(rec.cookie, o->cookie, sizeof(rec.cookie));
+	memcpy(rec.volume_key, o->volume_key, sizeof(rec.volume_key));
+	idx = state_add(&s->state, &rec);
+	if (idx < 0) {
+		log_error_errno(idx, "domain %s obj %u: cannot record object state: %s", domain_name(s, o->domain),
+				o->obj_id, ERRSTR(idx));
+		return;
+	}
+	o->state_idx = idx;
+	fdstore_object_name(o->obj_id, name);
+	o->in_fdstore = fdstore_push(name, o->anon_fd) == 0 && fdstore_available();
+}
+
+void object_retire(struct supervisor *s, struct object *o)
+{
+	char name[32];
+
+	pool_drop_object(s, o);
+	if (o->in_fdstore) {
+		fdstore_object_name(o->obj_id, name);
+		fdstore_remove(name);
+	}
+	if (o->state_idx >= 0)
+		state_clear(&s->state, (uint32_t)o->state_idx);
+	objects_remove(&s->objects, o);
+}
+
 void request_answer_open(struct supervisor *s, struct request *r, int64_t result)
 {
 	struct object *o = objects_by_id(&s->objects, r->obj_id);
@@ -171,9 +220,10 @@ void request_answer_open(struct supervisor *s, struct request *r, int64_t result
 		if (result < 0)
 			log_warning_errno((int)result, "domain %s obj %u msg %u: OPEN refused: %s",
 					  domain_name(s, r->domain), r->obj_id, r->msg_id, ERRSTR((int)result));
-		objects_remove(&s->objects, o);
+		object_retire(s, o);
 	} else {
 		objects_set_open(&s->objects, o, (uint64_t)result);
+		object_persist(s, o);
 	}
 	inflight_remove(&s->inflight, r);
 }
@@ -210,6 +260,10 @@ void request_answer_read(struct supervisor *s, struct request *r, int64_t result
 			log_read_failure(s, r, o, (int)result);
 		else
 			s->stats.bytes_served += (uint64_t)result;
+		if (!s->served_since_start) {
+			s->served_since_start = true;
+			log_notice("first READ since start answered %" PRIu64 " ms after start", now_ms() - s->started_ms);
+		}
 		e = device_read_complete(o->anon_fd, r->msg_id);
 		if (e < 0)
 			log_debug("domain %s obj %u msg %u: READ_COMPLETE not taken: %s", domain_name(s, r->domain),

@@ -18,5 +18,9 @@ void request_answer_read(struct supervisor *s, struct request *r, int64_t result
 void request_fail(struct supervisor *s, struct request *r, int err);
 
 const char *domain_name(const struct supervisor *s, unsigned domain);
+/* Which domain serves a volume key, or -ENOENT. */
+int domain_for_volume(const struct supervisor *s, const char *volume_key);
+/* Forgets an object everywhere: workers, fd store, state, table (invariant 6). */
+void object_retire(struct supervisor *s, struct object *o);
 
 #endif

@@ -176,7 +176,11 @@ static int say_hello(void)
 	struct wire_hello m = { .pid = (uint32_t)getpid() };
 
 	wire_init(&m.hdr, WIRE_HELLO);
+#ifdef CFS_TEST_HOOKS
+	snprintf(m.version, sizeof(m.version), "%s-test", CFS_VERSION);
+#else
 	snprintf(m.version, sizeof(m.version), "%s", CFS_VERSION);
+#endif
 	return wire_send(IPC_FD, &m, sizeof(m), -1);
 }
 

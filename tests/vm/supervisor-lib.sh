@@ -51,3 +51,98 @@ wait_fd_count() {
 		sleep 0.1
 	done
 }
+
+# Readers in the background: check_tree_bg DIR MANIFEST READERS, then
+# check_tree_wait sets CHECK_* like check_tree and returns its status.
+check_tree_bg() {
+	(
+		rc=0
+		check_tree "$@" || rc=$?
+		echo "$CHECK_FILES $CHECK_BYTES $CHECK_BAD $CHECK_SECONDS $rc" >"$CFS_VM_TMP/check_bg"
+	) &
+	CHECK_BG_PID=$!
+}
+
+check_tree_wait() {
+	local rc
+	wait "$CHECK_BG_PID" || true
+	read -r CHECK_FILES CHECK_BYTES CHECK_BAD CHECK_SECONDS rc <"$CFS_VM_TMP/check_bg"
+	return "$rc"
+}
+
+readers_running() {
+	kill -0 "$CHECK_BG_PID" 2>/dev/null
+}
+
+# wait_log FILE PATTERN COUNT SECS: until PATTERN occurs COUNT times in FILE.
+wait_log() {
+	local file=$1 pattern=$2 count=$3 deadline=$((SECONDS + $4))
+	until [ "$(grep -c -- "$pattern" "$file" 2>/dev/null || true)" -ge "$count" ]; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			vm_log "no $count x '$pattern' in $file after $4 s"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# A copy of a built binary at a path the scenario may replace, like a
+# package upgrade does: write beside it, then rename over it.
+install_binary() {
+	local from=$1 to=$2 tag=${3:-}
+	mkdir -p "$(dirname "$to")"
+	cp "$from" "$to.new"
+	# Trailing bytes make each copy a distinct file; the ELF loader ignores them.
+	[ -z "$tag" ] || printf '%s' "$tag" >>"$to.new"
+	mv -f "$to.new" "$to"
+}
+
+exe_matches() {
+	cmp -s "/proc/$1/exe" "$2"
+}
+
+# --- under systemd (vm-mode: systemd) ---
+UNIT=cachefiles-supervisor
+
+# unit_install ARGS...: the project's unit file, with ExecStart pointed at
+# the test binaries; ARGS are appended to the supervisor's command line.
+unit_install() {
+	local bin=${UNIT_SUP_BIN:-$SUP_BIN}
+	cp "$CFS_BUILD/systemd/$UNIT.service" /run/systemd/system/
+	mkdir -p "/run/systemd/system/$UNIT.service.d"
+	cat >"/run/systemd/system/$UNIT.service.d/test.conf" <<EOF2
+[Service]
+ExecStart=
+ExecStart=$bin --cache-dir $CFS_CACHE_DIR --worker-exe ${UNIT_WORKER_BIN:-$WORKER_BIN} $*
+EOF2
+	systemctl daemon-reload
+}
+
+main_pid() {
+	systemctl show -p MainPID --value "$UNIT"
+}
+
+fdstore_count() {
+	systemctl show -p NFileDescriptorStore --value "$UNIT"
+}
+
+status_field() {
+	systemctl show -p StatusText --value "$UNIT" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# Waits until STATUS= reports N objects and nothing in flight (it is
+# refreshed every second).
+wait_status_objects() {
+	local want=$1 deadline=$((SECONDS + 15))
+	until [ "$(status_field objects)" = "$want" ] && [ "$(status_field inflight)" = 0 ]; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			vm_log "STATUS never showed objects=$want inflight=0: $(systemctl show -p StatusText --value "$UNIT")"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+unit_log() {
+	journalctl -q -o short-unix -u "$UNIT" --no-pager
+}
