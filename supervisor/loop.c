@@ -98,23 +98,49 @@ static void on_signal(struct supervisor *s)
 	}
 }
 
-/* Kills workers that sat on a request past the timeout; they are then replaced. */
+/* Kills a worker that sat on a request past the timeout; it is then replaced. */
+static void held_too_long(struct supervisor *s, struct request *r)
+{
+	struct domain *d = &s->domains[r->domain];
+
+	if (d->workers[r->worker].killed_by_us)
+		return;
+	s->stats.timeouts++;
+	log_warning("domain %s obj %u msg %u: no answer in %" PRIu64 " ms", d->name, r->obj_id, r->msg_id,
+		    s->cfg.request_timeout_ms);
+	pool_kill(s, d, (unsigned)r->worker, "request timeout");
+}
+
+/*
+ * A request nobody can take (no worker of its domain gets as far as HELLO)
+ * fails after the timeout: a reader gets an error instead of hanging.
+ * Returns true if it removed the request.
+ */
+static bool queued_too_long(struct supervisor *s, struct request *r)
+{
+	struct domain *d = &s->domains[r->domain];
+
+	if (pool_ready_count(d) > 0)
+		return false;
+	log_error("domain %s obj %u msg %u: no worker could start within %" PRIu64 " ms (see the worker "
+		  "errors above)", d->name, r->obj_id, r->msg_id, s->cfg.request_timeout_ms);
+	request_fail(s, r, -EIO);
+	return true;
+}
+
 static void check_timeouts(struct supervisor *s, uint64_t now)
 {
 	struct idmap *m = &s->inflight.by_msg_id;
 
 	for (size_t i = 0; i < m->capacity; i++) {
 		struct request *r = m->slots[i].value;
-		struct domain *d;
-		if (!r || r->worker == NO_WORKER || r->deadline_ms > now)
+		if (!r)
 			continue;
-		d = &s->domains[r->domain];
-		if (d->workers[r->worker].killed_by_us)
-			continue;
-		s->stats.timeouts++;
-		log_warning("domain %s obj %u msg %u: no answer in %" PRIu64 " ms", d->name, r->obj_id, r->msg_id,
-			    s->cfg.request_timeout_ms);
-		pool_kill(s, d, (unsigned)r->worker, "request timeout");
+		if (r->worker != NO_WORKER && r->deadline_ms <= now)
+			held_too_long(s, r);
+		else if (r->worker == NO_WORKER && r->read_at_ms + s->cfg.request_timeout_ms <= now &&
+			 queued_too_long(s, r))
+			i = (size_t)-1; /* the table may have shifted: scan again */
 	}
 }
 

@@ -11,14 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfs-log.h"
 #include "cfs-util.h"
 #include "device.h"
+#include "fdstore.h"
 #include "loop.h"
 #include "pool.h"
+#include "reexec.h"
+#include "startup.h"
 
 #ifndef CFS_WORKER_PATH
 #define CFS_WORKER_PATH "/usr/libexec/cachefiles-worker"
@@ -45,6 +49,10 @@ static void usage(FILE *f)
 		"  -t, --tag TAG             cache tag [cfs]\n"
 		"  -w, --workers N           workers serving the domain, 1..%d [2]\n"
 		"      --worker-exe PATH     worker binary [%s]\n"
+		"      --worker-user NAME    unprivileged user workers run as [%s]\n"
+		"      --seccomp MODE        worker syscall allowlist: enforce (a forbidden call\n"
+		"                            kills the worker) or log (it is only logged, for\n"
+		"                            debugging) [enforce]\n"
 		"      --request-timeout MS  kill a worker that holds a request this long [30000]\n"
 		"      --crash-limit N       fail a request after N workers crashed or hung\n"
 		"                            while holding it [3]\n"
@@ -54,9 +62,12 @@ static void usage(FILE *f)
 		"  -h, --help                show this help\n"
 		"      --version             show the version\n"
 		"\n"
-		"Signals: SIGTERM/SIGINT unbind the cache and exit; SIGUSR1 logs counters.\n"
+		"Signals: SIGTERM/SIGINT: exit (without systemd this unbinds the cache; under\n"
+		"systemd the fd store keeps it for the next start); SIGHUP: start new workers\n"
+		"from the worker binary on disk and drain the old ones; SIGUSR2: re-execute\n"
+		"the supervisor binary in place, keeping every fd; SIGUSR1: log counters.\n"
 		"Mount with e.g.: mount -t erofs none -o fsid=BLOB /mnt (BLOB in --blob-dir).\n",
-		MAX_WORKERS_PER_DOMAIN, CFS_WORKER_PATH);
+		MAX_WORKERS_PER_DOMAIN, CFS_WORKER_PATH, SANDBOX_DEFAULT_USER);
 }
 
 static int parse_uint(const char *arg, const char *what, unsigned long max, unsigned long *out)
@@ -72,7 +83,10 @@ static int parse_uint(const char *arg, const char *what, unsigned long max, unsi
 	return 0;
 }
 
-enum { OPT_WORKER_EXE = 256, OPT_TIMEOUT, OPT_CRASH_LIMIT, OPT_DEVICE, OPT_READY_FILE, OPT_VERSION };
+enum {
+	OPT_WORKER_EXE = 256, OPT_TIMEOUT, OPT_CRASH_LIMIT, OPT_DEVICE, OPT_READY_FILE, OPT_VERSION,
+	OPT_WORKER_USER, OPT_SECCOMP,
+};
 
 static int parse_args(int argc, char **argv, struct settings *cfg, struct domain *d)
 {
@@ -86,6 +100,8 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 		{ "crash-limit", required_argument, NULL, OPT_CRASH_LIMIT },
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "ready-file", required_argument, NULL, OPT_READY_FILE },
+		{ "worker-user", required_argument, NULL, OPT_WORKER_USER },
+		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -119,6 +135,11 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 			break;
 		case OPT_DEVICE: cfg->device_path = optarg; break;
 		case OPT_READY_FILE: cfg->ready_file = optarg; break;
+		case OPT_WORKER_USER: cfg->sandbox.user = optarg; break;
+		case OPT_SECCOMP:
+			if (sandbox_parse_seccomp_mode(optarg, &cfg->sandbox.seccomp_log) < 0)
+				return -EINVAL;
+			break;
 		case 'v': cfs_log_max_priority = LOG_DEBUG; break;
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
 		case OPT_VERSION: printf("cachefiles-supervisor %s\n", CFS_VERSION); exit(EXIT_SUCCESS);
@@ -152,12 +173,24 @@ static void signal_ready(const struct settings *cfg)
 		log_warning_errno(errno, "--ready-file %s: %s", cfg->ready_file, ERRSTR(errno));
 }
 
+/* Every object holds an fd: take all the kernel allows (workers get their own bound). */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static void shutdown_all(struct supervisor *s)
 {
 	for (unsigned i = 0; i < s->n_domains; i++)
 		pool_stop(s, &s->domains[i]);
 	objects_free(&s->objects);
 	inflight_free(&s->inflight);
+	state_free(&s->state);
 	/* Last reference to the device: the kernel unbinds the cache. */
 	if (s->dev_fd >= 0)
 		close(s->dev_fd);
@@ -169,8 +202,8 @@ int main(int argc, char **argv)
 	struct supervisor s = {
 		.cfg = { .device_path = DEVICE_PATH, .cache_dir = "/var/cache/cachefiles", .tag = "cfs",
 			 .worker_exe = CFS_WORKER_PATH, .request_timeout_ms = 30000, .crash_limit = 3,
-			 .kill_limit = 32, .queue_per_worker = 8 },
-		.dev_fd = -1, .domains = &domain, .n_domains = 1,
+			 .kill_limit = 32, .queue_per_worker = 8, .sandbox = { .user = SANDBOX_DEFAULT_USER } },
+		.dev_fd = -1, .state = { .fd = -1 }, .domains = &domain, .n_domains = 1,
 	};
 	int r;
 
@@ -178,21 +211,24 @@ int main(int argc, char **argv)
 		return 2;
 	if (access(s.cfg.worker_exe, X_OK) < 0)
 		return log_error_errno(errno, "worker binary %s: %s (use --worker-exe)", s.cfg.worker_exe, ERRSTR(errno)), 1;
+	/* Before any fork: a worker must never find out that its user is missing. */
+	if (sandbox_resolve_user(&s.cfg.sandbox) < 0)
+		return 1;
 	if (open_blob_dir(&domain) < 0)
 		return 1;
-	s.dev_fd = device_open(s.cfg.device_path);
-	if (s.dev_fd < 0)
+	s.argv = argv;
+	s.self_exe = realpath("/proc/self/exe", NULL);
+	if (!s.self_exe)
+		return log_error_errno(errno, "Cannot resolve /proc/self/exe: %s", ERRSTR(errno)), 1;
+	raise_fd_limit();
+	if (supervisor_startup(&s) < 0)
 		return 1;
-	if (device_bind(s.dev_fd, s.cfg.cache_dir, s.cfg.tag) < 0 || loop_setup(&s) < 0)
-		return 1;
-	r = pool_start(&s, &domain);
-	if (r < 0)
-		return 1;
-	log_notice("serving cache %s (tag %s) from %s with %u workers", s.cfg.cache_dir, s.cfg.tag, domain.blob_dir,
-		   domain.n_workers);
+	notify_text("READY=1");
 	signal_ready(&s.cfg);
 	r = loop_run(&s);
 	loop_log_stats(&s);
+	if (s.reexec_wanted)
+		supervisor_reexec(&s); /* returns only if both execs failed */
 	shutdown_all(&s);
 	return r < 0 ? 1 : 0;
 }

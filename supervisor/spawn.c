@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/prctl.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -12,23 +12,42 @@
 
 #include "cfs-log.h"
 #include "cfs-util.h"
+#include "sandbox.h"
+
+/*
+ * What the worker inherits of our environment: nothing but CFS_TEST_*, which
+ * only the test worker build reads (it is how vm scenarios configure it).
+ * An unknown environment is input the worker has no reason to trust.
+ */
+static void worker_environment(char **envp, size_t max)
+{
+	size_t n = 0;
+
+	for (char **e = environ; *e && n + 1 < max; e++)
+		if (strncmp(*e, "CFS_TEST_", 9) == 0)
+			envp[n++] = *e;
+	envp[n] = NULL;
+}
 
 /*
  * Runs in the forked child only, so it never returns: on any failure it
  * _exit()s (the supervisor sees a worker that died before HELLO and backs
  * off). Order matters and is fixed:
  *  1. own session, so a terminal's signals do not reach workers;
- *  2. the IPC socket and blob dir at fixed numbers, every other fd closed
- *     (anon fds, the device, epoll: a worker holds only what it is given);
- *  3. die with the supervisor, re-checked after the fact (the parent may
- *     already be gone before prctl ran);
- *  4. default signal mask (the supervisor blocks signals for its signalfd).
+ *  2. the IPC socket and blob dir at fixed numbers, /dev/null on stdin and
+ *     stdout, stderr kept for logging, every other fd closed (anon fds, the
+ *     device, epoll: a worker holds only what it is given);
+ *  3. the sandbox (sandbox.c): ids, capabilities, namespaces, root, rlimits,
+ *     no_new_privs, parent-death signal;
+ *  4. default signal mask (the supervisor blocks signals for its signalfd);
+ *  5. exec by fd: the binary's path is not in the worker's root.
  */
 static _Noreturn void exec_worker_child(const struct settings *cfg, const struct domain *d, unsigned slot,
 					int sock, pid_t parent)
 {
-	char slot_arg[16];
+	char slot_arg[16], *envp[16];
 	sigset_t none;
+	int null_fd, exe_fd;
 
 	if (setsid() < 0)
 		_exit(127);
@@ -36,18 +55,27 @@ static _Noreturn void exec_worker_child(const struct settings *cfg, const struct
 	int sock_hi = fcntl(sock, F_DUPFD, 16), dir_hi = fcntl(d->blob_dir_fd, F_DUPFD, 16);
 	if (sock_hi < 0 || dir_hi < 0 || dup2(sock_hi, WORKER_IPC_FD) < 0 || dup2(dir_hi, WORKER_BLOB_DIR_FD) < 0)
 		_exit(127);
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0) {
+		fprintf(stderr, "<3>cachefiles-worker: /dev/null: %s\n", strerror(errno));
+		_exit(127);
+	}
 	if (syscall(SYS_close_range, WORKER_BLOB_DIR_FD + 1, ~0U, 0) < 0)
 		_exit(127);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(127);
+	exe_fd = sandbox_apply_child(&cfg->sandbox, cfg->worker_exe, parent);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	snprintf(slot_arg, sizeof(slot_arg), "%u", slot);
 	char *const argv[] = { (char *)"cachefiles-worker", (char *)"--domain", (char *)d->name,
-			       (char *)"--slot", slot_arg, NULL };
-	execv(cfg->worker_exe, argv);
-	fprintf(stderr, "<3>cachefiles-worker: cannot execute %s: %s\n", cfg->worker_exe, strerror(errno));
+			       (char *)"--slot", slot_arg, (char *)"--seccomp",
+			       (char *)(cfg->sandbox.seccomp_log ? "log" : "enforce"), NULL };
+	worker_environment(envp, ARRAY_SIZE(envp));
+	execveat(exe_fd, "", argv, envp, AT_EMPTY_PATH);
+	fprintf(stderr,
+		"<3>cachefiles-worker: cannot execute %s in the worker sandbox: %s (its ELF interpreter and "
+		"libraries must be under /usr/lib, /usr/lib64, /lib or /lib64)\n",
+		cfg->worker_exe, strerror(errno));
 	_exit(127);
 }
 

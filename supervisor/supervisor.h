@@ -13,8 +13,12 @@
 
 #include "inflight.h"
 #include "objects.h"
+#include "sandbox.h"
+#include "state.h"
 
-#define MAX_WORKERS_PER_DOMAIN 64 /* object->adopted_mask is 64 bits */
+/* object->adopted_mask is 64 bits; half the slots let a new generation start beside a draining one */
+#define WORKER_SLOTS 64
+#define MAX_WORKERS_PER_DOMAIN (WORKER_SLOTS / 2)
 
 enum worker_state {
 	WORKER_EMPTY,    /* no process; respawn at respawn_at_ms */
@@ -30,6 +34,8 @@ struct worker {
 	unsigned outstanding;  /* requests it holds */
 	bool killed_by_us;     /* hung or broke the protocol: its requests are suspects */
 	bool dying;            /* socket gone or kill sent: nothing more goes to it */
+	bool wanted;           /* slot of the current generation: kept running */
+	bool retiring;         /* old generation: finishes what it holds, then leaves */
 	uint64_t started_ms;
 	uint64_t respawn_at_ms;
 	char version[32];
@@ -41,7 +47,8 @@ struct domain {
 	int blob_dir_fd;
 	unsigned n_workers;
 	unsigned backoff_ms; /* grows while workers die before saying HELLO */
-	struct worker workers[MAX_WORKERS_PER_DOMAIN];
+	char worker_version[32]; /* what the newest ready worker reported */
+	struct worker workers[WORKER_SLOTS];
 };
 
 struct settings {
@@ -54,6 +61,7 @@ struct settings {
 	unsigned kill_limit;       /* outside SIGKILLs (OOM, admin) likewise, looser */
 	unsigned queue_per_worker; /* requests handed to one worker at once */
 	const char *ready_file;
+	struct sandbox_settings sandbox; /* --worker-user, --seccomp */
 };
 
 struct stats {
@@ -72,17 +80,26 @@ struct supervisor {
 	unsigned timer_interval_ms; /* 0 = disarmed */
 	struct objects objects;
 	struct inflight inflight;
+	struct state state;
 	struct domain *domains;
 	unsigned n_domains;
 	bool restore_wanted;
 	bool quit;
+	bool reexec_wanted;
+	unsigned starts;       /* starts on this cache's state (restarts + 1) */
+	uint64_t started_ms;
+	bool served_since_start;
+	int housekeeping_fd;   /* timerfd: STATUS= and WATCHDOG=1 under systemd */
+	uint64_t watchdog_usec; /* 0: no watchdog */
+	const char *self_exe;  /* our binary's path, for re-exec */
+	char **argv;
 	struct stats stats;
 };
 
 uint64_t now_ms(void);
 
 /* Epoll tags: what an event belongs to. */
-enum event_kind { EV_DEVICE = 1, EV_SIGNAL, EV_TIMER, EV_WORKER_SOCK, EV_WORKER_PIDFD };
+enum event_kind { EV_DEVICE = 1, EV_SIGNAL, EV_TIMER, EV_WORKER_SOCK, EV_WORKER_PIDFD, EV_HOUSEKEEPING };
 #define EV_TAG(kind, domain, slot) (((uint64_t)(kind) << 56) | ((uint64_t)(domain) << 16) | (slot))
 #define EV_KIND(tag) ((unsigned)((tag) >> 56))
 #define EV_DOMAIN(tag) ((unsigned)(((tag) >> 16) & 0xffffffffu))

@@ -15,6 +15,7 @@
 #include "blob.h"
 #include "cfs-log.h"
 #include "cfs-util.h"
+#include "syscall-filter.h"
 #include "test-hooks.h"
 #include "wire-io.h"
 
@@ -189,25 +190,46 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "domain", required_argument, NULL, 'd' },
 		{ "slot", required_argument, NULL, 's' },
+		{ "seccomp", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct worker w = { .domain = "default" };
+	bool seccomp_log = false;
+	unsigned slot = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "d:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': w.domain = optarg; break;
-		case 's': break;
+		case 's': slot = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'S':
+			if (strcmp(optarg, "enforce") != 0 && strcmp(optarg, "log") != 0)
+				return 2;
+			seccomp_log = strcmp(optarg, "log") == 0;
+			break;
 		case 'h':
-			printf("Usage: cachefiles-worker --domain NAME --slot N\n"
+			printf("Usage: cachefiles-worker --domain NAME --slot N [--seccomp enforce|log]\n"
 			       "Started by cachefiles-supervisor only: expects its IPC socket on fd 3\n"
 			       "and the domain's blob directory on fd 4.\n");
 			return 0;
 		default: return 2;
 		}
 	}
-	if (fill_buffer_init(&w.buffer, FILL_BUFFER_SIZE) < 0 || say_hello() < 0) {
+	if (fill_buffer_init(&w.buffer, FILL_BUFFER_SIZE) < 0) {
+		log_error("domain %s: cannot allocate the fill buffer", w.domain);
+		return 1;
+	}
+	test_hook_escape_prepare(slot);
+	/*
+	 * Before HELLO: a worker that cannot confine itself dies while the
+	 * supervisor still counts it as starting, which backs off instead of
+	 * respawning at once; and nothing is ever served unconfined.
+	 */
+	if (syscall_filter_install(IPC_FD, seccomp_log) < 0)
+		return 1;
+	test_hook_escape_attempt();
+	if (say_hello() < 0) {
 		log_error("domain %s: cannot start (is this run by cachefiles-supervisor?)", w.domain);
 		return 1;
 	}

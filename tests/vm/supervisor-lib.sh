@@ -9,11 +9,22 @@
 #   fd_count PID                 open fds of PID
 #   wait_fd_count PID N SECS     wait until PID has N fds (objects closing
 #                                after umount are asynchronous); fails after SECS
+#   worker_sandbox_status PID    the sandbox lines of /proc/PID/status, one line
+#
+# Sourcing this creates the workers' user (cachefiles-worker) in the guest
+# from the project's sysusers.d file, as a package install would: the guest
+# root is a writable overlay, so the host's /etc is never touched.
 
 SUP_BIN=${CFS_SUPERVISOR:-$CFS_BUILD/supervisor/cachefiles-supervisor}
 WORKER_BIN=${CFS_WORKER:-$CFS_BUILD/worker/cachefiles-worker}
 SUP_LOG=$CFS_OUT/supervisor.log
 declare -A STAT
+
+if ! id cachefiles-worker >/dev/null 2>&1; then
+	systemd-sysusers "$CFS_SRC/systemd/cachefiles-supervisor.sysusers" >/dev/null 2>&1 ||
+		useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin cachefiles-worker
+	id cachefiles-worker >/dev/null
+fi
 
 supervisor_start() {
 	: >"$SUP_LOG"
@@ -34,6 +45,11 @@ supervisor_stop() {
 
 worker_pids() {
 	cat "/proc/$SUP_PID/task/$SUP_PID/children" 2>/dev/null || true
+}
+
+worker_sandbox_status() {
+	grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' "/proc/$1/status" |
+		tr -s '\t ' ' ' | paste -sd ' '
 }
 
 fd_count() {
@@ -108,6 +124,8 @@ UNIT=cachefiles-supervisor
 # the test binaries; ARGS are appended to the supervisor's command line.
 unit_install() {
 	local bin=${UNIT_SUP_BIN:-$SUP_BIN}
+	# The project's own sysusers.d entry makes the worker user, as on a real install.
+	systemd-sysusers "$CFS_SRC/systemd/cachefiles-supervisor.sysusers"
 	cp "$CFS_BUILD/systemd/$UNIT.service" /run/systemd/system/
 	mkdir -p "/run/systemd/system/$UNIT.service.d"
 	cat >"/run/systemd/system/$UNIT.service.d/test.conf" <<EOF2
@@ -145,4 +163,13 @@ wait_status_objects() {
 
 unit_log() {
 	journalctl -q -o short-unix -u "$UNIT" --no-pager
+}
+
+# wait_unit_log PATTERN COUNT SECS: until the unit's journal has PATTERN COUNT times.
+wait_unit_log() {
+	local deadline=$((SECONDS + $3))
+	until [ "$(unit_log | grep -c -- "$1" || true)" -ge "$2" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || { vm_log "no $2 x '$1' in the journal after $3 s"; return 1; }
+		sleep 0.1
+	done
 }

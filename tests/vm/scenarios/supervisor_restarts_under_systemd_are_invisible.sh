@@ -1,0 +1,59 @@
+#!/bin/bash
+# `systemctl restart` of the supervisor 20 times while 4 readers check every
+# file of a 126 MB image: each new instance takes the device, state and
+# object fds back from the fd store, and no reader sees an error. Afterwards
+# the fd store and the supervisor's fds hold exactly what is open, and
+# `systemctl stop` unbinds the cache and leaves nothing behind.
+# vm-mode: systemd
+# vm-images: big:big
+set -euo pipefail
+. "$CFS_SRC/tests/vm/lib.sh"
+. "$CFS_SRC/tests/vm/supervisor-lib.sh"
+
+restarts=${RESTARTS:-20}
+scenario_begin supervisor_restarts_under_systemd_are_invisible
+
+blobs=/srv/blobs
+mkdir -p "$blobs" /mnt/big
+cp "$(image_path big)" "$blobs/big"
+unit_install --blob-dir "$blobs" --workers 2
+systemctl start "$UNIT" || { unit_dump "$UNIT"; exit 1; }
+fds_idle=$(fd_count "$(main_pid)")
+
+mount -t erofs none -o fsid=big /mnt/big
+check_tree_bg /mnt/big "$(image_manifest big)" 4
+done_restarts=0 t0=$EPOCHREALTIME
+for i in $(seq 1 "$restarts"); do
+	readers_running || break
+	# Type=notify: returns once the new instance said READY=1.
+	systemctl restart "$UNIT" || { unit_dump "$UNIT"; scenario_fail "restart $i failed"; break; }
+	done_restarts=$i
+	sleep "0.$((RANDOM % 3 + 1))" # let reads go on between restarts
+done
+restart_s=$(elapsed "$t0")
+check_tree_wait || scenario_fail "readers saw errors or bad data"
+[ "$done_restarts" = "$restarts" ] || scenario_fail "only $done_restarts restarts happened during the reads"
+
+# One object mounted: device + state + 1 in the store; the supervisor holds one fd more than idle.
+wait_status_objects 1 || scenario_fail "STATUS does not show the mounted object"
+store_mounted=$(fdstore_count)
+fds_mounted=$(fd_count "$(main_pid)")
+[ "$store_mounted" = 3 ] || scenario_fail "fd store holds $store_mounted fds with 1 object, expected 3"
+[ "$fds_mounted" = $((fds_idle + 1)) ] || scenario_fail "supervisor holds $fds_mounted fds with 1 object, expected $((fds_idle + 1))"
+umount /mnt/big
+wait_status_objects 0 || scenario_fail "object left after umount"
+store=$(fdstore_count)
+[ "$store" = 2 ] || scenario_fail "fd store holds $store fds, expected 2"
+starts=$(status_field starts)
+! unit_log | grep -q "giving up" || scenario_fail "a request failed"
+
+# stop drops the fd store: the cache is unbound, the next start binds afresh.
+systemctl stop "$UNIT"
+[ "$(fdstore_count)" = 0 ] || scenario_fail "fd store not empty after stop: $(fdstore_count)"
+[ -z "$(pgrep -f cachefiles-worker || true)" ] || scenario_fail "workers left after stop"
+systemctl start "$UNIT"
+unit_log | tail -n 5 | grep -q "fresh bind, start 1" || scenario_fail "start after stop did not bind afresh"
+systemctl stop "$UNIT"
+scenario_end restarts="$done_restarts" starts="$starts" files="$CHECK_FILES" bytes="$CHECK_BYTES" bad="$CHECK_BAD" \
+	read_s="$CHECK_SECONDS" restart_loop_s="$restart_s" fdstore_mounted="$store_mounted" fdstore="$store" \
+	fds_mounted="$fds_mounted" fds_idle="$fds_idle"

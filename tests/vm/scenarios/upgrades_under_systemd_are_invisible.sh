@@ -1,0 +1,78 @@
+#!/bin/bash
+# Hot upgrades under systemd while 4 readers check every file of a 126 MB
+# image: three times the worker binary is replaced on disk and
+# `systemctl reload` (SIGHUP) starts new workers while the old ones drain,
+# then three times the supervisor binary is replaced and SIGUSR2 re-executes
+# it in place (same pid). No reader sees an error; afterwards the new
+# binaries are what runs, and the fd store and the supervisor's fds hold
+# exactly what is open.
+# vm-mode: systemd
+# vm-images: big:big
+set -euo pipefail
+. "$CFS_SRC/tests/vm/lib.sh"
+. "$CFS_SRC/tests/vm/supervisor-lib.sh"
+
+scenario_begin upgrades_under_systemd_are_invisible
+
+blobs=/srv/blobs
+mkdir -p "$blobs" /mnt/big
+cp "$(image_path big)" "$blobs/big"
+bindir=/usr/local/libexec/cfs-test
+install_binary "$SUP_BIN" "$bindir/cachefiles-supervisor" v0
+install_binary "$WORKER_BIN" "$bindir/cachefiles-worker" v0
+UNIT_SUP_BIN=$bindir/cachefiles-supervisor UNIT_WORKER_BIN=$bindir/cachefiles-worker \
+	unit_install --blob-dir "$blobs" --workers 2
+systemctl start "$UNIT" || { unit_dump "$UNIT"; exit 1; }
+pid=$(main_pid)
+fds_idle=$(fd_count "$pid")
+
+mount -t erofs none -o fsid=big /mnt/big
+check_tree_bg /mnt/big "$(image_manifest big)" 4
+worker_upgrades=0 sup_upgrades=0
+for i in 1 2 3; do
+	readers_running || break
+	# The test worker reports version "<v>-test": that is how its arrival shows.
+	install_binary "$CFS_BUILD/worker/cachefiles-worker-test" "$bindir/cachefiles-worker" "w$i"
+	systemctl reload "$UNIT"
+	wait_unit_log "starting 2 workers from" "$i" 30 || scenario_fail "reload $i not seen"
+	worker_upgrades=$i
+	sleep "0.$((RANDOM % 4 + 2))"
+done
+for i in 1 2 3; do
+	readers_running || break
+	install_binary "$SUP_BIN" "$bindir/cachefiles-supervisor" "s$i"
+	starts_before=$(status_field starts)
+	kill -USR2 "$pid"
+	deadline=$((SECONDS + 30))
+	until [ "$(status_field starts)" = $((starts_before + 1)) ]; do
+		[ "$SECONDS" -lt "$deadline" ] || { scenario_fail "re-exec $i did not come back"; break 2; }
+		sleep 0.05
+	done
+	sup_upgrades=$i
+	sleep "0.$((RANDOM % 4 + 2))"
+done
+check_tree_wait || scenario_fail "readers saw errors or bad data"
+[ "$worker_upgrades" = 3 ] && [ "$sup_upgrades" = 3 ] ||
+	scenario_fail "reads ended after $worker_upgrades worker and $sup_upgrades supervisor upgrades"
+
+[ "$(main_pid)" = "$pid" ] || scenario_fail "the supervisor was restarted, not re-executed"
+exe_matches "$pid" "$bindir/cachefiles-supervisor" || scenario_fail "the supervisor does not run the new binary"
+for w in $(cat "/proc/$pid/task/$pid/children"); do
+	exe_matches "$w" "$bindir/cachefiles-worker" || scenario_fail "worker $w does not run the new binary"
+done
+unit_log | grep -q "workers run version .*-test" || scenario_fail "no worker reported the new version"
+
+wait_status_objects 1 || scenario_fail "STATUS does not show the mounted object"
+store_mounted=$(fdstore_count)
+fds_mounted=$(fd_count "$pid")
+[ "$store_mounted" = 3 ] || scenario_fail "fd store holds $store_mounted fds with 1 object, expected 3"
+[ "$fds_mounted" = $((fds_idle + 1)) ] || scenario_fail "supervisor holds $fds_mounted fds, expected $((fds_idle + 1))"
+umount /mnt/big
+wait_status_objects 0 || scenario_fail "object left after umount"
+store=$(fdstore_count)
+[ "$store" = 2 ] || scenario_fail "fd store holds $store fds, expected 2"
+! unit_log | grep -q "giving up" || scenario_fail "a request failed"
+systemctl stop "$UNIT"
+scenario_end worker_upgrades="$worker_upgrades" supervisor_upgrades="$sup_upgrades" files="$CHECK_FILES" \
+	bytes="$CHECK_BYTES" bad="$CHECK_BAD" read_s="$CHECK_SECONDS" fdstore_mounted="$store_mounted" \
+	fdstore="$store" fds_mounted="$fds_mounted" fds_idle="$fds_idle"

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Named syscall-filter, not seccomp: worker/seccomp.h would shadow libseccomp's <seccomp.h>. */
+/*
+ * The worker's syscall allowlist (libseccomp), installed after start-up and
+ * before HELLO: exactly what the serve loop needs, everything else kills the
+ * whole worker (SIGSYS), which the supervisor treats like any crash.
+ */
+#ifndef CFS_WORKER_SYSCALL_FILTER_H
+#define CFS_WORKER_SYSCALL_FILTER_H
+
+#include <stdbool.h>
+
+/*
+ * Installs the filter for a worker whose IPC socket is ipc_fd. log_only
+ * (--seccomp log): forbidden calls are logged by the kernel and let through,
+ * for finding a missing entry. Returns 0 or -errno, logged.
+ */
+int syscall_filter_install(int ipc_fd, bool log_only);
+
+#endif
