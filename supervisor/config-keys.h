@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Inside config_load(), shared by its two halves: config.c reads the file
- * line by line and drives inih; config-keys.c gives sections and keys their
- * meaning. Not for use outside these two files.
+ * Inside config_load(), shared by its parts: config.c reads the file line
+ * by line and drives inih; config-keys.c gives sections and keys their
+ * meaning; config-value.c parses single values. Not for use elsewhere.
  */
 #ifndef CFS_CONFIG_KEYS_H
 #define CFS_CONFIG_KEYS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -49,15 +50,31 @@ struct parse {
 	struct config_domain scratch_domain;
 };
 
-__attribute__((format(printf, 4, 5))) void config_error_add(struct parse *p, unsigned line, bool whole_file,
-							     const char *fmt, ...);
+/* Adds "PATH:LINE: message" to the list, or "PATH: message" for line 0 (the whole file). */
+__attribute__((format(printf, 3, 4))) void config_error_add(struct parse *p, unsigned line, const char *fmt, ...);
 
-void config_defaults(struct parse *p);
+/* Returns 0 or -ENOMEM. */
+int config_defaults(struct parse *p);
 /* name is the header's text between the brackets; NULL for a header that could not be read. */
 void config_section_begin(struct parse *p, const char *name);
 void config_key(struct parse *p, const char *name, const char *value);
 void config_continuation(struct parse *p, const char *value);
 /* After the last line: checks what needs the whole file. */
 void config_finish(struct parse *p);
+
+/* Single values (config-value.c); each returns 0 or -EINVAL and writes *out only on success. */
+int config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* "<digits>ms" or "<digits>s", in milliseconds; a bare number is refused. */
+int config_parse_duration_ms(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* "<digits>", "<digits>K" or "<digits>M" (powers of 1024), a multiple of the page size. */
+int config_parse_size(const char *s, uint64_t max, uint64_t *out);
+/* [A-Za-z0-9_.-]{1,max} */
+bool config_name_is_valid(const char *s, size_t max);
+/* Writes "erofs,ID" for "ID" or "erofs,ID"; returns NULL, or what is wrong (to follow the pattern in a message). */
+const char *config_volume_normalize(const char *token, char pattern[static CONFIG_VALUE_MAX + 1]);
+/* Levenshtein distance; UINT_MAX for strings of 32 bytes or more. */
+unsigned config_edit_distance(const char *a, const char *b);
+const char *config_format_duration(uint64_t ms, char buf[static 32]);
+const char *config_format_size(uint64_t bytes, char buf[static 32]);
 
 #endif

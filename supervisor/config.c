@@ -2,12 +2,15 @@
 /*
  * Loading the configuration file. inih splits KEY = VALUE lines, but
  * Debian's build tells the handler neither line numbers nor where sections
- * start, truncates section names to 49 bytes and reads lines of at most 200
- * bytes. So inih reads through our own line reader: it counts lines, refuses
- * long ones before inih could cut them, and follows [section] headers itself.
- * It classifies each line by inih's own rules (what is a comment, a header, a
- * continuation) so both agree on what every line is; a line we refuse reaches
- * inih as a blank one, and any error inih still finds means we disagreed.
+ * start (INI_HANDLER_LINENO, INI_CALL_HANDLER_ON_NEW_SECTION are off), inih
+ * truncates section names to 49 bytes, and it reads lines of at most
+ * INI_MAX_LINE = 200 bytes, cutting longer ones. So inih reads through our
+ * own line reader: it counts lines, refuses long ones before inih could cut
+ * them, and follows [section] headers itself. It classifies each line by
+ * inih's rules under its default options, which nothing here changes (what
+ * is a comment, a header, a continuation), so both agree on what every line
+ * is; a line we refuse reaches inih as a blank one, and any error inih still
+ * finds means we disagreed.
  */
 #include "config.h"
 
@@ -38,8 +41,7 @@ static void sort_errors(struct config_errors *e)
 	}
 }
 
-__attribute__((format(printf, 4, 5))) void config_error_add(struct parse *p, unsigned line, bool whole_file,
-							     const char *fmt, ...)
+void config_error_add(struct parse *p, unsigned line, const char *fmt, ...)
 {
 	struct config_errors *e = p->errs;
 	va_list ap;
@@ -49,9 +51,9 @@ __attribute__((format(printf, 4, 5))) void config_error_add(struct parse *p, uns
 		return;
 	}
 	struct config_error *err = &e->list[e->n++];
-	int n = whole_file ? snprintf(err->text, sizeof(err->text), "%s: ", p->path)
-			   : snprintf(err->text, sizeof(err->text), "%s:%u: ", p->path, line);
-	err->line = whole_file ? 0 : line;
+	int n = line ? snprintf(err->text, sizeof(err->text), "%s:%u: ", p->path, line)
+		     : snprintf(err->text, sizeof(err->text), "%s: ", p->path);
+	err->line = line;
 	if (n < 0 || (size_t)n >= sizeof(err->text))
 		return;
 	va_start(ap, fmt);
@@ -71,6 +73,16 @@ static const char *find_chars_or_comment(const char *s, const char *chars)
 	return s;
 }
 
+/* Where inih starts reading the line: past a UTF-8 BOM on the first, and past blanks. */
+static const char *line_start(const char *line, bool first_line)
+{
+	if (first_line && strncmp(line, "\xef\xbb\xbf", 3) == 0)
+		line += 3;
+	while (isspace((unsigned char)*line))
+		line++;
+	return line;
+}
+
 /*
  * What inih will make of the line (its rules, in its order). after_key mirrors
  * inih's prev_name: a KEY line since the last header makes an indented line a
@@ -78,14 +90,9 @@ static const char *find_chars_or_comment(const char *s, const char *chars)
  */
 static enum line_kind classify(const char *line, bool first_line, bool after_key)
 {
-	const char *start = line, *sep;
-	size_t len;
+	const char *start = line_start(line, first_line), *sep;
+	size_t len = strlen(start);
 
-	if (first_line && strncmp(start, "\xef\xbb\xbf", 3) == 0)
-		start += 3;
-	while (isspace((unsigned char)*start))
-		start++;
-	len = strlen(start);
 	while (len > 0 && isspace((unsigned char)start[len - 1]))
 		len--;
 	if (len == 0 || *start == ';' || *start == '#')
@@ -114,7 +121,7 @@ static void section_header(struct parse *p, const char *line)
 	while (isspace((unsigned char)*after))
 		after++;
 	if (*after && *after != ';' && *after != '#')
-		config_error_add(p, p->lineno, false, "unexpected text after ']': '%s'", after);
+		config_error_add(p, p->lineno, "unexpected text after ']': '%s'", after);
 	config_section_begin(p, name);
 }
 
@@ -122,7 +129,7 @@ static void too_long(struct parse *p, const char *line, size_t len, size_t limit
 {
 	const char *s = line;
 
-	config_error_add(p, p->lineno, false,
+	config_error_add(p, p->lineno,
 			 "line is %zu bytes long, more than the %zu the ini parser reads: shorten it "
 			 "(a long volume list may go on over indented lines)",
 			 len, limit);
@@ -147,14 +154,15 @@ static bool track_line(struct parse *p, const char *line)
 		section_header(p, line);
 		return true;
 	case LINE_KEY:
-		p->after_key = true;
+		/* Like inih's prev_name, which stays empty for "= value". */
+		p->after_key = !strchr("=:", *line_start(line, p->lineno == 1));
 		return true;
 	case LINE_BAD_SECTION:
-		config_error_add(p, p->lineno, false, "section header lacks its closing ']'");
+		config_error_add(p, p->lineno, "section header lacks its closing ']'");
 		config_section_begin(p, NULL);
 		break;
 	case LINE_BAD_KEY:
-		config_error_add(p, p->lineno, false, "expected 'KEY = VALUE', a [section] header or a comment");
+		config_error_add(p, p->lineno, "expected 'KEY = VALUE', a [section] header or a comment");
 		p->last_key = NULL;
 		break;
 	}
@@ -187,7 +195,7 @@ static char *read_line(char *str, int num, void *stream)
 		return str;
 	}
 	if (memchr(line, '\0', len)) {
-		config_error_add(p, p->lineno, false, "line contains a NUL byte");
+		config_error_add(p, p->lineno, "line contains a NUL byte");
 		p->last_key = NULL;
 		return str;
 	}
@@ -223,11 +231,11 @@ static int read_file(struct parse *p, char **ret, size_t *ret_len)
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		int r = negative_errno();
-		config_error_add(p, 0, true, "cannot read the configuration: %s", ERRSTR(r));
+		config_error_add(p, 0, "cannot read the configuration: %s", ERRSTR(r));
 		return r;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		config_error_add(p, 0, true, "not a regular file");
+		config_error_add(p, 0, "not a regular file");
 		return -EINVAL;
 	}
 	buf = malloc(CONFIG_FILE_MAX + 1);
@@ -239,14 +247,14 @@ static int read_file(struct parse *p, char **ret, size_t *ret_len)
 			continue;
 		if (n < 0) {
 			int r = negative_errno();
-			config_error_add(p, 0, true, "cannot read the configuration: %s", ERRSTR(r));
+			config_error_add(p, 0, "cannot read the configuration: %s", ERRSTR(r));
 			return r;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len > CONFIG_FILE_MAX) {
-			config_error_add(p, 0, true, "larger than %u bytes: is this the configuration file?",
+			config_error_add(p, 0, "larger than %u bytes: is this the configuration file?",
 					 CONFIG_FILE_MAX);
 			return -EFBIG;
 		}
@@ -279,10 +287,14 @@ int config_load(const char *path, struct config *out, struct config_errors *errs
 	if (r < 0)
 		return r;
 	p->buf = buf;
-	config_defaults(p);
+	r = config_defaults(p);
+	if (r < 0) {
+		parse_free(p);
+		return r;
+	}
 	r = ini_parse_stream(read_line, p, on_pair, p);
 	if (r != 0 || p->inih_disagreed)
-		config_error_add(p, r > 0 ? (unsigned)r : 0, r <= 0,
+		config_error_add(p, r > 0 ? (unsigned)r : 0,
 				 "inih read this file differently than we did: report a bug");
 	config_finish(p);
 	sort_errors(errs);
@@ -290,6 +302,10 @@ int config_load(const char *path, struct config *out, struct config_errors *errs
 		parse_free(p);
 		return -EINVAL;
 	}
+	/* Room was made for every domain the file could have; keep what it has. */
+	struct config_domain *fit = realloc(p->cfg.domains, p->cfg.n_domains * sizeof(*fit));
+	if (fit)
+		p->cfg.domains = fit;
 	*out = p->cfg;
 	return 0;
 }

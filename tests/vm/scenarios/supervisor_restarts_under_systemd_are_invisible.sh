@@ -14,24 +14,33 @@ restarts=${RESTARTS:-20}
 scenario_begin supervisor_restarts_under_systemd_are_invisible
 
 blobs=/srv/blobs
-mkdir -p "$blobs" /mnt/big
+mkdir -p "$blobs"
 cp "$(image_path big)" "$blobs/big"
 unit_install --blob-dir "$blobs" --workers 2
 systemctl start "$UNIT" || { unit_dump "$UNIT"; exit 1; }
 fds_idle=$(fd_count "$(main_pid)")
 
-mount -t erofs none -o fsid=big /mnt/big
-check_tree_bg /mnt/big "$(image_manifest big)" 4
-done_restarts=0 t0=$EPOCHREALTIME
-for i in $(seq 1 "$restarts"); do
-	readers_running || break
-	# Type=notify: returns once the new instance said READY=1.
-	systemctl restart "$UNIT" || { unit_dump "$UNIT"; scenario_fail "restart $i failed"; break; }
-	done_restarts=$i
-	sleep "0.$((RANDOM % 3 + 1))" # let reads go on between restarts
+done_restarts=0 pass=0 files=0 bytes=0 bad=0 t0=$EPOCHREALTIME
+# A new cold pass (new blob name: new cache file) if the reads end first.
+while :; do
+	name=big$pass
+	[ -e "$blobs/$name" ] || ln "$blobs/big" "$blobs/$name"
+	mkdir -p "/mnt/$name"
+	mount -t erofs none -o "fsid=$name" "/mnt/$name"
+	check_tree_bg "/mnt/$name" "$(image_manifest big)" 4
+	while readers_running && [ "$done_restarts" -lt "$restarts" ]; do
+		# Type=notify: returns once the new instance said READY=1.
+		systemctl restart "$UNIT" || { unit_dump "$UNIT"; scenario_fail "restart failed"; break 2; }
+		done_restarts=$((done_restarts + 1))
+		sleep "0.$((RANDOM % 3 + 1))" # let reads go on between restarts
+	done
+	check_tree_wait || scenario_fail "pass $pass: readers saw errors or bad data"
+	files=$((files + CHECK_FILES)) bytes=$((bytes + CHECK_BYTES)) bad=$((bad + CHECK_BAD))
+	pass=$((pass + 1))
+	[ "$done_restarts" -lt "$restarts" ] && [ "$pass" -lt 3 ] || break
+	umount "/mnt/$name"
 done
 restart_s=$(elapsed "$t0")
-check_tree_wait || scenario_fail "readers saw errors or bad data"
 [ "$done_restarts" = "$restarts" ] || scenario_fail "only $done_restarts restarts happened during the reads"
 
 # One object mounted: device + state + 1 in the store; the supervisor holds one fd more than idle.
@@ -40,7 +49,7 @@ store_mounted=$(fdstore_count)
 fds_mounted=$(fd_count "$(main_pid)")
 [ "$store_mounted" = 3 ] || scenario_fail "fd store holds $store_mounted fds with 1 object, expected 3"
 [ "$fds_mounted" = $((fds_idle + 1)) ] || scenario_fail "supervisor holds $fds_mounted fds with 1 object, expected $((fds_idle + 1))"
-umount /mnt/big
+umount "/mnt/$name"
 wait_status_objects 0 || scenario_fail "object left after umount"
 store=$(fdstore_count)
 [ "$store" = 2 ] || scenario_fail "fd store holds $store fds, expected 2"
@@ -54,6 +63,6 @@ systemctl stop "$UNIT"
 systemctl start "$UNIT"
 unit_log | tail -n 5 | grep -q "fresh bind, start 1" || scenario_fail "start after stop did not bind afresh"
 systemctl stop "$UNIT"
-scenario_end restarts="$done_restarts" starts="$starts" files="$CHECK_FILES" bytes="$CHECK_BYTES" bad="$CHECK_BAD" \
-	read_s="$CHECK_SECONDS" restart_loop_s="$restart_s" fdstore_mounted="$store_mounted" fdstore="$store" \
+scenario_end restarts="$done_restarts" passes="$pass" starts="$starts" files="$files" bytes="$bytes" bad="$bad" \
+	restart_loop_s="$restart_s" fdstore_mounted="$store_mounted" fdstore="$store" \
 	fds_mounted="$fds_mounted" fds_idle="$fds_idle"

@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The configuration file: every error class with its exact "PATH:LINE:
+ * message", a valid multi-domain file with its defaults, and routing of
+ * volume keys (exact over glob, file order among globs, no match).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+
+int cfs_log_max_priority = 7;
+
+static char dir[64];      /* fixtures: blobs-a/, blobs-b/, a-file, test.conf */
+static char conf[128];    /* the file under test */
+static char expanded[8192];
+
+/* The template with every "$D" replaced by the fixture directory. */
+static const char *expand(const char *template)
+{
+	size_t n = 0;
+
+	for (const char *s = template; *s && n + sizeof(dir) < sizeof(expanded); s++) {
+		if (s[0] == '$' && s[1] == 'D') {
+			n += (size_t)snprintf(expanded + n, sizeof(expanded) - n, "%s", dir);
+			s++;
+		} else
+			expanded[n++] = *s;
+	}
+	expanded[n] = '\0';
+	return expanded;
+}
+
+static void write_conf(const char *text)
+{
+	FILE *f = fopen(conf, "w");
+	CHECK(f);
+	CHECK(fputs(expand(text), f) >= 0);
+	CHECK(fclose(f) == 0);
+}
+
+static int load(const char *text, struct config *cfg, struct config_errors *errs)
+{
+	write_conf(text);
+	return config_load(conf, cfg, errs);
+}
+
+static void check_error(const struct config_errors *errs, unsigned i, unsigned line, const char *message)
+{
+	char want[1024];
+
+	CHECK(i < errs->n);
+	if (line)
+		snprintf(want, sizeof(want), "%s:%u: %s", conf, line, expand(message));
+	else
+		snprintf(want, sizeof(want), "%s: %s", conf, expand(message));
+	if (strcmp(errs->list[i].text, want) != 0 || errs->list[i].line != line) {
+		fprintf(stderr, "error %u:\n  got:  %s (line %u)\n  want: %s (line %u)\n", i, errs->list[i].text,
+			errs->list[i].line, want, line);
+		exit(1);
+	}
+	printf("  %s\n", errs->list[i].text);
+}
+
+/* The file must be refused with exactly this one error. */
+static void expect_error(const char *text, unsigned line, const char *message)
+{
+	struct config cfg;
+	struct config_errors errs;
+
+	CHECK_EQ(load(text, &cfg, &errs), -EINVAL);
+	if (errs.n != 1)
+		for (unsigned i = 0; i < errs.n; i++)
+			fprintf(stderr, "  unexpected: %s\n", errs.list[i].text);
+	CHECK_EQ(errs.n, 1);
+	check_error(&errs, 0, line, message);
+	CHECK(cfg.domains == NULL && cfg.n_domains == 0);
+}
+
+#define DOMAIN_A "[domain a]\nvolume = img\nblob_dir = $D/blobs-a\n"
+
+static void unknown_section_is_named(void)
+{
+	expect_error(DOMAIN_A "[caches]\ndir = /x\n", 4, "unknown section [caches]: expected [cache] or [domain NAME]");
+}
+
+static void unknown_key_suggests_what_was_meant(void)
+{
+	expect_error(DOMAIN_A "worker = 3\n", 4, "unknown key 'worker' in [domain a]; did you mean 'workers'?");
+	expect_error("[cache]\nblob_dir = /x\n" DOMAIN_A, 2,
+		     "unknown key 'blob_dir' in [cache]: it belongs in a [domain NAME] section");
+	expect_error(DOMAIN_A "crash_limit = 3\n", 4,
+		     "unknown key 'crash_limit' in [domain a]: it belongs in the [cache] section");
+	expect_error(DOMAIN_A "colour = blue\n", 4,
+		     "unknown key 'colour' in [domain a]; known keys: volume, blob_dir, workers, worker_user, "
+		     "request_timeout, sandbox, read_window");
+	expect_error("dir = /x\n" DOMAIN_A, 1, "'dir' is outside any section: put it under [cache] or [domain NAME]");
+}
+
+static void bad_values_say_what_is_expected(void)
+{
+	expect_error(DOMAIN_A "workers = 0\n", 4, "workers = '0': expected a whole number from 1 to 32");
+	expect_error(DOMAIN_A "workers = 33\n", 4, "workers = '33': expected a whole number from 1 to 32");
+	expect_error(DOMAIN_A "workers = 2x\n", 4, "workers = '2x': expected a whole number from 1 to 32");
+	expect_error("[cache]\nmax_objects = -1\n" DOMAIN_A, 2,
+		     "max_objects = '-1': expected a whole number from 1 to 1048576");
+	expect_error("[cache]\ncrash_limit = 99999999999999999999999\n" DOMAIN_A, 2,
+		     "crash_limit = '99999999999999999999999': expected a whole number from 1 to 100");
+	expect_error("[cache]\nrequest_timeout = 30\n" DOMAIN_A, 2,
+		     "request_timeout = '30': expected a duration from 1ms to 3600s with its unit, e.g. 30s or 500ms");
+	expect_error(DOMAIN_A "request_timeout = 0s\n", 4,
+		     "request_timeout = '0s': expected a duration from 1ms to 3600s with its unit, e.g. 30s or 500ms");
+	expect_error(DOMAIN_A "request_timeout = 3601s\n", 4,
+		     "request_timeout = '3601s': expected a duration from 1ms to 3600s with its unit, e.g. 30s or 500ms");
+	expect_error(DOMAIN_A "read_window = 65M\n", 4,
+		     "read_window = '65M': expected a size from 0 to 64M in multiples of 4K, e.g. 512K or 4M");
+	expect_error(DOMAIN_A "read_window = 1000\n", 4,
+		     "read_window = '1000': expected a size from 0 to 64M in multiples of 4K, e.g. 512K or 4M");
+	expect_error(DOMAIN_A "sandbox = off\n", 4,
+		     "sandbox = 'off': expected 'enforce' (a forbidden system call kills the worker) or 'log' "
+		     "(it is only logged)");
+	expect_error(DOMAIN_A "worker_user = -x\n", 4,
+		     "worker_user = '-x': expected a user name, 1 to 32 of A-Z a-z 0-9 _ . - not starting with '-'");
+	expect_error("[cache]\ntag = a b\n" DOMAIN_A, 2, "tag = 'a b': expected 1 to 63 of A-Z a-z 0-9 _ . -");
+	expect_error("[cache]\ndir = var/cache\n" DOMAIN_A, 2, "dir = 'var/cache': expected an absolute path");
+}
+
+static void duplicate_domain_is_refused(void)
+{
+	expect_error(DOMAIN_A "\n[domain a]\nvolume = other\nblob_dir = $D/blobs-b\n", 5,
+		     "duplicate [domain a] (the first is at line 1): domain names must be unique");
+}
+
+static void bad_domain_names_are_refused(void)
+{
+	expect_error(DOMAIN_A "[domain]\n", 4, "[domain] needs a name: [domain NAME]");
+	expect_error(DOMAIN_A "[domain a/b]\n", 4, "invalid domain name 'a/b': use 1 to 63 of A-Z a-z 0-9 _ . -");
+}
+
+static void refused_domain_still_has_its_keys_checked(void)
+{
+	struct config cfg;
+	struct config_errors errs;
+
+	CHECK_EQ(load(DOMAIN_A "[domain a]\nworkers = 2\nworkers = 3\n", &cfg, &errs), -EINVAL);
+	CHECK_EQ(errs.n, 2);
+	check_error(&errs, 0, 4, "duplicate [domain a] (the first is at line 1): domain names must be unique");
+	check_error(&errs, 1, 6, "duplicate key 'workers' in [domain a] (first set at line 5)");
+}
+
+static void duplicate_key_is_refused(void)
+{
+	expect_error(DOMAIN_A "workers = 2\nworkers = 4\n", 5,
+		     "duplicate key 'workers' in [domain a] (first set at line 4)");
+	expect_error(DOMAIN_A "volume = other\n", 4, "duplicate key 'volume' in [domain a] (first set at line 2)");
+	expect_error("[cache]\ntag = x\ntag = y\n" DOMAIN_A, 3, "duplicate key 'tag' in [cache] (first set at line 2)");
+}
+
+static void missing_required_key_names_the_section(void)
+{
+	expect_error("[cache]\n\n[domain a]\nvolume = img\nworkers = 2\n", 3,
+		     "[domain a] lacks 'blob_dir': set it to the directory holding its blobs");
+	expect_error("[domain a]\nblob_dir = $D/blobs-a\n", 1,
+		     "[domain a] lacks 'volume': list the volume keys it serves, e.g. volume = erofs,images-*");
+}
+
+static void blob_dir_must_be_an_existing_directory(void)
+{
+	expect_error("[domain a]\nvolume = img\nblob_dir = $D/nowhere\n", 3,
+		     "blob_dir '$D/nowhere' does not exist: create it or fix the path");
+	expect_error("[domain a]\nvolume = img\nblob_dir = $D/a-file\n", 3, "blob_dir '$D/a-file' is not a directory");
+	expect_error("[domain a]\nvolume = img\nblob_dir = blobs\n", 3, "blob_dir = 'blobs': expected an absolute path");
+}
+
+static void volume_claimed_twice_is_refused(void)
+{
+	/* "img" is short for "erofs,img": the same volume. */
+	expect_error(DOMAIN_A "[domain b]\nvolume = erofs,img\nblob_dir = $D/blobs-b\n", 5,
+		     "volume pattern 'erofs,img' is already claimed by [domain a] (line 2): "
+		     "a volume key must route to one domain");
+	expect_error(DOMAIN_A "[domain b]\nvolume = web-* x\nblob_dir = $D/blobs-b\n"
+			      "[domain c]\nvolume = y web-*\nblob_dir = $D/blobs-b\n", 8,
+		     "volume pattern 'erofs,web-*' is already claimed by [domain b] (line 5): "
+		     "a volume key must route to one domain");
+	expect_error("[domain a]\nvolume = img\n  erofs,img\nblob_dir = $D/blobs-a\n", 3,
+		     "volume pattern 'erofs,img' is listed twice in [domain a] (also at line 2)");
+}
+
+static void bad_volume_patterns_are_refused(void)
+{
+	expect_error("[domain a]\nvolume = nfs,img\nblob_dir = $D/blobs-a\n", 2,
+		     "volume pattern 'nfs,img' is not an erofs volume key: keys are erofs,<domain_id|fsid>: "
+		     "write 'erofs,ID' or just 'ID'");
+	expect_error("[domain a]\nvolume = erofs,\nblob_dir = $D/blobs-a\n", 2,
+		     "volume pattern 'erofs,' names no volume after 'erofs,'");
+	expect_error("[domain a]\nvolume = erofs,a,b\nblob_dir = $D/blobs-a\n", 2,
+		     "volume pattern 'erofs,a,b' can never match: a domain_id or fsid holds no ','");
+}
+
+static void too_many_volume_patterns_are_refused(void)
+{
+	char text[2048] = "[domain a]\nblob_dir = $D/blobs-a\nvolume =";
+
+	/* 33 patterns, 11 a line, so no line is too long. */
+	for (int i = 0; i < 33; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s v%02d", i && i % 11 == 0 ? "\n " : "", i);
+	strcat(text, "\n");
+	expect_error(text, 5, "[domain a] has more than 32 volume patterns");
+}
+
+static void no_domain_is_refused(void)
+{
+	expect_error("[cache]\ntag = cfs\n", 0, "no [domain NAME] section: add one that routes volume keys to a blob_dir");
+	expect_error("", 0, "no [domain NAME] section: add one that routes volume keys to a blob_dir");
+}
+
+static void second_cache_is_refused_with_the_kernel_rule(void)
+{
+	expect_error("[cache]\ntag = one\n" DOMAIN_A "[cache]\ntag = two\n", 6,
+		     "second [cache] section (the first is at line 1): the kernel allows one cachefiles cache per "
+		     "machine (a second open of /dev/cachefiles fails with EBUSY): serve several sources as "
+		     "[domain NAME] sections behind the one [cache]");
+	expect_error("[cache big]\n" DOMAIN_A, 1,
+		     "[cache big]: the cache takes no name: the kernel allows one cachefiles cache per machine (a "
+		     "second open of /dev/cachefiles fails with EBUSY): serve several sources as [domain NAME] "
+		     "sections behind the one [cache]");
+}
+
+static void long_line_is_refused_not_cut(void)
+{
+	char text[1024], value[256];
+	struct config cfg;
+	struct config_errors errs;
+
+	/* "blob_dir = " + 186 bytes = 197: the longest line inih reads whole. */
+	snprintf(value, sizeof(value), "%s/blobs-a", dir);
+	snprintf(text, sizeof(text), "[domain a]\nvolume = img\nblob_dir = %s%*s\n", value, (int)(186 - strlen(value)), "");
+	CHECK_EQ(load(text, &cfg, &errs), 0);
+	CHECK(strcmp(cfg.domains[0].blob_dir, value) == 0);
+	config_free(&cfg);
+
+	snprintf(text, sizeof(text), "[domain a]\nvolume = img\nblob_dir = $D/blobs-a\n; %0196d\n", 0);
+	expect_error(text, 4, "line is 198 bytes long, more than the 197 the ini parser reads: shorten it "
+			      "(a long volume list may go on over indented lines)");
+	/* Keys under a header that was too long go nowhere, not to the section before it. */
+	snprintf(text, sizeof(text), DOMAIN_A "[domain %0200d]\nvolume = x\nblob_dir = /x\n", 0);
+	expect_error(text, 4, "line is 209 bytes long, more than the 197 the ini parser reads: shorten it "
+			      "(a long volume list may go on over indented lines)");
+}
+
+static void syntax_errors_are_reported(void)
+{
+	expect_error(DOMAIN_A "[domain b\n", 4, "section header lacks its closing ']'");
+	expect_error(DOMAIN_A "workers 2\n", 4, "expected 'KEY = VALUE', a [section] header or a comment");
+	expect_error(DOMAIN_A "[domain b] x\nvolume = b\nblob_dir = $D/blobs-b\n", 4, "unexpected text after ']': 'x'");
+	expect_error(DOMAIN_A "= 2\n", 4, "a key name is missing before '='");
+	expect_error(DOMAIN_A "workers = 2\n  3\n", 5,
+		     "'workers' takes one value, but this indented line continues it: "
+		     "only a volume list may go on over indented lines");
+}
+
+static void every_error_is_listed_in_line_order(void)
+{
+	struct config cfg;
+	struct config_errors errs;
+
+	CHECK_EQ(load("[cache]\ntag = a b\n"
+		      "[domain a]\nworkers = 0\nsandbox = strict\n"
+		      "[domain b]\nvolume = x\nblob_dir = $D/blobs-b\ncolor = red\n"
+		      "[cache]\n",
+		      &cfg, &errs),
+		 -EINVAL);
+	CHECK_EQ(errs.n, 7);
+	check_error(&errs, 0, 2, "tag = 'a b': expected 1 to 63 of A-Z a-z 0-9 _ . -");
+	check_error(&errs, 1, 3, "[domain a] lacks 'volume': list the volume keys it serves, e.g. volume = erofs,images-*");
+	check_error(&errs, 2, 3, "[domain a] lacks 'blob_dir': set it to the directory holding its blobs");
+	check_error(&errs, 3, 4, "workers = '0': expected a whole number from 1 to 32");
+	CHECK_EQ(errs.list[4].line, 5);
+	CHECK_EQ(errs.list[5].line, 9);
+	CHECK(strstr(errs.list[5].text, "unknown key 'color' in [domain b]; known keys: "));
+	CHECK_EQ(errs.list[6].line, 10);
+	CHECK(strstr(errs.list[6].text, "second [cache] section (the first is at line 1)"));
+}
+
+static void error_list_is_bounded(void)
+{
+	char text[4096] = DOMAIN_A;
+	struct config cfg;
+	struct config_errors errs;
+
+	for (int i = 0; i < 40; i++)
+		strcat(text, "workers = 0\n");
+	CHECK_EQ(load(text, &cfg, &errs), -EINVAL);
+	CHECK_EQ(errs.n, CONFIG_MAX_ERRORS);
+	CHECK_EQ(errs.dropped, 40 - CONFIG_MAX_ERRORS);
+	printf("  %u errors listed, %u dropped\n", errs.n, errs.dropped);
+}
+
+static void missing_file_is_an_errno(void)
+{
+	struct config cfg;
+	struct config_errors errs;
+
+	CHECK(unlink(conf) == 0 || errno == ENOENT);
+	CHECK_EQ(config_load(conf, &cfg, &errs), -ENOENT);
+	CHECK_EQ(errs.n, 1);
+	check_error(&errs, 0, 0, "cannot read the configuration: No such file or directory");
+	CHECK_EQ(config_load(dir, &cfg, &errs), -EINVAL);
+	CHECK(strstr(errs.list[0].text, ": not a regular file"));
+}
+
+static const char valid[] =
+	"\xef\xbb\xbf# two domains behind the one cache\r\n"
+	"[cache]\r\n"
+	"dir = /var/cache/cfs-test ; inline comment\n"
+	"request_timeout = 1500ms\n"
+	"crash_limit = 5\n"
+	"\n"
+	"[domain images]\n"
+	"volume = erofs,base-img app-*\n"
+	"    erofs,shared-?\n"
+	"\n"
+	"    tools\n"
+	"blob_dir = $D/blobs-a\n"
+	"workers = 4\n"
+	"sandbox = log\n"
+	"read_window = 512K\n"
+	"\n"
+	"[domain fallback]\n"
+	"volume : *\n"
+	"  app-special\n"
+	"blob_dir = $D/blobs-b\n"
+	"worker_user = cfs-fallback\n"
+	"request_timeout = 2s\n";
+
+static void valid_file_gives_values_and_defaults(void)
+{
+	struct config cfg;
+	struct config_errors errs;
+
+	CHECK_EQ(load(valid, &cfg, &errs), 0);
+	CHECK_EQ(errs.n, 0);
+	CHECK(strcmp(cfg.cache.dir, "/var/cache/cfs-test") == 0);
+	CHECK(strcmp(cfg.cache.tag, "cfs") == 0);
+	CHECK(strcmp(cfg.cache.device, "/dev/cachefiles") == 0);
+	CHECK_EQ(cfg.cache.max_objects, 16384);
+	CHECK_EQ(cfg.cache.request_timeout_ms, 1500);
+	CHECK_EQ(cfg.cache.crash_limit, 5);
+	CHECK_EQ(cfg.n_domains, 2);
+
+	const struct config_domain *a = &cfg.domains[0], *b = &cfg.domains[1];
+	CHECK(strcmp(a->name, "images") == 0);
+	CHECK_EQ(a->line, 7);
+	CHECK_EQ(a->n_volumes, 4);
+	CHECK(strcmp(a->volumes[0].pattern, "erofs,base-img") == 0 && !a->volumes[0].glob);
+	CHECK(strcmp(a->volumes[1].pattern, "erofs,app-*") == 0 && a->volumes[1].glob);
+	CHECK(strcmp(a->volumes[2].pattern, "erofs,shared-?") == 0 && a->volumes[2].glob);
+	CHECK(strcmp(a->volumes[3].pattern, "erofs,tools") == 0 && a->volumes[3].line == 11);
+	CHECK(strcmp(a->blob_dir, expand("$D/blobs-a")) == 0);
+	CHECK_EQ(a->workers, 4);
+	CHECK(strcmp(a->worker_user, "cachefiles-worker") == 0);
+	CHECK_EQ(a->request_timeout_ms, 1500); /* the cache's */
+	CHECK(a->sandbox_log);
+	CHECK_EQ(a->read_window, 512 * 1024);
+
+	CHECK(strcmp(b->name, "fallback") == 0);
+	CHECK_EQ(b->n_volumes, 2);
+	CHECK_EQ(b->workers, 2);
+	CHECK(strcmp(b->worker_user, "cfs-fallback") == 0);
+	CHECK_EQ(b->request_timeout_ms, 2000);
+	CHECK(!b->sandbox_log);
+	CHECK_EQ(b->read_window, 0);
+	config_free(&cfg);
+	CHECK(cfg.domains == NULL);
+}
+
+static void routing_prefers_exact_then_file_order(void)
+{
+	struct config cfg;
+	struct config_errors errs;
+
+	CHECK_EQ(load(valid, &cfg, &errs), 0);
+	CHECK_EQ(config_route(&cfg, "erofs,base-img"), 0);
+	CHECK_EQ(config_route(&cfg, "erofs,tools"), 0);
+	CHECK_EQ(config_route(&cfg, "erofs,app-1"), 0);    /* both globs match: the first domain */
+	CHECK_EQ(config_route(&cfg, "erofs,app-special"), 1); /* exact in the second beats the first's glob */
+	CHECK_EQ(config_route(&cfg, "erofs,shared-x"), 0);
+	CHECK_EQ(config_route(&cfg, "erofs,shared-xy"), 1);
+	CHECK_EQ(config_route(&cfg, "erofs,anything"), 1);
+	CHECK_EQ(config_route(&cfg, "tools"), -ENOENT); /* keys are matched as the kernel sends them */
+	CHECK_EQ(config_route(&cfg, "nfs,tools"), -ENOENT);
+	config_free(&cfg);
+
+	CHECK_EQ(load("[domain a]\nvolume = one t*\nblob_dir = $D/blobs-a\n", &cfg, &errs), 0);
+	CHECK_EQ(config_route(&cfg, "erofs,one"), 0);
+	CHECK_EQ(config_route(&cfg, "erofs,two"), 0);
+	CHECK_EQ(config_route(&cfg, "erofs,three"), 0);
+	CHECK_EQ(config_route(&cfg, "erofs,four"), -ENOENT);
+	config_free(&cfg);
+}
+
+/* The example in conf/, its blob dirs pointed at the fixtures, loads and routes as its comments say. */
+static void shipped_example_loads(void)
+{
+	const char *slash = strrchr(__FILE__, '/');
+	char path[512], line[512], text[8192] = "";
+	unsigned blob_dirs = 0;
+	struct config cfg;
+	struct config_errors errs;
+	FILE *f;
+
+	/* __FILE__ is relative to the build root, where meson test runs. */
+	snprintf(path, sizeof(path), "%.*s/../../conf/cachefiles-supervisor.conf", (int)(slash - __FILE__), __FILE__);
+	f = fopen(path, "r");
+	if (!f)
+		fprintf(stderr, "cannot open %s: %s\n", path, strerror(errno));
+	CHECK(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "blob_dir = ", strlen("blob_dir = ")) == 0)
+			snprintf(line, sizeof(line), "blob_dir = $D/blobs-%c\n", 'a' + blob_dirs++);
+		CHECK(strlen(text) + strlen(line) < sizeof(text));
+		strcat(text, line);
+	}
+	fclose(f);
+	CHECK_EQ(blob_dirs, 2);
+	CHECK_EQ(load(text, &cfg, &errs), 0);
+	CHECK_EQ(cfg.n_domains, 2);
+	CHECK_EQ(config_route(&cfg, "erofs,base-os"), 0);
+	CHECK_EQ(config_route(&cfg, "erofs,app-web"), 0);
+	CHECK_EQ(config_route(&cfg, "erofs,tools-1"), 0);
+	CHECK_EQ(config_route(&cfg, "erofs,ci-main"), 1);
+	CHECK_EQ(config_route(&cfg, "erofs,other"), -ENOENT);
+	CHECK_EQ(cfg.domains[0].request_timeout_ms, 30000);
+	CHECK_EQ(cfg.domains[1].request_timeout_ms, 120000);
+	printf("  %s: %u domains\n", path, cfg.n_domains);
+	config_free(&cfg);
+}
+
+static void make_fixtures(void)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/test-config-XXXXXX");
+	CHECK(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/test.conf", dir);
+	snprintf(path, sizeof(path), "%s/blobs-a", dir);
+	CHECK(mkdir(path, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/blobs-b", dir);
+	CHECK(mkdir(path, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/a-file", dir);
+	CHECK((f = fopen(path, "w")) && fclose(f) == 0);
+}
+
+static void remove_fixtures(void)
+{
+	const char *names[] = { "blobs-a", "blobs-b", "a-file", "test.conf" };
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		(void)remove(path);
+	}
+	CHECK(rmdir(dir) == 0);
+}
+
+int main(void)
+{
+	make_fixtures();
+	RUN(unknown_section_is_named);
+	RUN(unknown_key_suggests_what_was_meant);
+	RUN(bad_values_say_what_is_expected);
+	RUN(duplicate_domain_is_refused);
+	RUN(bad_domain_names_are_refused);
+	RUN(refused_domain_still_has_its_keys_checked);
+	RUN(duplicate_key_is_refused);
+	RUN(missing_required_key_names_the_section);
+	RUN(blob_dir_must_be_an_existing_directory);
+	RUN(volume_claimed_twice_is_refused);
+	RUN(bad_volume_patterns_are_refused);
+	RUN(too_many_volume_patterns_are_refused);
+	RUN(no_domain_is_refused);
+	RUN(second_cache_is_refused_with_the_kernel_rule);
+	RUN(long_line_is_refused_not_cut);
+	RUN(syntax_errors_are_reported);
+	RUN(every_error_is_listed_in_line_order);
+	RUN(error_list_is_bounded);
+	RUN(valid_file_gives_values_and_defaults);
+	RUN(routing_prefers_exact_then_file_order);
+	RUN(shipped_example_loads);
+	RUN(missing_file_is_an_errno);
+	remove_fixtures();
+	return 0;
+}
