@@ -4,6 +4,7 @@
  * hands the work to unprivileged workers it restarts when they fail.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -18,6 +19,7 @@
 #include "cfs-log.h"
 #include "cfs-util.h"
 #include "device.h"
+#include "domains.h"
 #include "fdstore.h"
 #include "loop.h"
 #include "pool.h"
@@ -33,22 +35,28 @@ int cfs_log_max_priority = LOG_INFO;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: cachefiles-supervisor --blob-dir DIR [OPTION]...\n"
+		"Usage: cachefiles-supervisor [-c FILE] [--check-config] [OPTION]...\n"
+		"       cachefiles-supervisor --blob-dir DIR [OPTION]...\n"
 		"\n"
 		"Serve erofs-over-fscache (cachefiles on-demand mode) from blob files.\n"
 		"The supervisor opens /dev/cachefiles (needs CAP_SYS_ADMIN), binds the\n"
 		"cache and keeps every anonymous fd; forked workers find the blob named\n"
-		"by each cookie key under the blob directory and fill the ranges the\n"
-		"kernel asks for. A worker that dies or hangs is replaced and its\n"
-		"requests handed to another, so readers do not see errors.\n"
+		"by each cookie key under the blob directory of the domain the volume key\n"
+		"routes to, and fill the ranges the kernel asks for. A worker that dies\n"
+		"or hangs is replaced and its requests handed to another, so readers do\n"
+		"not see errors.\n"
 		"\n"
 		"Options:\n"
-		"  -b, --blob-dir DIR        directory holding the blobs (required)\n"
+		"  -c, --config FILE         the configuration file, see\n"
+		"                            cachefiles-supervisor.conf(5) [%s]\n"
+		"      --check-config        validate the configuration, print the result, exit\n"
+		"  -b, --blob-dir DIR        no config file: one domain serving every volume\n"
+		"                            from DIR; the options below up to --device\n"
+		"                            apply to this mode only\n"
 		"  -d, --cache-dir DIR       cachefiles cache directory, on a filesystem with\n"
 		"                            xattrs such as ext4 [/var/cache/cachefiles]\n"
 		"  -t, --tag TAG             cache tag [cfs]\n"
 		"  -w, --workers N           workers serving the domain, 1..%d [2]\n"
-		"      --worker-exe PATH     worker binary [%s]\n"
 		"      --worker-user NAME    unprivileged user workers run as [%s]\n"
 		"      --seccomp MODE        worker syscall allowlist: enforce (a forbidden call\n"
 		"                            kills the worker) or log (it is only logged, for\n"
@@ -57,6 +65,7 @@ static void usage(FILE *f)
 		"      --crash-limit N       fail a request after N workers crashed or hung\n"
 		"                            while holding it [3]\n"
 		"      --device PATH         the cachefiles device [/dev/cachefiles]\n"
+		"      --worker-exe PATH     worker binary [%s]\n"
 		"      --ready-file PATH     write \"ready\" to PATH (e.g. a FIFO) once serving\n"
 		"  -v, --verbose             log every request (debug)\n"
 		"  -h, --help                show this help\n"
@@ -67,7 +76,7 @@ static void usage(FILE *f)
 		"from the worker binary on disk and drain the old ones; SIGUSR2: re-execute\n"
 		"the supervisor binary in place, keeping every fd; SIGUSR1: log counters.\n"
 		"Mount with e.g.: mount -t erofs none -o fsid=BLOB /mnt (BLOB in --blob-dir).\n",
-		MAX_WORKERS_PER_DOMAIN, CFS_WORKER_PATH, SANDBOX_DEFAULT_USER);
+		CONFIG_DEFAULT_PATH, MAX_WORKERS_PER_DOMAIN, SANDBOX_DEFAULT_USER, CFS_WORKER_PATH);
 }
 
 static int parse_uint(const char *arg, const char *what, unsigned long max, unsigned long *out)
@@ -85,12 +94,20 @@ static int parse_uint(const char *arg, const char *what, unsigned long max, unsi
 
 enum {
 	OPT_WORKER_EXE = 256, OPT_TIMEOUT, OPT_CRASH_LIMIT, OPT_DEVICE, OPT_READY_FILE, OPT_VERSION,
-	OPT_WORKER_USER, OPT_SECCOMP,
+	OPT_WORKER_USER, OPT_SECCOMP, OPT_CHECK_CONFIG,
 };
 
-static int parse_args(int argc, char **argv, struct settings *cfg, struct domain *d)
+struct args {
+	const char *config_path; /* NULL: --blob-dir mode, or the default file */
+	bool check_config;
+	bool domain_options; /* options that only --blob-dir mode takes */
+};
+
+static int parse_args(int argc, char **argv, struct settings *cfg, struct domain *d, struct args *a)
 {
 	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 		{ "blob-dir", required_argument, NULL, 'b' },
 		{ "cache-dir", required_argument, NULL, 'd' },
 		{ "tag", required_argument, NULL, 't' },
@@ -110,8 +127,12 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 	unsigned long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "b:d:t:w:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:b:d:t:w:vh", opts, NULL)) != -1) {
+		a->domain_options |= c == 'w' || c == OPT_WORKER_USER || c == OPT_SECCOMP || c == 'd' || c == 't' ||
+				     c == OPT_TIMEOUT || c == OPT_CRASH_LIMIT || c == OPT_DEVICE;
 		switch (c) {
+		case 'c': a->config_path = optarg; break;
+		case OPT_CHECK_CONFIG: a->check_config = true; break;
 		case 'b':
 			snprintf(d->blob_dir, sizeof(d->blob_dir), "%s", optarg);
 			break;
@@ -135,9 +156,9 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 			break;
 		case OPT_DEVICE: cfg->device_path = optarg; break;
 		case OPT_READY_FILE: cfg->ready_file = optarg; break;
-		case OPT_WORKER_USER: cfg->sandbox.user = optarg; break;
+		case OPT_WORKER_USER: d->sandbox.user = optarg; break;
 		case OPT_SECCOMP:
-			if (sandbox_parse_seccomp_mode(optarg, &cfg->sandbox.seccomp_log) < 0)
+			if (sandbox_parse_seccomp_mode(optarg, &d->sandbox.seccomp_log) < 0)
 				return -EINVAL;
 			break;
 		case 'v': cfs_log_max_priority = LOG_DEBUG; break;
@@ -148,17 +169,38 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 	}
 	if (optind < argc)
 		return log_error("unexpected argument '%s' (see --help)", argv[optind]), -EINVAL;
-	if (!d->blob_dir[0])
-		return log_error("--blob-dir is required (see --help)"), -EINVAL;
+	if (d->blob_dir[0] && a->config_path)
+		return log_error("--blob-dir and --config exclude each other: one domain from the command line, "
+				 "or the domains of a config file"), -EINVAL;
+	if (!d->blob_dir[0] && a->domain_options)
+		return log_error("--cache-dir, --tag, --device, --request-timeout, --crash-limit, --workers, "
+				 "--worker-user and --seccomp go with --blob-dir; with a config file set them in its "
+				 "[cache] and [domain NAME] sections"), -EINVAL;
 	return 0;
 }
 
-static int open_blob_dir(struct domain *d)
+/* Loads the config file; with --check-config reports and exits. Returns 0 or -errno (logged). */
+static int load_config(struct supervisor *s, const struct args *a)
 {
-	d->blob_dir_fd = open(d->blob_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (d->blob_dir_fd < 0)
-		return log_error_errno(errno, "domain %s: blob dir %s: %s", d->name, d->blob_dir, ERRSTR(errno));
-	return 0;
+	static struct config config;
+	struct config_errors errs = { 0 };
+	const char *path = a->config_path ? a->config_path : CONFIG_DEFAULT_PATH;
+	int r = config_load(path, &config, &errs);
+
+	if (r < 0) {
+		if (errs.n == 0)
+			log_error_errno(r, "Cannot read the config file %s: %s (see --help: -c or --blob-dir)", path,
+					ERRSTR(r));
+		config_errors_log(&errs);
+		if (errs.dropped)
+			log_error("%s: %u more errors not shown", path, errs.dropped);
+		return r;
+	}
+	if (a->check_config) {
+		printf("%s: valid, %u domains\n", path, config.n_domains);
+		exit(EXIT_SUCCESS);
+	}
+	return domains_from_config(s, &config);
 }
 
 /* For scripts that wait on a FIFO instead of polling. */
@@ -198,23 +240,29 @@ static void shutdown_all(struct supervisor *s)
 
 int main(int argc, char **argv)
 {
-	static struct domain domain = { .name = "default", .n_workers = 2, .blob_dir_fd = -1 };
+	static struct domain domain = { .name = "default", .n_workers = 2, .blob_dir_fd = -1,
+					.sandbox = { .user = SANDBOX_DEFAULT_USER } };
 	struct supervisor s = {
 		.cfg = { .device_path = DEVICE_PATH, .cache_dir = "/var/cache/cachefiles", .tag = "cfs",
 			 .worker_exe = CFS_WORKER_PATH, .request_timeout_ms = 30000, .crash_limit = 3,
-			 .kill_limit = 32, .queue_per_worker = 8, .sandbox = { .user = SANDBOX_DEFAULT_USER } },
+			 .kill_limit = 32, .queue_per_worker = 8 },
 		.dev_fd = -1, .state = { .fd = -1 }, .domains = &domain, .n_domains = 1,
 	};
+	struct args a = { 0 };
 	int r;
 
-	if (parse_args(argc, argv, &s.cfg, &domain) < 0)
+	if (parse_args(argc, argv, &s.cfg, &domain, &a) < 0)
 		return 2;
+	domain.request_timeout_ms = s.cfg.request_timeout_ms;
+	if (!domain.blob_dir[0] && load_config(&s, &a) < 0)
+		return a.check_config ? 1 : 2;
+	if (a.check_config) {
+		printf("--blob-dir %s: nothing to check without a config file\n", domain.blob_dir);
+		return 0;
+	}
 	if (access(s.cfg.worker_exe, X_OK) < 0)
 		return log_error_errno(errno, "worker binary %s: %s (use --worker-exe)", s.cfg.worker_exe, ERRSTR(errno)), 1;
-	/* Before any fork: a worker must never find out that its user is missing. */
-	if (sandbox_resolve_user(&s.cfg.sandbox) < 0)
-		return 1;
-	if (open_blob_dir(&domain) < 0)
+	if (domains_prepare(&s) < 0)
 		return 1;
 	s.argv = argv;
 	s.self_exe = realpath("/proc/self/exe", NULL);

@@ -246,7 +246,7 @@ void pool_dispatch(struct supervisor *s, struct domain *d)
 			continue;
 		}
 		r->worker = slot;
-		r->deadline_ms = now_ms() + s->cfg.request_timeout_ms;
+		r->deadline_ms = now_ms() + d->request_timeout_ms;
 		w->outstanding++;
 	}
 }

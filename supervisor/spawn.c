@@ -62,14 +62,14 @@ static _Noreturn void exec_worker_child(const struct settings *cfg, const struct
 	}
 	if (syscall(SYS_close_range, WORKER_BLOB_DIR_FD + 1, ~0U, 0) < 0)
 		_exit(127);
-	exe_fd = sandbox_apply_child(&cfg->sandbox, cfg->worker_exe, parent);
+	exe_fd = sandbox_apply_child(&d->sandbox, cfg->worker_exe, parent);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	snprintf(slot_arg, sizeof(slot_arg), "%u", slot);
 	char *const argv[] = { (char *)"cachefiles-worker", (char *)"--domain", (char *)d->name,
 			       (char *)"--slot", slot_arg, (char *)"--seccomp",
-			       (char *)(cfg->sandbox.seccomp_log ? "log" : "enforce"), NULL };
+			       (char *)(d->sandbox.seccomp_log ? "log" : "enforce"), NULL };
 	worker_environment(envp, ARRAY_SIZE(envp));
 	execveat(exe_fd, "", argv, envp, AT_EMPTY_PATH);
 	fprintf(stderr,

@@ -46,6 +46,8 @@ struct domain {
 	char blob_dir[PATH_MAX];
 	int blob_dir_fd;
 	unsigned n_workers;
+	uint64_t request_timeout_ms;
+	struct sandbox_settings sandbox; /* its worker user and seccomp mode */
 	unsigned backoff_ms; /* grows while workers die before saying HELLO */
 	char worker_version[32]; /* what the newest ready worker reported */
 	struct worker workers[WORKER_SLOTS];
@@ -61,7 +63,6 @@ struct settings {
 	unsigned kill_limit;       /* outside SIGKILLs (OOM, admin) likewise, looser */
 	unsigned queue_per_worker; /* requests handed to one worker at once */
 	const char *ready_file;
-	struct sandbox_settings sandbox; /* --worker-user, --seccomp */
 };
 
 struct stats {
@@ -71,8 +72,11 @@ struct stats {
 	uint64_t refused_keys;
 };
 
+struct config;
+
 struct supervisor {
 	struct settings cfg;
+	struct config *config; /* NULL when the one domain comes from --blob-dir */
 	int dev_fd;
 	int epoll_fd;
 	int signal_fd;

@@ -28,7 +28,10 @@ fi
 
 supervisor_start() {
 	: >"$SUP_LOG"
-	daemon_start sup "$SUP_BIN" --cache-dir "$CFS_CACHE_DIR" --worker-exe "$WORKER_BIN" "$@" 2>>"$SUP_LOG"
+	# With a config file the cache dir comes from its [cache] section.
+	local cache=(--cache-dir "$CFS_CACHE_DIR")
+	case " $* " in *" -c "*|*" --config "*) cache=() ;; esac
+	daemon_start sup "$SUP_BIN" "${cache[@]}" --worker-exe "$WORKER_BIN" "$@" 2>>"$SUP_LOG"
 	SUP_PID=${DAEMON_PID[sup]}
 }
 
@@ -131,7 +134,7 @@ unit_install() {
 	cat >"/run/systemd/system/$UNIT.service.d/test.conf" <<EOF2
 [Service]
 ExecStart=
-ExecStart=$bin --cache-dir $CFS_CACHE_DIR --worker-exe ${UNIT_WORKER_BIN:-$WORKER_BIN} $*
+ExecStart=$bin ${UNIT_CACHE_ARG---cache-dir $CFS_CACHE_DIR} --worker-exe ${UNIT_WORKER_BIN:-$WORKER_BIN} $*
 EOF2
 	systemctl daemon-reload
 }
