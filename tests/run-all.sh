@@ -63,7 +63,10 @@ else
 	echo "fuzz build failed"; failed=$((failed + 1))
 fi
 if [ "$run_vm" = 1 ] && [ -f build/build.ninja ]; then
+	rm -f build/vm-out/*/results.txt
 	suite "vm (qemu, kernel 6.12)" build --suite vm --num-processes 1
+	echo "== what each vm scenario measured"
+	cat build/vm-out/*/results.txt 2>/dev/null
 fi
 
 echo "total: $((SECONDS - t_start)) s"
