@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Test tool: SIGKILLs a random child of PID every MIN..MAX ms until SIGTERM
- * or SIGINT, then prints how many children it killed. A shell loop is far too
- * slow for this under TCG (every fork costs tens of ms).
+ * or SIGINT (or after MAX kills), then prints how many children it killed. A
+ * shell loop is far too slow for this under TCG (every fork costs tens of ms).
  *
- *   worker-killer PID [MIN_MS MAX_MS] [SIGNAL]
+ *   worker-killer PID [MIN_MS MAX_MS] [SIGNAL [MAX]]
  */
 #include <errno.h>
 #include <signal.h>
@@ -70,12 +70,12 @@ static int is_zombie(int pid)
 int main(int argc, char **argv)
 {
 	int parent, min_ms = 10, max_ms = 50, sig = SIGKILL;
-	unsigned long kills = 0;
+	unsigned long kills = 0, max_kills = 0;
 	int recent[RECENT] = { 0 };
 	struct sigaction sa = { .sa_handler = on_stop };
 
 	if (argc < 2 || argc == 3) {
-		fprintf(stderr, "usage: worker-killer PID [MIN_MS MAX_MS] [SIGNAL]\n");
+		fprintf(stderr, "usage: worker-killer PID [MIN_MS MAX_MS] [SIGNAL [MAX]]\n");
 		return 2;
 	}
 	parent = atoi(argv[1]);
@@ -85,10 +85,12 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 5)
 		sig = atoi(argv[4]);
+	if (argc >= 6)
+		max_kills = strtoul(argv[5], NULL, 10);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	srand((unsigned)getpid());
-	while (!stop) {
+	while (!stop && (max_kills == 0 || kills < max_kills)) {
 		long ms = min_ms + rand() % (max_ms - min_ms + 1);
 		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 		int pids[256], n;
