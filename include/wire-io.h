@@ -14,7 +14,10 @@
 
 #include "wire.h"
 
-/* Returns 0 or -errno; -EAGAIN if the peer's queue is full. */
+/*
+ * Returns 0 or -errno. Blocking is the socket's choice: the supervisor's ends
+ * are non-blocking (a full queue is -EAGAIN), a worker's end blocks.
+ */
 static inline int wire_send(int sock, const void *msg, size_t len, int fd)
 {
 	union {
@@ -34,7 +37,7 @@ static inline int wire_send(int sock, const void *msg, size_t len, int fd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
-	ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EPIPE;
