@@ -105,7 +105,6 @@ union wire_msg {
 	struct wire_drop drop;
 };
 
-#define WIRE_MAX_FDS 1
 #define WIRE_MAX_SLOTS (1u << 20)
 #define WIRE_MAX_BLOB_SIZE (1ull << 50)
 
