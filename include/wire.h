@@ -15,12 +15,15 @@
 #define CFS_WIRE_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cfs-util.h"
 #include "cookie-key.h"
 
-#define WIRE_VERSION 1
+/* 2: READ carries the fill range (read windows). */
+#define WIRE_VERSION 2
 
 enum wire_type {
 	/* worker -> supervisor */
@@ -72,12 +75,20 @@ struct wire_adopt {
 	uint8_t cookie[COOKIE_KEY_MAX + 1];
 };
 
+/*
+ * The kernel asked for [off, off+len). The worker fills [fill_off,
+ * fill_off+fill_len) of the cache file, planned by the supervisor (read
+ * window): the requested pages always, the rest only where the cache file
+ * holds no data yet. See wire_read_fill_is_valid().
+ */
 struct wire_read {
 	struct wire_hdr hdr;
 	uint32_t msg_id;
 	uint32_t slot;
 	uint64_t off;
 	uint64_t len;
+	uint64_t fill_off;
+	uint64_t fill_len;
 };
 
 /* result: bytes written into the cache file (>= 0) or -errno */
@@ -107,6 +118,47 @@ union wire_msg {
 
 #define WIRE_MAX_SLOTS (1u << 20)
 #define WIRE_MAX_BLOB_SIZE (1ull << 50)
+
+/*
+ * The pages of a READ [off, off+len) that an object of `size` bytes has:
+ * [*lo, *hi), page aligned; empty when off >= size. The cache file is
+ * written with direct I/O, hence whole pages; the last one is zero padded.
+ */
+static inline void wire_read_pages(uint64_t off, uint64_t len, uint64_t size, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t limit = round_up_page(size);
+
+	if (off >= size) {
+		*lo = *hi = round_down_page(off);
+		return;
+	}
+	*lo = round_down_page(off);
+	/* len comes from the kernel unchecked: compare, never add past the limit */
+	*hi = len >= limit - off ? limit : round_up_page(off + len);
+}
+
+/*
+ * Whether a READ's fill range is one the worker may write into an object of
+ * `size` bytes (as given in copen): page aligned, covering every page of the
+ * request the object has, and nothing past the object's last page; empty
+ * for a READ past the object's end (which fails ENODATA). A supervisor that
+ * sends anything else is broken: the worker refuses it.
+ */
+static inline bool wire_read_fill_is_valid(const struct wire_read *m, uint64_t size)
+{
+	uint64_t lo, hi, limit = round_up_page(size);
+
+	if (size > WIRE_MAX_BLOB_SIZE)
+		return false;
+	if (m->off >= size)
+		return m->fill_len == 0;
+	wire_read_pages(m->off, m->len, size, &lo, &hi);
+	if (m->fill_off % CFS_PAGE_SIZE || m->fill_len % CFS_PAGE_SIZE)
+		return false;
+	if (m->fill_off > limit || m->fill_len > limit - m->fill_off)
+		return false;
+	return m->fill_off <= lo && m->fill_off + m->fill_len >= hi;
+}
 
 /* Expected body size for a type, or 0 for an unknown type. */
 static inline size_t wire_size_of(uint16_t type)

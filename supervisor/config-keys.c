@@ -67,7 +67,8 @@ static void cache_defaults(struct config_cache *c)
 
 static void domain_defaults(struct config_domain *d, const char *name, unsigned line)
 {
-	*d = (struct config_domain){ .line = line, .workers = 2 }; /* request_timeout 0: the cache's */
+	/* request_timeout 0: the cache's */
+	*d = (struct config_domain){ .line = line, .workers = 2, .read_window = CONFIG_READ_WINDOW_DEFAULT };
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	snprintf(d->worker_user, sizeof(d->worker_user), "%s", SANDBOX_DEFAULT_USER);
 }

@@ -66,8 +66,7 @@ void config_finish(struct parse *p);
 int config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* "<digits>ms" or "<digits>s", in milliseconds; a bare number is refused. */
 int config_parse_duration_ms(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-/* "<digits>", "<digits>K" or "<digits>M" (powers of 1024), a multiple of the page size. */
-int config_parse_size(const char *s, uint64_t max, uint64_t *out);
+/* config_parse_size() is in config.h: --read-window uses it too. */
 /* [A-Za-z0-9_.-]{1,max} */
 bool config_name_is_valid(const char *s, size_t max);
 /* Writes "erofs,ID" for "ID" or "erofs,ID"; returns NULL, or what is wrong (to follow the pattern in a message). */

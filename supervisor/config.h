@@ -26,6 +26,8 @@
 #define CONFIG_VALUE_MAX 255  /* paths and volume patterns, without the NUL */
 #define CONFIG_WORKERS_MAX 32 /* = MAX_WORKERS_PER_DOMAIN in supervisor.h */
 #define CONFIG_READ_WINDOW_MAX (64u << 20)
+/* Measured in the test VM: see docs/design.md, "Amplified fills". */
+#define CONFIG_READ_WINDOW_DEFAULT (1u << 20)
 #define CONFIG_MAX_ERRORS 32
 
 /* The erofs part of every volume key the kernel sends: "erofs,<domain_id|fsid>". */
@@ -56,7 +58,7 @@ struct config_domain {
 	char worker_user[CONFIG_USER_MAX + 1];
 	uint64_t request_timeout_ms; /* the cache's unless the domain sets its own */
 	bool sandbox_log;            /* sandbox = log: seccomp logs instead of killing */
-	uint32_t read_window;        /* bytes; reserved, 0 = off */
+	uint32_t read_window;        /* bytes a READ's fill may reach (window.h); 0 = exact */
 };
 
 struct config {
@@ -92,6 +94,13 @@ void config_free(struct config *cfg);
  * the first domain in file order wins. -ENOENT if no domain matches.
  */
 int config_route(const struct config *cfg, const char *volume_key);
+
+/*
+ * "<digits>", "<digits>K" or "<digits>M" (powers of 1024), a multiple of the
+ * page size, at most max: the config's sizes, and --read-window. Returns 0
+ * or -EINVAL and writes *out only on success.
+ */
+int config_parse_size(const char *s, uint64_t max, uint64_t *out);
 
 /* Logs every error at LOG_ERR and returns -EINVAL (or 0 if there are none). */
 int config_errors_log(const struct config_errors *errs);

@@ -1,14 +1,34 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The domains the supervisor serves: from the config file or from --blob-dir. */
+/*
+ * The domains the supervisor serves: from the config file or from --blob-dir,
+ * and their replacement on SIGHUP. Domains live in fixed slots (epoll tags,
+ * objects and requests name them by index), so a reload changes a slot in
+ * place, fills a free one, or retires one; it never moves a running domain.
+ */
 #ifndef CFS_DOMAINS_H
 #define CFS_DOMAINS_H
 
 #include "config.h"
 #include "supervisor.h"
 
-/* Builds s->domains in the config's order (routing relies on it) and takes its [cache] settings. */
+/* Loads and validates a config file, logging every error as PATH:LINE. */
+int domains_load_config(const char *path, struct config *out);
+/* Builds s->domains in the config's order and takes its [cache] settings; c must outlive s. */
 int domains_from_config(struct supervisor *s, struct config *c);
 /* Resolves every domain's worker user and opens its blob dir: before any fork. */
 int domains_prepare(struct supervisor *s);
+/* The active domain serving a volume key, or -ENOENT. */
+int domains_route(const struct supervisor *s, const char *volume_key);
+/*
+ * SIGHUP: re-reads the config file and applies it without closing an open
+ * object. A domain kept or changed gets a new generation of workers (the
+ * binary on disk, the new settings) while the old one drains; a new domain
+ * starts; a removed one keeps serving its open objects, takes no new volume,
+ * and is released with its last object. A config that fails to load or
+ * cannot be applied changes nothing. Returns 0 or -errno (logged).
+ */
+int domains_reload(struct supervisor *s);
+/* Called after an object of domain di went away: a retired domain may be done. */
+void domains_object_gone(struct supervisor *s, unsigned di);
 
 #endif

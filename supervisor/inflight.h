@@ -22,9 +22,11 @@ struct request {
 	int worker;           /* worker slot holding it, or NO_WORKER */
 	unsigned domain;
 	uint64_t deadline_ms; /* while held by a worker */
-	uint64_t read_at_ms;  /* for latency figures */
+	uint64_t read_at_ms;  /* for timeouts of queued requests */
+	uint64_t read_at_us;  /* READ latency figures (latency.h) */
 	unsigned crashes;     /* workers that crashed or hung holding it */
 	unsigned kills;       /* workers killed from outside holding it */
+	uint64_t fill_off, fill_len; /* READ: its read window, planned at first dispatch and kept across retries */
 	struct request *next; /* queue link while unassigned */
 };
 

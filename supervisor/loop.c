@@ -20,7 +20,9 @@
 
 #include "cfs-log.h"
 #include "cfs-util.h"
+#include "control.h"
 #include "device.h"
+#include "domains.h"
 #include "fdstore.h"
 #include "pool.h"
 #include "requests.h"
@@ -40,14 +42,16 @@ uint64_t now_ms(void)
 void loop_log_stats(const struct supervisor *s)
 {
 	const struct stats *t = &s->stats;
+	char latency[160];
 
+	latency_hist_format(&s->latency.read_us, latency, sizeof(latency));
 	log_notice("stats: objects=%u inflight=%u opens=%" PRIu64 " reads=%" PRIu64 " closes=%" PRIu64
 		   " bytes=%" PRIu64 " spawns=%" PRIu64 " deaths=%" PRIu64 " timeouts=%" PRIu64
 		   " violations=%" PRIu64 " restores=%" PRIu64 " duplicates=%" PRIu64 " failed=%" PRIu64
-		   " refused_keys=%" PRIu64 " malformed=%" PRIu64,
+		   " refused_keys=%" PRIu64 " malformed=%" PRIu64 " read_latency_us %s",
 		   s->objects.count, s->inflight.count, t->opens, t->reads, t->closes, t->bytes_served, t->spawns,
 		   t->deaths, t->timeouts, t->violations, t->restores, t->duplicates, t->failed_requests,
-		   t->refused_keys, t->malformed);
+		   t->refused_keys, t->malformed, latency);
 }
 
 static void on_device(struct supervisor *s)
@@ -69,6 +73,17 @@ static void on_device(struct supervisor *s)
 	}
 }
 
+void loop_reload(struct supervisor *s)
+{
+	char reloading[64];
+
+	/* systemd wants the clock with RELOADING=1 to tell this reload from an older one. */
+	snprintf(reloading, sizeof(reloading), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_ms() * 1000);
+	notify_text(reloading);
+	(void)domains_reload(s);
+	notify_text("READY=1");
+}
+
 static void on_signal(struct supervisor *s)
 {
 	struct signalfd_siginfo si;
@@ -84,10 +99,7 @@ static void on_signal(struct supervisor *s)
 			loop_log_stats(s);
 			break;
 		case SIGHUP:
-			notify_text("RELOADING=1");
-			for (unsigned i = 0; i < s->n_domains; i++)
-				pool_upgrade(s, &s->domains[i]);
-			notify_text("READY=1");
+			loop_reload(s);
 			break;
 		case SIGUSR2:
 			log_notice("signal USR2: re-executing %s", s->self_exe);
@@ -120,7 +132,7 @@ static bool queued_too_long(struct supervisor *s, struct request *r)
 {
 	struct domain *d = &s->domains[r->domain];
 
-	if (pool_ready_count(d) > 0)
+	if (pool_can_serve(d))
 		return false;
 	log_error("domain %s obj %u msg %u: no worker could start within %" PRIu64 " ms (see the worker "
 		  "errors above)", d->name, r->obj_id, r->msg_id, d->request_timeout_ms);
@@ -193,6 +205,7 @@ static void settle(struct supervisor *s)
 	maybe_restore(s);
 	for (unsigned i = 0; i < s->n_domains; i++)
 		pool_dispatch(s, &s->domains[i]);
+	control_settle(s);
 	arm_timer(s, respawn_pending ? TICK_RESPAWN_MS : s->inflight.count ? TICK_TIMEOUT_MS : 0);
 }
 
@@ -242,6 +255,10 @@ static void on_event(struct supervisor *s, uint64_t tag)
 		return;
 	case EV_HOUSEKEEPING:
 		on_housekeeping(s);
+		return;
+	case EV_CONTROL:
+	case EV_CONTROL_CONN:
+		control_on_event(s, tag);
 		return;
 	}
 }

@@ -7,5 +7,7 @@
 int loop_setup(struct supervisor *s);
 int loop_run(struct supervisor *s);
 void loop_log_stats(const struct supervisor *s);
+/* SIGHUP: the config file again (domains_reload), told to systemd as RELOADING=1, READY=1. */
+void loop_reload(struct supervisor *s);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "cfs-log.h"
 #include "cfs-util.h"
+#include "control.h"
 #include "device.h"
 #include "domains.h"
 #include "fdstore.h"
@@ -64,16 +65,23 @@ static void usage(FILE *f)
 		"      --request-timeout MS  kill a worker that holds a request this long [30000]\n"
 		"      --crash-limit N       fail a request after N workers crashed or hung\n"
 		"                            while holding it [3]\n"
+		"      --read-window SIZE    fill up to SIZE (e.g. 512K) around a READ, growing\n"
+		"                            while reads are sequential; 0: fill exactly what\n"
+		"                            the kernel asks [1M]\n"
 		"      --device PATH         the cachefiles device [/dev/cachefiles]\n"
 		"      --worker-exe PATH     worker binary [%s]\n"
 		"      --ready-file PATH     write \"ready\" to PATH (e.g. a FIFO) once serving\n"
+		"      --control PATH        control socket for cachefilesctl(8), root only;\n"
+		"                            \"\" for none [" CFS_CONTROL_DEFAULT_PATH "]\n"
 		"  -v, --verbose             log every request (debug)\n"
 		"  -h, --help                show this help\n"
 		"      --version             show the version\n"
 		"\n"
 		"Signals: SIGTERM/SIGINT: exit (without systemd this unbinds the cache; under\n"
-		"systemd the fd store keeps it for the next start); SIGHUP: start new workers\n"
-		"from the worker binary on disk and drain the old ones; SIGUSR2: re-execute\n"
+		"systemd the fd store keeps it for the next start); SIGHUP: re-read the config\n"
+		"file (domains added, changed or removed; open objects stay open; a file with\n"
+		"errors is refused) and start new workers from the worker binary on disk while\n"
+		"the old ones drain (without a config file, only that); SIGUSR2: re-execute\n"
 		"the supervisor binary in place, keeping every fd; SIGUSR1: log counters.\n"
 		"Mount with e.g.: mount -t erofs none -o fsid=BLOB /mnt (BLOB in --blob-dir).\n",
 		CONFIG_DEFAULT_PATH, MAX_WORKERS_PER_DOMAIN, SANDBOX_DEFAULT_USER, CFS_WORKER_PATH);
@@ -92,9 +100,23 @@ static int parse_uint(const char *arg, const char *what, unsigned long max, unsi
 	return 0;
 }
 
+_Static_assert(CONFIG_READ_WINDOW_DEFAULT == 1u << 20, "--help names the default read window");
+
+static int parse_read_window(const char *arg, uint32_t *out)
+{
+	uint64_t v;
+
+	if (config_parse_size(arg, CONFIG_READ_WINDOW_MAX, &v) < 0) {
+		log_error("--read-window: '%s' is not a size from 0 to 64M in multiples of 4K, e.g. 512K or 1M", arg);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
 enum {
 	OPT_WORKER_EXE = 256, OPT_TIMEOUT, OPT_CRASH_LIMIT, OPT_DEVICE, OPT_READY_FILE, OPT_VERSION,
-	OPT_WORKER_USER, OPT_SECCOMP, OPT_CHECK_CONFIG,
+	OPT_WORKER_USER, OPT_SECCOMP, OPT_CHECK_CONFIG, OPT_CONTROL, OPT_READ_WINDOW,
 };
 
 struct args {
@@ -115,8 +137,10 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 		{ "worker-exe", required_argument, NULL, OPT_WORKER_EXE },
 		{ "request-timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "crash-limit", required_argument, NULL, OPT_CRASH_LIMIT },
+		{ "read-window", required_argument, NULL, OPT_READ_WINDOW },
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "ready-file", required_argument, NULL, OPT_READY_FILE },
+		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "worker-user", required_argument, NULL, OPT_WORKER_USER },
 		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -129,7 +153,7 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 
 	while ((c = getopt_long(argc, argv, "c:b:d:t:w:vh", opts, NULL)) != -1) {
 		a->domain_options |= c == 'w' || c == OPT_WORKER_USER || c == OPT_SECCOMP || c == 'd' || c == 't' ||
-				     c == OPT_TIMEOUT || c == OPT_CRASH_LIMIT || c == OPT_DEVICE;
+				     c == OPT_TIMEOUT || c == OPT_CRASH_LIMIT || c == OPT_DEVICE || c == OPT_READ_WINDOW;
 		switch (c) {
 		case 'c': a->config_path = optarg; break;
 		case OPT_CHECK_CONFIG: a->check_config = true; break;
@@ -155,7 +179,12 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 			cfg->crash_limit = (unsigned)v;
 			break;
 		case OPT_DEVICE: cfg->device_path = optarg; break;
+		case OPT_READ_WINDOW:
+			if (parse_read_window(optarg, &d->read_window) < 0)
+				return -EINVAL;
+			break;
 		case OPT_READY_FILE: cfg->ready_file = optarg; break;
+		case OPT_CONTROL: cfg->control_path = optarg; break;
 		case OPT_WORKER_USER: d->sandbox.user = optarg; break;
 		case OPT_SECCOMP:
 			if (sandbox_parse_seccomp_mode(optarg, &d->sandbox.seccomp_log) < 0)
@@ -174,7 +203,7 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 				 "or the domains of a config file"), -EINVAL;
 	if (!d->blob_dir[0] && a->domain_options)
 		return log_error("--cache-dir, --tag, --device, --request-timeout, --crash-limit, --workers, "
-				 "--worker-user and --seccomp go with --blob-dir; with a config file set them in its "
+				 "--worker-user, --seccomp and --read-window go with --blob-dir; with a config file set them in its "
 				 "[cache] and [domain NAME] sections"), -EINVAL;
 	return 0;
 }
@@ -183,21 +212,17 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 static int load_config(struct supervisor *s, const struct args *a)
 {
 	static struct config config;
-	struct config_errors errs = { 0 };
-	const char *path = a->config_path ? a->config_path : CONFIG_DEFAULT_PATH;
-	int r = config_load(path, &config, &errs);
+	int r;
 
+	s->config_path = a->config_path ? a->config_path : CONFIG_DEFAULT_PATH;
+	r = domains_load_config(s->config_path, &config);
 	if (r < 0) {
-		if (errs.n == 0)
-			log_error_errno(r, "Cannot read the config file %s: %s (see --help: -c or --blob-dir)", path,
-					ERRSTR(r));
-		config_errors_log(&errs);
-		if (errs.dropped)
-			log_error("%s: %u more errors not shown", path, errs.dropped);
+		if (!a->config_path)
+			log_error("(no -c given: that was the default; see --help for -c and --blob-dir)");
 		return r;
 	}
 	if (a->check_config) {
-		printf("%s: valid, %u domains\n", path, config.n_domains);
+		printf("%s: valid, %u domains\n", s->config_path, config.n_domains);
 		exit(EXIT_SUCCESS);
 	}
 	return domains_from_config(s, &config);
@@ -240,12 +265,12 @@ static void shutdown_all(struct supervisor *s)
 
 int main(int argc, char **argv)
 {
-	static struct domain domain = { .name = "default", .n_workers = 2, .blob_dir_fd = -1,
-					.sandbox = { .user = SANDBOX_DEFAULT_USER } };
+	static struct domain domain = { .state = DOMAIN_ACTIVE, .name = "default", .n_workers = 2, .blob_dir_fd = -1,
+					.read_window = CONFIG_READ_WINDOW_DEFAULT, .sandbox = { .user = SANDBOX_DEFAULT_USER } };
 	struct supervisor s = {
 		.cfg = { .device_path = DEVICE_PATH, .cache_dir = "/var/cache/cachefiles", .tag = "cfs",
 			 .worker_exe = CFS_WORKER_PATH, .request_timeout_ms = 30000, .crash_limit = 3,
-			 .kill_limit = 32, .queue_per_worker = 8 },
+			 .kill_limit = 32, .queue_per_worker = 8, .control_path = CFS_CONTROL_DEFAULT_PATH },
 		.dev_fd = -1, .state = { .fd = -1 }, .domains = &domain, .n_domains = 1,
 	};
 	struct args a = { 0 };
@@ -271,10 +296,12 @@ int main(int argc, char **argv)
 	raise_fd_limit();
 	if (supervisor_startup(&s) < 0)
 		return 1;
+	(void)control_setup(&s); /* a failure is logged; serving readers does not depend on it */
 	notify_text("READY=1");
 	signal_ready(&s.cfg);
 	r = loop_run(&s);
 	loop_log_stats(&s);
+	control_shutdown(&s);
 	if (s.reexec_wanted)
 		supervisor_reexec(&s); /* returns only if both execs failed */
 	shutdown_all(&s);

@@ -13,6 +13,7 @@
 #include "cookie-key.h"
 #include "idmap.h"
 #include "kmsg.h"
+#include "window.h"
 
 enum object_state {
 	OBJECT_OPENING, /* OPEN read, copen not yet written */
@@ -33,6 +34,7 @@ struct object {
 	uint32_t cookie_len;
 	uint8_t cookie[COOKIE_KEY_MAX + 1];
 	char volume_key[KMSG_VOLUME_KEY_MAX + 1];
+	struct window_state window; /* its READ streams: how much each fill takes (window.h) */
 };
 
 struct objects {

@@ -78,8 +78,8 @@ static const char *on_read_done(struct handler_ctx *c, const struct worker_reply
 	if (!r)
 		return "READ_DONE for a request it does not hold";
 	o = objects_by_id(&c->s->objects, r->obj_id);
-	if (o && m->result > (int64_t)round_up_page(o->size))
-		return "READ_DONE with more bytes than the object has";
+	if (o && o->slot == r->slot && !reply_read_count_fits(m->result, r->off, r->len, o->size, r->fill_len))
+		return "READ_DONE with a byte count that does not fit its fill range";
 	request_answer_read(c->s, r, m->result);
 	return NULL;
 }
@@ -196,6 +196,9 @@ void pool_on_death(struct supervisor *s, struct domain *d, unsigned slot)
 		       "domain %s worker %u (pid %d%s) %s with %u requests", d->name, slot, (int)w->pid,
 		       w->retiring ? ", retired" : "", how, w->outstanding);
 	s->stats.deaths += !w->retiring;
+	d->stats.deaths += !w->retiring;
+	if (!w->retiring)
+		latency_worker_died(&s->latency, w->pid, latency_now_us());
 
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, w->sock, NULL);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, w->pidfd, NULL);

@@ -15,6 +15,7 @@
 #include "cfs-log.h"
 #include "requests.h"
 #include "spawn.h"
+#include "window.h"
 #include "wire-io.h"
 
 
@@ -56,6 +57,7 @@ static int worker_spawn(struct supervisor *s, struct domain *d, unsigned slot)
 	w->started_ms = now_ms();
 	w->version[0] = '\0';
 	s->stats.spawns++;
+	d->stats.spawns++;
 	log_debug("domain %s worker %u: started pid %d", d->name, slot, (int)w->pid);
 	return 0;
 }
@@ -96,8 +98,24 @@ void pool_upgrade(struct supervisor *s, struct domain *d)
 		   s->cfg.worker_exe);
 }
 
+/* Workers that are wanted: none once a retired domain is released. */
+static bool any_wanted(const struct domain *d)
+{
+	for (unsigned i = 0; i < WORKER_SLOTS; i++)
+		if (d->workers[i].wanted)
+			return true;
+	return false;
+}
+
 void pool_release_drained(struct supervisor *s, struct domain *d)
 {
+	/*
+	 * The old generation stays until a new worker is ready: a new binary
+	 * that cannot start (broken install, protocol mismatch) must leave the
+	 * old workers serving, not a domain with none.
+	 */
+	if (pool_ready_count(d) == 0 && any_wanted(d))
+		return;
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		struct worker *w = &d->workers[i];
 		/* Closing its socket is how a worker learns to exit. */
@@ -140,6 +158,14 @@ unsigned pool_ready_count(const struct domain *d)
 	return n;
 }
 
+bool pool_can_serve(const struct domain *d)
+{
+	for (unsigned i = 0; i < WORKER_SLOTS; i++)
+		if (d->workers[i].state == WORKER_READY && !d->workers[i].dying)
+			return true;
+	return false;
+}
+
 void pool_mark_dying(struct supervisor *s, struct domain *d, unsigned slot)
 {
 	struct worker *w = &d->workers[slot];
@@ -174,11 +200,14 @@ static void send_failed(struct supervisor *s, struct domain *d, unsigned slot, i
 
 static int least_loaded_worker(const struct supervisor *s, const struct domain *d)
 {
+	/* Retiring workers serve only while no worker of the new generation is ready. */
+	bool use_retiring = pool_ready_count(d) == 0;
 	int best = -1;
 
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		const struct worker *w = &d->workers[i];
-		if (w->state != WORKER_READY || w->dying || w->retiring || w->outstanding >= s->cfg.queue_per_worker)
+		if (w->state != WORKER_READY || w->dying || (w->retiring && !use_retiring) ||
+		    w->outstanding >= s->cfg.queue_per_worker)
 			continue;
 		if (best < 0 || w->outstanding < d->workers[best].outstanding)
 			best = (int)i;
@@ -216,7 +245,16 @@ static int send_request(struct supervisor *s, struct worker *w, unsigned slot, s
 		if (e < 0)
 			return e;
 	}
-	struct wire_read m = { .msg_id = r->msg_id, .slot = o->slot, .off = r->off, .len = r->len };
+	/* Once: a worker that dies mid-fill leaves its successor the same window to finish. */
+	if (r->fill_len == 0) {
+		struct window_fill f = window_plan(&o->window, s->domains[o->domain].read_window, o->size, r->off, r->len);
+		r->fill_off = f.off;
+		r->fill_len = f.len;
+		log_debug("domain %s obj %u msg %u: READ %" PRIu64 "+%" PRIu64 " fills %" PRIu64 "+%" PRIu64,
+			  s->domains[o->domain].name, r->obj_id, r->msg_id, r->off, r->len, f.off, f.len);
+	}
+	struct wire_read m = { .msg_id = r->msg_id, .slot = o->slot, .off = r->off, .len = r->len,
+			       .fill_off = r->fill_off, .fill_len = r->fill_len };
 	wire_init(&m.hdr, WIRE_READ);
 	return wire_send(w->sock, &m, sizeof(m), -1);
 }

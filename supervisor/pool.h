@@ -24,6 +24,8 @@ void pool_mark_dying(struct supervisor *s, struct domain *d, unsigned slot);
 /* Tells every worker holding the object to drop it. */
 void pool_drop_object(struct supervisor *s, struct object *o);
 unsigned pool_ready_count(const struct domain *d);
+/* Some worker, of either generation, can take requests. */
+bool pool_can_serve(const struct domain *d);
 /* Doubles the domain's start-up backoff; returns when to try again. */
 uint64_t pool_backoff(struct domain *d);
 

@@ -43,3 +43,13 @@ int reply_parse(const void *buf, size_t n, unsigned nfds, struct worker_reply *o
 		return refuse(why, "message type a worker may not send");
 	}
 }
+
+bool reply_read_count_fits(int64_t result, uint64_t off, uint64_t len, uint64_t size, uint64_t fill_len)
+{
+	uint64_t lo, hi;
+
+	if (result < 0)
+		return true; /* reply_parse() bounded the errno */
+	wire_read_pages(off, len, size, &lo, &hi);
+	return (uint64_t)result >= hi - lo && (uint64_t)result <= fill_len;
+}

@@ -7,6 +7,7 @@
 #ifndef CFS_REPLY_H
 #define CFS_REPLY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,5 +24,13 @@ struct worker_reply {
 
 /* Returns 0, or -EBADMSG with *why naming the breach. */
 int reply_parse(const void *buf, size_t n, unsigned nfds, struct worker_reply *out, const char **why);
+
+/*
+ * Whether a READ_DONE result fits its READ [off, off+len) of an object of
+ * size bytes whose fill range was fill_len bytes: an -errno, or a byte
+ * count of at least the request's pages (a worker always writes them) and
+ * at most fill_len (the rest of the window is written only where missing).
+ */
+bool reply_read_count_fits(int64_t result, uint64_t off, uint64_t len, uint64_t size, uint64_t fill_len);
 
 #endif

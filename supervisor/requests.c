@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "cfs-log.h"
-#include "config.h"
 #include "device.h"
+#include "domains.h"
 #include "fdstore.h"
 #include "kmsg.h"
 #include "pool.h"
@@ -21,9 +21,8 @@ const char *domain_name(const struct supervisor *s, unsigned domain)
 
 int domain_for_volume(const struct supervisor *s, const char *volume_key)
 {
-	/* Domains are built in the config's order, so its index is ours. */
 	if (s->config)
-		return config_route(s->config, volume_key);
+		return domains_route(s, volume_key);
 	return s->n_domains > 0 ? 0 : -ENOENT;
 }
 
@@ -118,9 +117,11 @@ static void take_read(struct supervisor *s, const struct kreq *req)
 		log_error("obj %u msg %u: READ for an object we do not hold: ignored", req->obj_id, req->msg_id);
 		return;
 	}
+	s->domains[o->domain].stats.reads++;
 	proto.slot = o->slot;
 	proto.domain = o->domain;
 	proto.read_at_ms = now_ms();
+	proto.read_at_us = latency_now_us();
 	e = inflight_add(&s->inflight, &proto, &r);
 	if (e < 0) {
 		log_error_errno(e, "domain %s obj %u msg %u: cannot queue READ: %s", domain_name(s, o->domain),
@@ -194,6 +195,7 @@ static void object_persist(struct supervisor *s, struct object *o)
 
 void object_retire(struct supervisor *s, struct object *o)
 {
+	unsigned domain = o->domain;
 	char name[32];
 
 	pool_drop_object(s, o);
@@ -204,6 +206,7 @@ void object_retire(struct supervisor *s, struct object *o)
 	if (o->state_idx >= 0)
 		state_clear(&s->state, (uint32_t)o->state_idx);
 	objects_remove(&s->objects, o);
+	domains_object_gone(s, domain);
 }
 
 void request_answer_open(struct supervisor *s, struct request *r, int64_t result)
@@ -259,10 +262,12 @@ void request_answer_read(struct supervisor *s, struct request *r, int64_t result
 
 	/* The object may have been closed (and its slot reused) meanwhile. */
 	if (o && o->slot == r->slot) {
-		if (result < 0)
+		if (result < 0) {
 			log_read_failure(s, r, o, (int)result);
-		else
+		} else {
 			s->stats.bytes_served += (uint64_t)result;
+			s->domains[o->domain].stats.bytes_served += (uint64_t)result;
+		}
 		if (!s->served_since_start) {
 			s->served_since_start = true;
 			log_notice("first READ since start answered %" PRIu64 " ms after start", now_ms() - s->started_ms);
@@ -271,6 +276,8 @@ void request_answer_read(struct supervisor *s, struct request *r, int64_t result
 		if (e < 0)
 			log_debug("domain %s obj %u msg %u: READ_COMPLETE not taken: %s", domain_name(s, r->domain),
 				  r->obj_id, r->msg_id, strerror(-e));
+		else if (result >= 0)
+			latency_read_completed(&s->latency, r->read_at_us, latency_now_us());
 	}
 	inflight_remove(&s->inflight, r);
 }

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "inflight.h"
+#include "latency.h"
 #include "objects.h"
 #include "sandbox.h"
 #include "state.h"
@@ -41,15 +42,30 @@ struct worker {
 	char version[32];
 };
 
+/* Per-domain share of struct stats, for the control socket's status. */
+struct domain_stats {
+	uint64_t reads, bytes_served, spawns, deaths;
+};
+
+enum domain_state {
+	DOMAIN_UNUSED, /* a free slot (its old workers may still be draining) */
+	DOMAIN_ACTIVE,
+	DOMAIN_RETIRED, /* gone from the config: serves its open objects, takes no new volume */
+};
+
 struct domain {
+	enum domain_state state;
 	char name[64];
 	char blob_dir[PATH_MAX];
 	int blob_dir_fd;
 	unsigned n_workers;
 	uint64_t request_timeout_ms;
+	uint32_t read_window;            /* bytes a READ's fill may reach; 0: exact (window.h) */
 	struct sandbox_settings sandbox; /* its worker user and seccomp mode */
+	char worker_user[33];            /* sandbox.user points here when it comes from the config */
 	unsigned backoff_ms; /* grows while workers die before saying HELLO */
 	char worker_version[32]; /* what the newest ready worker reported */
+	struct domain_stats stats;
 	struct worker workers[WORKER_SLOTS];
 };
 
@@ -63,6 +79,7 @@ struct settings {
 	unsigned kill_limit;       /* outside SIGKILLs (OOM, admin) likewise, looser */
 	unsigned queue_per_worker; /* requests handed to one worker at once */
 	const char *ready_file;
+	const char *control_path;  /* the control socket; NULL or "": none */
 };
 
 struct stats {
@@ -73,10 +90,12 @@ struct stats {
 };
 
 struct config;
+struct control;
 
 struct supervisor {
 	struct settings cfg;
 	struct config *config; /* NULL when the one domain comes from --blob-dir */
+	const char *config_path; /* re-read on SIGHUP */
 	int dev_fd;
 	int epoll_fd;
 	int signal_fd;
@@ -86,7 +105,7 @@ struct supervisor {
 	struct inflight inflight;
 	struct state state;
 	struct domain *domains;
-	unsigned n_domains;
+	unsigned n_domains;    /* slots in use or once used, of CONFIG_MAX_DOMAINS with a config */
 	bool restore_wanted;
 	bool quit;
 	bool reexec_wanted;
@@ -97,13 +116,19 @@ struct supervisor {
 	uint64_t watchdog_usec; /* 0: no watchdog */
 	const char *self_exe;  /* our binary's path, for re-exec */
 	char **argv;
+	struct control *control; /* the control socket (control.c); NULL: none */
 	struct stats stats;
+	struct latency latency; /* READ latency histogram, recovery after worker deaths */
 };
 
 uint64_t now_ms(void);
 
 /* Epoll tags: what an event belongs to. */
-enum event_kind { EV_DEVICE = 1, EV_SIGNAL, EV_TIMER, EV_WORKER_SOCK, EV_WORKER_PIDFD, EV_HOUSEKEEPING };
+enum event_kind {
+	EV_DEVICE = 1, EV_SIGNAL, EV_TIMER, EV_WORKER_SOCK, EV_WORKER_PIDFD, EV_HOUSEKEEPING,
+	EV_CONTROL,      /* the control socket's listener and timer (control.c) */
+	EV_CONTROL_CONN, /* a control connection: slot, and a generation in the domain field */
+};
 #define EV_TAG(kind, domain, slot) (((uint64_t)(kind) << 56) | ((uint64_t)(domain) << 16) | (slot))
 #define EV_KIND(tag) ((unsigned)((tag) >> 56))
 #define EV_DOMAIN(tag) ((unsigned)(((tag) >> 16) & 0xffffffffu))

@@ -12,6 +12,7 @@
 
 #include "cfs-util.h"
 #include "cookie-key.h"
+#include "wire.h"
 
 int blob_open(int dir_fd, const uint8_t *key, uint32_t key_len)
 {
@@ -88,16 +89,11 @@ static int write_exact(int anon_fd, const uint8_t *src, size_t len, uint64_t pos
 	return 0;
 }
 
-int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t off, uint64_t len)
+/* Copies blob bytes into the cache file's pages [pos, end), zero padding past the object's end. */
+static int copy_range(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t pos,
+		      uint64_t end)
 {
-	uint64_t start = round_down_page(off), end = round_up_page(off + len);
-	uint64_t limit = round_up_page(object_size);
-
-	if (off >= object_size)
-		return -ENODATA;
-	if (end > limit)
-		end = limit;
-	for (uint64_t pos = start; pos < end;) {
+	while (pos < end) {
 		size_t chunk = (size_t)(end - pos < b->size ? end - pos : b->size);
 		/* Bytes that exist in the blob; the rest of the last page is zeros. */
 		size_t data = pos + chunk <= object_size ? chunk : (size_t)(object_size - pos);
@@ -110,5 +106,83 @@ int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t obje
 			return r;
 		pos += chunk;
 	}
-	return (int64_t)(end - start);
+	return 0;
+}
+
+/*
+ * Where the cache file next holds data, at or after pos; end if nowhere
+ * before end. ENXIO means no data up to its EOF. Any other failure reads as
+ * "no data" too: a range is then written again, never wrongly skipped.
+ */
+static uint64_t next_data(int anon_fd, uint64_t pos, uint64_t end)
+{
+	off_t d = lseek(anon_fd, (off_t)pos, SEEK_DATA);
+
+	return d < 0 || (uint64_t)d > end ? end : (uint64_t)d;
+}
+
+/* Where the data found at pos ends, at most end; pos on failure (nothing is skipped). */
+static uint64_t next_hole(int anon_fd, uint64_t pos, uint64_t end)
+{
+	off_t h = lseek(anon_fd, (off_t)pos, SEEK_HOLE);
+
+	return h < 0 ? pos : (uint64_t)h < end ? (uint64_t)h : end;
+}
+
+/*
+ * Writes the pages of [pos, end) that the cache file does not hold whole:
+ * a page with any byte of hole is written, whole pages of data are
+ * skipped. Data in the cache file is only ever what a fill wrote, so what
+ * SEEK_DATA calls data is right (docs/design.md, "Amplified fills").
+ * Returns the bytes written. A failure stops it quietly: this is the part
+ * beyond the request, and the kernel asks again for what it still lacks.
+ */
+static uint64_t fill_holes(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t pos,
+			   uint64_t end)
+{
+	uint64_t written = 0;
+
+	while (pos < end) {
+		uint64_t data = next_data(anon_fd, pos, end), to;
+		if (data > pos) {
+			/* A hole up to data; the page data starts in has a hole too. */
+			to = round_up_page(data) < end ? round_up_page(data) : end;
+		} else {
+			uint64_t whole = round_down_page(next_hole(anon_fd, pos, end));
+			if (whole > pos) {
+				pos = whole;
+				continue;
+			}
+			to = pos + CFS_PAGE_SIZE; /* data, but not the whole page */
+		}
+		if (copy_range(b, blob_fd, anon_fd, object_size, pos, to) < 0)
+			break;
+		written += to - pos;
+		pos = to;
+	}
+	return written;
+}
+
+int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, struct fill_range req,
+		  struct fill_range fill)
+{
+	uint64_t lo, hi, written;
+	int r;
+
+	wire_read_pages(req.off, req.len, object_size, &lo, &hi);
+	if (lo == hi)
+		return -ENODATA;
+	/*
+	 * The requested pages first, and always: the kernel asked because it
+	 * found no data there, and rewriting them costs nothing then. Their
+	 * failure is the READ's.
+	 */
+	r = copy_range(b, blob_fd, anon_fd, object_size, lo, hi);
+	if (r < 0)
+		return r;
+	written = hi - lo;
+	/* The window: a sequential reader wants what follows first. */
+	written += fill_holes(b, blob_fd, anon_fd, object_size, hi, fill.off + fill.len);
+	written += fill_holes(b, blob_fd, anon_fd, object_size, fill.off, lo);
+	return (int64_t)written;
 }

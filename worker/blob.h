@@ -18,13 +18,23 @@ struct fill_buffer {
 
 int fill_buffer_init(struct fill_buffer *b, size_t size);
 
+/* A byte range of the object. */
+struct fill_range {
+	uint64_t off, len;
+};
+
 /*
- * Copies [off, off+len) of the blob into the cache file behind anon_fd,
- * widened to whole pages (the kernel's direct I/O needs page-aligned
- * offsets and lengths); never past round_up(object_size, page). Returns the
- * byte count written, or -errno: -ENODATA when the blob ends before the
- * range (past the object, or the blob shrank since OPEN).
+ * Answers a READ: copies the blob into the cache file behind anon_fd, in
+ * whole pages (the kernel writes it with direct I/O), zero padded past
+ * object_size. The pages of req (the kernel's READ) are always written;
+ * the rest of fill (the supervisor's window, page aligned, covering req,
+ * within round_up(object_size, page): wire_read_fill_is_valid()) only where
+ * the cache file lacks data. Returns the bytes written, at least req's
+ * pages; or -errno if req's pages could not be written: -ENODATA when the
+ * blob ends before them (past the object, or the blob shrank since OPEN).
+ * A failure in the rest ends the fill early and is not an error.
  */
-int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t off, uint64_t len);
+int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, struct fill_range req,
+		  struct fill_range fill);
 
 #endif

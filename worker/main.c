@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,11 +117,19 @@ static int on_read(struct worker *w, const union wire_msg *m, int fd)
 	wire_init(&out.hdr, WIRE_READ_DONE);
 	if (!o || o->anon_fd < 0)
 		return -EPROTO; /* the supervisor always sends ADOPT first */
+	if (!wire_read_fill_is_valid(&m->read, o->size)) {
+		log_error("domain %s: READ msg %u: fill %" PRIu64 "+%" PRIu64 " does not fit the request %" PRIu64
+			  "+%" PRIu64 " in an object of %" PRIu64 " bytes", w->domain, m->read.msg_id, m->read.fill_off,
+			  m->read.fill_len, m->read.off, m->read.len, o->size);
+		return -EPROTO;
+	}
 	test_hook_on_read(o->cookie, o->cookie_len);
 	if (o->blob_fd < 0)
 		out.result = o->blob_fd;
 	else
-		out.result = blob_fill(&w->buffer, o->blob_fd, o->anon_fd, o->size, m->read.off, m->read.len);
+		out.result = blob_fill(&w->buffer, o->blob_fd, o->anon_fd, o->size,
+				       (struct fill_range){ m->read.off, m->read.len },
+				       (struct fill_range){ m->read.fill_off, m->read.fill_len });
 	reply(&out.hdr, sizeof(out));
 	return 0;
 }

@@ -4,7 +4,7 @@
  * errno, calls allowed as they are, calls allowed only with certain
  * arguments. The list was measured with strace on workers serving a whole
  * image in the test VM (recvmsg, sendmsg, pread64, pwrite64, openat2,
- * newfstatat, close; getpid, gettid, rt_sigprocmask and tgkill in abort()),
+ * newfstatat, close, lseek; getpid, gettid, rt_sigprocmask and tgkill in abort()),
  * plus what malloc and logging need. By the time it is
  * installed the supervisor has already dropped every privilege and emptied
  * the root (supervisor/sandbox.c): this takes away the kernel's attack
@@ -44,8 +44,7 @@ static const int deny_eacces[] = {
 /*
  * Left out on purpose: rt_sigreturn (the worker installs no handler, and it
  * is an exploit's favourite gadget), mprotect (malloc needs it only for
- * threads' arenas), exit (glibc's _exit() is exit_group), lseek (add it with
- * SEEK_DATA when a backend needs holes).
+ * threads' arenas), exit (glibc's _exit() is exit_group).
  */
 static const int allow[] = {
 	SCMP_SYS(pread64),  /* blob bytes */
@@ -81,6 +80,13 @@ static int add_rules(scmp_filter_ctx ctx, int ipc_fd)
 		{ SCMP_SYS(write), 1, { SCMP_A0_32(SCMP_CMP_EQ, STDERR_FILENO) } },
 		/* malloc's mappings; no new executable memory */
 		{ SCMP_SYS(mmap), 1, { SCMP_A2_32(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0) } },
+		/*
+		 * Read windows (blob.c) skip what the cache file already holds:
+		 * the anon fd answers SEEK_DATA/SEEK_HOLE about it. Nothing
+		 * else: all I/O is pread/pwrite, an fd's offset is of no use.
+		 */
+		{ SCMP_SYS(lseek), 1, { SCMP_A2_32(SCMP_CMP_EQ, SEEK_DATA) } },
+		{ SCMP_SYS(lseek), 1, { SCMP_A2_32(SCMP_CMP_EQ, SEEK_HOLE) } },
 		/* glibc's fstat() is fstatat(fd, "", AT_EMPTY_PATH): no lookup by path */
 		{ SCMP_SYS(newfstatat), 1, { SCMP_A3_32(SCMP_CMP_EQ, AT_EMPTY_PATH) } },
 		/* abort() on a broken heap: SIGABRT to itself, so the death says what it was */

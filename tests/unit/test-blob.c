@@ -15,6 +15,8 @@ int cfs_log_max_priority;
 
 static char dir[] = "/tmp/cfs-test-blob-XXXXXX";
 
+#define R(off, len) ((struct fill_range){ (off), (len) })
+
 static int make_file(const char *name, size_t size)
 {
 	char path[512];
@@ -66,15 +68,15 @@ static void fill_widens_to_pages_and_pads_the_tail(void)
 
 	CHECK_EQ(fill_buffer_init(&b, 8192), 0); /* smaller than the range: several chunks */
 	/* An unaligned request in the middle widens to whole pages. */
-	CHECK_EQ(blob_fill(&b, blob, cache, size, 5000, 10), 4096);
+	CHECK_EQ(blob_fill(&b, blob, cache, size, R(5000, 10), R(4096, 4096)), 4096);
 	/* A request reaching into the last page stops at the object's last page. */
-	CHECK_EQ(blob_fill(&b, blob, cache, size, 8192, 1 << 20), 2 * 4096);
+	CHECK_EQ(blob_fill(&b, blob, cache, size, R(8192, 1 << 20), R(8192, 2 * 4096)), 2 * 4096);
 	CHECK_EQ(pread(cache, got, sizeof(got), 0), (ssize_t)sizeof(got));
 	for (size_t i = 4096; i < size; i++)
 		CHECK_EQ(got[i], (uint8_t)(i * 7 + 3));
 	for (size_t i = size; i < sizeof(got); i++)
 		CHECK_EQ(got[i], 0);
-	CHECK_EQ(blob_fill(&b, blob, cache, size, size, 1), -ENODATA); /* past the object */
+	CHECK_EQ(blob_fill(&b, blob, cache, size, R(size, 1), R(0, 0)), -ENODATA); /* past the object */
 	free(b.data);
 	close(blob);
 	close(cache);
@@ -88,7 +90,62 @@ static void truncated_blob_fails_promptly(void)
 
 	CHECK_EQ(fill_buffer_init(&b, 1 << 16), 0);
 	/* copen said 64 KiB but the blob has 1000 bytes now */
-	CHECK_EQ(blob_fill(&b, blob, cache, 65536, 0, 65536), -ENODATA);
+	CHECK_EQ(blob_fill(&b, blob, cache, 65536, R(0, 65536), R(0, 65536)), -ENODATA);
+	free(b.data);
+	close(blob);
+	close(cache);
+}
+
+static void fill_page(int fd, size_t page, uint8_t value)
+{
+	uint8_t buf[4096];
+
+	memset(buf, value, sizeof(buf));
+	CHECK_EQ(pwrite(fd, buf, sizeof(buf), (off_t)(page * 4096)), 4096);
+}
+
+static uint8_t page_byte(int fd, size_t page, size_t at)
+{
+	uint8_t got = 0;
+
+	CHECK_EQ(pread(fd, &got, 1, (off_t)(page * 4096 + at)), 1);
+	return got;
+}
+
+/*
+ * A window writes only the pages the cache file lacks (SEEK_DATA), but the
+ * requested pages always: the kernel found a hole there.
+ */
+static void window_skips_pages_the_cache_holds_but_never_the_request(void)
+{
+	struct fill_buffer b;
+	size_t size = 16 * 4096;
+	int blob = make_file("blob-w", size);
+	int cache = make_file("cache-w", 0);
+
+	CHECK_EQ(fill_buffer_init(&b, 8192), 0);
+	fill_page(cache, 5, 'X'); /* a stale page where the request is (rewritten) */
+	fill_page(cache, 9, 'X'); /* a page of the window the cache holds (skipped) */
+	CHECK_EQ(blob_fill(&b, blob, cache, size, R(5 * 4096 + 10, 100), R(0, size)), (int64_t)(size - 4096));
+	for (size_t page = 0; page < 16; page++)
+		CHECK_EQ(page_byte(cache, page, 7), page == 9 ? 'X' : (uint8_t)((page * 4096 + 7) * 7 + 3));
+	/* All there now: only the requested page is written again. */
+	CHECK_EQ(blob_fill(&b, blob, cache, size, R(0, 1), R(0, size)), 4096);
+	free(b.data);
+	close(blob);
+	close(cache);
+}
+
+/* A blob that ends inside the window but after the request: the READ still succeeds. */
+static void window_failure_past_the_request_is_not_an_error(void)
+{
+	struct fill_buffer b;
+	int blob = make_file("short-w", 10000);
+	int cache = make_file("cache-w2", 0);
+
+	CHECK_EQ(fill_buffer_init(&b, 1 << 16), 0);
+	CHECK_EQ(blob_fill(&b, blob, cache, 65536, R(0, 4096), R(0, 65536)), 4096);
+	CHECK_EQ(page_byte(cache, 0, 7), (uint8_t)(7 * 7 + 3));
 	free(b.data);
 	close(blob);
 	close(cache);
@@ -100,6 +157,8 @@ int main(void)
 	RUN(lookup_refuses_escapes);
 	RUN(fill_widens_to_pages_and_pads_the_tail);
 	RUN(truncated_blob_fails_promptly);
+	RUN(window_skips_pages_the_cache_holds_but_never_the_request);
+	RUN(window_failure_past_the_request_is_not_an_error);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd) == 0 ? 0 : 1;

@@ -373,7 +373,7 @@ static void valid_file_gives_values_and_defaults(void)
 	CHECK(strcmp(b->worker_user, "cfs-fallback") == 0);
 	CHECK_EQ(b->request_timeout_ms, 2000);
 	CHECK(!b->sandbox_log);
-	CHECK_EQ(b->read_window, 0);
+	CHECK_EQ(b->read_window, CONFIG_READ_WINDOW_DEFAULT);
 	config_free(&cfg);
 	CHECK(cfg.domains == NULL);
 }

@@ -6,7 +6,11 @@
  * directory (blob name = cookie key) so the VM tests can prove the rig, and
  * it is the baseline the supervisor's benchmarks are measured against.
  *
- *   baseline-daemon --cache-dir DIR --blob-dir DIR [--tag T] [--ready-file PATH]
+ *   baseline-daemon --cache-dir DIR --blob-dir DIR [--tag T] [--ready-file PATH] [--window BYTES]
+ *
+ * --window fills the aligned window of BYTES (a power of two) around each
+ * READ: the naive read amplification the supervisor's adaptive windows are
+ * measured against (read_window_cuts_round_trips).
  *
  * The ready file (a regular file or a FIFO) gets "ready\n" once the cache is
  * bound. SIGTERM or SIGINT: close everything (which unbinds the cache) and
@@ -44,6 +48,7 @@ static uint32_t n_objects;
 static void *io_buf; /* page aligned: anon fd writes are direct I/O */
 static size_t io_buf_size;
 static uint64_t n_open, n_read, n_close, bytes_written;
+static uint64_t window; /* 0: exactly the READ */
 
 static int log_err(int err, const char *fmt, ...)
 {
@@ -190,6 +195,10 @@ static int serve_range(struct object *obj, uint64_t off, uint64_t len)
 	size_t n, done;
 	ssize_t r;
 
+	if (window) {
+		start = off & ~(window - 1);
+		end = (off + len + window - 1) & ~(window - 1);
+	}
 	if (end > limit)
 		end = limit;
 	if (start >= end)
@@ -325,7 +334,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "cache-dir", required_argument, NULL, 'c' }, { "blob-dir", required_argument, NULL, 'b' },
 		{ "tag", required_argument, NULL, 't' },       { "ready-file", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
+		{ "window", required_argument, NULL, 'w' },    { NULL, 0, NULL, 0 },
 	};
 	const char *cache_dir = NULL, *blob_dir = NULL, *tag = "baseline", *ready_file = NULL;
 	int opt, dev_fd, blob_dir_fd, sig_fd, r;
@@ -336,11 +345,16 @@ int main(int argc, char **argv)
 		case 'b': blob_dir = optarg; break;
 		case 't': tag = optarg; break;
 		case 'r': ready_file = optarg; break;
+		case 'w':
+			window = strtoull(optarg, NULL, 10);
+			if (window & (window - 1) || (window && window < PAGE_SIZE_CF))
+				return 2;
+			break;
 		default: return 2;
 		}
 	}
 	if (!cache_dir || !blob_dir || optind != argc) {
-		fprintf(stderr, "usage: %s --cache-dir DIR --blob-dir DIR [--tag T] [--ready-file PATH]\n", argv[0]);
+		fprintf(stderr, "usage: %s --cache-dir DIR --blob-dir DIR [--tag T] [--ready-file PATH] [--window BYTES]\n", argv[0]);
 		return 2;
 	}
 	blob_dir_fd = open(blob_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

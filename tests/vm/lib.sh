@@ -151,6 +151,7 @@ daemon_stop() {
 	done
 	wait "${DAEMON_WRAPPER[$name]}" || true
 	exec {fd}>&-
+	rm -f "$CFS_VM_TMP/$name.ready" # a later daemon_start of that name makes it again
 	vm_log "daemon $name stopped (status ${line#exit })"
 	return "${line#exit }"
 }

@@ -7,8 +7,11 @@
 #   tiny   a dozen files, < 1 MB: quick checks
 #   small  ~2000 files of 1-40 KB in nested dirs + 3 files of 1-4 MB (~35 MB)
 #   big    ~3000 files of 1-40 KB in nested dirs + 3 files of 21-35 MB (~125 MB)
-# Every shape also holds edge sizes around the 4 KiB page (0, 1, 4095, 4096,
-# 4097 bytes...), which is where on-demand READ alignment goes wrong.
+#   file256  one 256 MiB file (benchmarks: sequential read)
+#   tree10k  10 000 files of 1-8 KB in nested dirs (benchmarks: small files)
+# The first three also hold edge sizes around the 4 KiB page (0, 1, 4095,
+# 4096, 4097 bytes...), which is where on-demand READ alignment goes wrong;
+# the benchmark shapes hold exactly the files they are named for.
 # Content is one AES-128-CTR keystream (fixed key per NAME+SPEC) cut into
 # consecutive slices, so no two files share content and reruns give the same
 # bytes. The manifest is `sha256sum` output relative to the mount point.
@@ -20,11 +23,15 @@ name=$1 spec=$2 outdir=$3
 img=$outdir/$name.img
 manifest=$outdir/$name.sha256
 
+# small_span: small files are 1 KB + up to this many bytes, skewed small.
+edges=1 small_span=$((39 * 1024))
 case $spec in
 tiny) small_files=10 dirs=2 big_sizes= ;;
 small) small_files=2000 dirs=10 big_sizes="1200000 2500000 4000000" ;;
 big) small_files=3000 dirs=12 big_sizes="21000000 28000000 35000000" ;;
-*) echo "make-image: unknown SPEC $spec (tiny, small, big)" >&2; exit 2 ;;
+file256) small_files=0 dirs=1 big_sizes=$((256 << 20)) edges=0 ;;
+tree10k) small_files=10000 dirs=10 big_sizes= edges=0 small_span=$((7 * 1024)) ;;
+*) echo "make-image: unknown SPEC $spec (tiny, small, big, file256, tree10k)" >&2; exit 2 ;;
 esac
 
 if [ "$img" -nt "$0" ] && [ -s "$manifest" ]; then
@@ -40,7 +47,7 @@ trap 'rm -rf "$tree" "$img.tmp" "$manifest.tmp"' EXIT
 key=$(printf '%s' "$name:$spec" | sha256sum | cut -c1-32)
 perl -e '
 	use strict; use warnings; use File::Path qw(make_path);
-	my ($root, $key, $nsmall, $ndirs, @big) = @ARGV;
+	my ($root, $key, $edges, $span, $nsmall, $ndirs, @big) = @ARGV;
 	# The keystream is endless: openssl dies of SIGPIPE when we stop reading.
 	open(my $ks, "-|", "openssl enc -aes-128-ctr -nosalt -K $key -iv 0 -in /dev/zero 2>/dev/null")
 		or die "openssl: $!\n";
@@ -62,16 +69,16 @@ perl -e '
 		close($out) or die "$path: $!\n";
 	}
 	emit(sprintf("edge/size-%07d", $_), $_)
-		for (0, 1, 4095, 4096, 4097, 8191, 65537, 131072 + 512);
+		for ($edges ? (0, 1, 4095, 4096, 4097, 8191, 65537, 131072 + 512) : ());
 	for my $i (0 .. $nsmall - 1) {
-		# Two to three levels deep; sizes skewed small (mean ~14 KB).
+		# Two to three levels deep; sizes skewed small (mean 1 KB + span / 3).
 		my $dir = sprintf("d%02d/e%02d", int(rand($ndirs)), int(rand($ndirs)));
 		$dir .= sprintf("/f%d", int(rand(3))) if rand() < 0.3;
-		emit(sprintf("%s/file-%05d.bin", $dir, $i), 1024 + int(39 * 1024 * rand() ** 2));
+		emit(sprintf("%s/file-%05d.bin", $dir, $i), 1024 + int($span * rand() ** 2));
 	}
 	my $j = 0;
 	emit(sprintf("large/blob-%d.bin", $j++), $_) for @big;
-	' "$tree" "$key" "$small_files" "$dirs" $big_sizes  # word splitting wanted
+	' "$tree" "$key" "$edges" "$small_span" "$small_files" "$dirs" $big_sizes  # word splitting wanted
 
 (cd "$tree" && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum) >"$manifest.tmp"
 files=$(wc -l <"$manifest.tmp")

@@ -17,6 +17,7 @@
 
 SUP_BIN=${CFS_SUPERVISOR:-$CFS_BUILD/supervisor/cachefiles-supervisor}
 WORKER_BIN=${CFS_WORKER:-$CFS_BUILD/worker/cachefiles-worker}
+CTL_BIN=${CFS_CTL:-$CFS_BUILD/ctl/cachefilesctl} # talks to the default control socket
 SUP_LOG=$CFS_OUT/supervisor.log
 declare -A STAT
 
@@ -72,12 +73,15 @@ wait_fd_count() {
 }
 
 # Readers in the background: check_tree_bg DIR MANIFEST READERS, then
-# check_tree_wait sets CHECK_* like check_tree and returns its status.
+# check_tree_wait sets CHECK_* like check_tree and returns its status. For
+# several at once, give each a CHECK_BG_TAG and wait with CHECK_BG_PID and
+# the same tag: CHECK_BG_PID=$pid CHECK_BG_TAG=a check_tree_wait.
 check_tree_bg() {
+	local out=$CFS_VM_TMP/check_bg${CHECK_BG_TAG:-}
 	(
 		rc=0
 		check_tree "$@" || rc=$?
-		echo "$CHECK_FILES $CHECK_BYTES $CHECK_BAD $CHECK_SECONDS $rc" >"$CFS_VM_TMP/check_bg"
+		echo "$CHECK_FILES $CHECK_BYTES $CHECK_BAD $CHECK_SECONDS $rc" >"$out"
 	) &
 	CHECK_BG_PID=$!
 }
@@ -85,7 +89,7 @@ check_tree_bg() {
 check_tree_wait() {
 	local rc
 	wait "$CHECK_BG_PID" || true
-	read -r CHECK_FILES CHECK_BYTES CHECK_BAD CHECK_SECONDS rc <"$CFS_VM_TMP/check_bg"
+	read -r CHECK_FILES CHECK_BYTES CHECK_BAD CHECK_SECONDS rc <"$CFS_VM_TMP/check_bg${CHECK_BG_TAG:-}"
 	return "$rc"
 }
 

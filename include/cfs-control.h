@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The control socket protocol, shared by the supervisor (supervisor/control.c)
+ * and cachefilesctl (ctl/). A root-only UNIX stream socket, one request per
+ * connection:
+ *
+ *   client: one line of at most CFS_CONTROL_REQUEST_MAX bytes, '\n' included:
+ *           COMMAND [--json]
+ *   server: response lines, then exactly one final line, CFS_CONTROL_OK or
+ *           CFS_CONTROL_ERROR followed by a reason; then it closes.
+ *
+ *   status [--json]     the supervisor's and every domain's counters
+ *   objects [--json]    one line (one JSON object) per open object
+ *   upgrade-workers     new workers for every domain from the worker binary on
+ *                       disk, as SIGHUP without a config; a progress line when
+ *                       a domain's figures change, "done ..." once every new
+ *                       worker is ready and every old one gone; an error after
+ *                       CFS_CONTROL_UPGRADE_TIMEOUT_MS
+ *   reexec              "re-executing ...", then the supervisor re-executes
+ *                       its binary in place, as on SIGUSR2 (status then shows
+ *                       a higher "starts")
+ *
+ * A request that is too long, unknown, not complete within
+ * CFS_CONTROL_REQUEST_TIMEOUT_MS or followed by more bytes gets an error line
+ * and the connection is closed; so does a peer whose uid is not 0. Strings
+ * from the kernel (volume keys, cookies) are escaped: \xNN in text, \u00NN in
+ * JSON, where a byte >= 0x80 stands for U+0080..U+00FF (cookies are bytes, not
+ * UTF-8), so the output is ASCII and lossless.
+ */
+#ifndef CFS_CONTROL_PROTOCOL_H
+#define CFS_CONTROL_PROTOCOL_H
+
+#define CFS_CONTROL_DEFAULT_PATH "/run/cachefiles-supervisor/control"
+#define CFS_CONTROL_REQUEST_MAX 256
+#define CFS_CONTROL_REQUEST_TIMEOUT_MS 5000
+#define CFS_CONTROL_UPGRADE_TIMEOUT_MS 30000
+#define CFS_CONTROL_OK "ok"
+#define CFS_CONTROL_ERROR "error: "
+
+#endif

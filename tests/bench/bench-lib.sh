@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# Helpers for the benchmark scenarios (bash, sourced in the guest after
+# tests/vm/lib.sh and supervisor-lib.sh). Benchmarks print figures; they fail
+# on bad data or a broken setup, never on timing.
+#
+#   bench_json KEY=VALUE...      one JSON object per call, appended to
+#                                $CFS_OUT/bench.jsonl (numbers bare, text quoted)
+#   cache_wipe                   empty $CFS_CACHE_DIR; no daemon may be bound.
+#                                The cache keeps what it was sent: without this
+#                                a second run would read from the cache, not cold
+#   drop_caches                  sync, then drop page cache, dentries and inodes
+#   mibps BYTES SECONDS          MiB/s with one decimal
+#   ratio A B                    A / B with two decimals ("-" when B is 0 or empty)
+#   sup_args WORKERS [WINDOW]    sets SUP_ARGS: the supervisor serving $BENCH_BLOBS
+#                                with WORKERS workers and --read-window WINDOW
+#                                (unless WINDOW is "default" or empty), then
+#                                $CFS_BENCH_SUP_ARGS
+#   sup_latency                  SIGUSR1 to the supervisor; sets LAT[p50 p90 p99
+#                                max n] (READ latency, us) and LAT[reads]
+#                                from the stats line it logs
+#   summarize FILE               "avg p50 max n" of the numbers in FILE (1 decimal)
+#
+# Sourcing it records the guest's clocksource in the JSON: "tsc" is wanted;
+# jiffies would make every figure coarse (4 ms steps).
+
+# shellcheck disable=SC2034 # LAT and SUP_ARGS are for the scenarios
+BENCH_BLOBS=/srv/blobs
+declare -A LAT
+
+bench_json() {
+	local kv k v out=''
+	for kv in "$@"; do
+		k=${kv%%=*} v=${kv#*=}
+		if [[ $v =~ ^-?(0|[1-9][0-9]*)(\.[0-9]+)?$ ]]; then
+			out+=",\"$k\":$v"
+		else
+			v=${v//\\/\\\\}
+			out+=",\"$k\":\"${v//\"/\\\"}\""
+		fi
+	done
+	echo "{${out#,}}" >>"$CFS_OUT/bench.jsonl"
+}
+
+cache_wipe() {
+	find "$CFS_CACHE_DIR" -mindepth 1 -delete
+}
+
+drop_caches() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+mibps() {
+	awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", b / 1048576 / s; else print 0 }'
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }'
+}
+
+sup_args() {
+	local workers=$1 window=${2:-default}
+	# shellcheck disable=SC2206 # extra arguments are words on purpose
+	local extra=(${CFS_BENCH_SUP_ARGS:-})
+	SUP_ARGS=(--blob-dir "$BENCH_BLOBS" --workers "$workers")
+	[ "$window" = default ] || SUP_ARGS+=(--read-window "$window")
+	SUP_ARGS+=("${extra[@]}")
+}
+
+sup_latency() {
+	local before line kv
+	before=$(grep -c 'stats:' "$SUP_LOG" || true)
+	kill -USR1 "$SUP_PID"
+	wait_log "$SUP_LOG" 'stats:' $((before + 1)) 20 || return 1
+	line=$(grep 'stats:' "$SUP_LOG" | tail -n1)
+	LAT=()
+	for kv in ${line#*read_latency_us }; do
+		LAT[${kv%%=*}]=${kv#*=}
+	done
+	line=${line#* reads=}
+	LAT[reads]=${line%% *}
+}
+
+summarize() {
+	sort -n "$1" | awk '{ v[NR] = $1; s += $1 }
+		END { if (NR) printf "%.1f %.1f %.1f %d\n", s / NR, v[int((NR + 1) / 2)], v[NR], NR; else print "- - - 0" }'
+}
+
+bench_json bench=guest clocksource="$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)" \
+	kernel="$(uname -r)" cpus="$(nproc)" mem_mb="$(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo)"

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Merges what the benchmark scenarios wrote and prints the tables.
+
+    report.py OUT_DIR RESULTS_JSON
+
+OUT_DIR holds one directory per scenario (tests/bench/run.sh's --out), each
+with bench.jsonl (one JSON object per measurement, written in the guest) and
+run.json (status and wall time, written on the host). RESULTS_JSON gets all
+of it in one document; the tables go to stdout as Markdown, ready for the
+README. Figures only: the targets are reported as met or missed, never as
+a failure.
+"""
+import json
+import os
+import statistics
+import sys
+
+SCENARIOS = ["cold_reads", "worker_recovery", "supervisor_recovery", "restart_scale"]
+
+
+def load(out_dir):
+    doc = {"scenarios": {}, "guest": {}, "runs": []}
+    for name in SCENARIOS:
+        d = os.path.join(out_dir, name)
+        meta = os.path.join(d, "run.json")
+        if not os.path.exists(meta):
+            continue
+        with open(meta) as f:
+            doc["scenarios"][name] = json.load(f)
+        jsonl = os.path.join(d, "bench.jsonl")
+        if not os.path.exists(jsonl):
+            continue
+        with open(jsonl) as f:
+            for line in f:
+                rec = json.loads(line)
+                rec["scenario"] = name
+                if rec.get("bench") == "guest":
+                    doc["guest"][name] = rec
+                else:
+                    doc["runs"].append(rec)
+    return doc
+
+
+def median(values):
+    values = [v for v in values if isinstance(v, (int, float))]
+    return statistics.median(values) if values else None
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "-"
+    return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+
+def cold_read_cells(runs):
+    """Median MiB/s (and latency) per (shape, readers, config, workers, window)."""
+    groups = {}
+    for r in runs:
+        if r.get("bench") != "cold_read" or not r.get("ok"):
+            continue
+        key = (r["shape"], r["readers"], r["config"], r["workers"], str(r.get("read_window", "-")))
+        groups.setdefault(key, []).append(r)
+    cells = {}
+    for key, rs in groups.items():
+        cells[key] = {
+            "mib_s": median([r["mib_s"] for r in rs]),
+            "n": len(rs),
+            "p50": median([r.get("lat_p50_us") for r in rs]),
+            "p90": median([r.get("lat_p90_us") for r in rs]),
+            "p99": median([r.get("lat_p99_us") for r in rs]),
+            "max": median([r.get("lat_max_us") for r in rs]),
+            "reads": median([r.get("read_requests") for r in rs]),
+        }
+    return cells
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def print_cold_reads(cells, out):
+    shapes = sorted({k[0] for k in cells})
+    readers = sorted({k[1] for k in cells})
+    workers = sorted({k[3] for k in cells if k[2] == "supervisor"})
+    windows = sorted({k[4] for k in cells if k[2] == "supervisor"}, key=lambda w: (w != "default", w))
+    reps = max((c["n"] for c in cells.values()), default=0)
+    for win in windows:
+        out.append(f"\n**Cold reads, MiB/s** (median of {reps}); supervisor read window: {win}. "
+                   "Supervisor cells: MiB/s (÷ baseline, ÷ file-backed).\n")
+        out.append("| image | readers | file-backed | baseline | " +
+                   " | ".join(f"supervisor, {w} worker{'s' if w > 1 else ''}" for w in workers) + " |")
+        out.append("|---|---:|---:|---:|" + "---:|" * len(workers))
+        for s in shapes:
+            for n in readers:
+                fb = cells.get((s, n, "file-backed", 0, "-"), {}).get("mib_s")
+                bl = cells.get((s, n, "baseline", 0, "-"), {}).get("mib_s")
+                row = [s, str(n), fmt(fb), fmt(bl)]
+                for w in workers:
+                    a = cells.get((s, n, "supervisor", w, win), {}).get("mib_s")
+                    row.append(f"{fmt(a)} ({fmt(ratio(a, bl), 2)}, {fmt(ratio(a, fb), 2)})" if a else "-")
+                out.append("| " + " | ".join(row) + " |")
+    out.append("\n**READ latency seen by the supervisor** (device read to READ_COMPLETE, µs, median of runs)"
+               " and READ requests per run (the baseline's in brackets)\n")
+    out.append("| image | readers | read window | workers | p50 | p90 | p99 | max | READs |")
+    out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    for s in shapes:
+        for n in readers:
+            base_reads = cells.get((s, n, "baseline", 0, "-"), {}).get("reads")
+            for win in windows:
+                for w in workers:
+                    c = cells.get((s, n, "supervisor", w, win))
+                    if not c:
+                        continue
+                    out.append(f"| {s} | {n} | {win} | {w} | {fmt(c['p50'], 0)} | {fmt(c['p90'], 0)} | "
+                               f"{fmt(c['p99'], 0)} | {fmt(c['max'], 0)} | {fmt(c['reads'], 0)} "
+                               f"({fmt(base_reads, 0)}) |")
+
+
+def cold_read_targets(cells, out):
+    for (s, n, config, w, win), c in sorted(cells.items()):
+        if config != "supervisor":
+            continue
+        bl = cells.get((s, n, "baseline", 0, "-"), {}).get("mib_s")
+        r = ratio(c["mib_s"], bl)
+        if r is None:
+            continue
+        if w == 1 and n == 1:
+            out.append(f"- 1 worker ≥ 0.9 × baseline, 1 reader, {s}, window {win}: {r:.2f} × — "
+                       f"{'met' if r >= 0.9 else 'MISSED'}")
+        if w >= 2 and n >= 4:
+            out.append(f"- {w} workers > baseline, {n} readers, {s}, window {win}: {r:.2f} × — "
+                       f"{'met' if r > 1 else 'MISSED'}")
+
+
+def print_recovery(runs, out, targets):
+    wr = [r for r in runs if r.get("bench") == "worker_recovery"]
+    sr = [r for r in runs if r.get("bench") == "supervisor_recovery"]
+    if not wr and not sr:
+        return
+    out.append("\n**Recovery** (kill to the next completed READ, ms, while one reader reads file256 cold)\n")
+    out.append("| what is killed | kills | avg | p50 | max |")
+    out.append("|---|---:|---:|---:|---:|")
+    for r in wr:
+        w = r["workers"]
+        out.append(f"| a worker (SIGKILL), supervisor with {w} worker{'s' if w > 1 else ''} | {r['samples']} | "
+                   f"{fmt(r['avg_ms'])} | {fmt(r['p50_ms'])} | {fmt(r['max_ms'])} |")
+        if isinstance(r.get("avg_ms"), (int, float)):
+            targets.append(f"- worker recovery < 50 ms, {w} worker{'s' if w > 1 else ''}: avg {r['avg_ms']} ms, "
+                           f"max {r['max_ms']} ms — {'met' if r['max_ms'] < 50 else 'met on average' if r['avg_ms'] < 50 else 'MISSED'}")
+    for r in sr:
+        out.append(f"| the supervisor (SIGKILL under systemd, 2 workers) | {r['samples']} | {fmt(r['avg_ms'])} | "
+                   f"{fmt(r['p50_ms'])} | {fmt(r['max_ms'])} |")
+        out.append(f"| … of which after the new instance started | {r['samples']} | "
+                   f"{fmt(r['after_start_avg_ms'])} | {fmt(r['after_start_p50_ms'])} | "
+                   f"{fmt(r['after_start_max_ms'])} |")
+
+
+def print_scale(runs, out):
+    for r in runs:
+        if r.get("bench") != "restart_scale":
+            continue
+        out.append(f"\n**Scale**: `systemctl restart` with {r['objects']} open objects ({r['objects']} erofs "
+                   f"mounts), {r['restarts']} restarts\n")
+        out.append("| restart to READY=1 avg / max | supervisor start-up avg / max | fd store | supervisor fds |"
+                   " mounting them | unmounting them |")
+        out.append("|---:|---:|---:|---:|---:|---:|")
+        out.append(f"| {fmt(r['restart_avg_ms'])} / {fmt(r['restart_max_ms'])} ms | {fmt(r['startup_avg_ms'])} / "
+                   f"{fmt(r['startup_max_ms'])} ms | {r['fdstore_after']} (idle: {r['fdstore_idle']}) | "
+                   f"{r['sup_fds_after']} (idle: {r['sup_fds_idle']}) | {r['mount_s']} s | {r['umount_s']} s |")
+
+
+def main():
+    out_dir, results = sys.argv[1], sys.argv[2]
+    doc = load(out_dir)
+    with open(results, "w") as f:
+        json.dump(doc, f, indent=1)
+    out, targets = [], []
+    status = ", ".join(f"{n} {s.get('wall_s')} s{'' if s.get('status') == 0 else ' (status %s)' % s.get('status')}"
+                       for n, s in doc["scenarios"].items())
+    out.append(f"Scenarios (wall time, boot included): {status}")
+    clocks = {g.get("clocksource") for g in doc["guest"].values()}
+    if clocks - {"tsc"}:
+        out.append(f"WARNING: guest clocksource {', '.join(sorted(map(str, clocks)))}: figures are coarse (4 ms steps)")
+    cells = cold_read_cells(doc["runs"])
+    if cells:
+        print_cold_reads(cells, out)
+        cold_read_targets(cells, targets)
+    print_recovery(doc["runs"], out, targets)
+    print_scale(doc["runs"], out)
+    if targets:
+        out.append("\n**Targets** (reported, never enforced)\n")
+        out.extend(targets)
+    print("\n".join(out))
+    print(f"\nJSON: {results}")
+
+
+if __name__ == "__main__":
+    main()

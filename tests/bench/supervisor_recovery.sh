@@ -1,0 +1,95 @@
+#!/bin/bash
+# Benchmark, systemd as PID 1: how long a SIGKILL of the supervisor stalls
+# the reads. While one reader reads the 256 MiB file cold, the supervisor is
+# SIGKILLed; systemd restarts it (RestartSec=50ms), it takes its fds back
+# from the fd store, writes restore and logs "first READ since start
+# answered N ms after start". Measured: kill to that journal line, and the
+# part of it after the new instance started. Each pass starts the unit on an
+# emptied cache (a pass fills 256 MiB of the 512 MiB cache fs); the file is
+# checked after every pass. One JSON line in $CFS_OUT/bench.jsonl.
+#
+# Environment: CFS_BENCH_SUP_KILLS (10), CFS_BENCH_SUP_ARGS (more supervisor arguments).
+# vm-mode: systemd
+# vm-images: file256:file256
+set -euo pipefail
+. "$CFS_SRC/tests/vm/lib.sh"
+. "$CFS_SRC/tests/vm/supervisor-lib.sh"
+. "$CFS_SRC/tests/bench/bench-lib.sh"
+
+want_kills=${CFS_BENCH_SUP_KILLS:-10}
+scenario_begin bench_supervisor_recovery
+
+mnt=/mnt/bench
+mkdir -p "$BENCH_BLOBS" "$mnt"
+cp "$(image_path file256)" "$BENCH_BLOBS/file256"
+file=$(cut -c67- "$(image_manifest file256)")
+sum=$(cut -c1-64 "$(image_manifest file256)")
+pattern='first READ since start answered'
+kill_times=$CFS_VM_TMP/kill-times
+: >"$kill_times"
+sup_args 2
+unit_install "${SUP_ARGS[@]}"
+
+# Polling the journal costs a lot of CPU under TCG and would slow the very
+# recovery it waits for: look rarely.
+wait_answered() {
+	local want=$1 deadline=$((SECONDS + 60))
+	sleep 1.5
+	until [ "$(unit_log | grep -c -- "$pattern" || true)" -ge "$want" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.5
+	done
+}
+
+kills=0 pass=0
+while [ "$kills" -lt "$want_kills" ] && [ "$pass" -lt 6 ] && [ "$SCENARIO_FAILED" = 0 ]; do
+	# stop drops the fd store and unbinds the cache: only then may it be emptied.
+	systemctl stop "$UNIT"
+	cache_wipe
+	systemctl start "$UNIT" || { unit_dump "$UNIT"; exit 1; }
+	name=file256-p$pass
+	ln -f "$BENCH_BLOBS/file256" "$BENCH_BLOBS/$name"
+	mount -t erofs none -o "fsid=$name" "$mnt"
+	sha256sum "$mnt/$file" >"$CFS_VM_TMP/sum" &
+	reader=$!
+	while [ "$kills" -lt "$want_kills" ]; do
+		sleep "0.$((RANDOM % 4 + 5))"
+		kill -0 "$reader" 2>/dev/null || break
+		n=$(unit_log | grep -c -- "$pattern" || true)
+		pid=$(main_pid)
+		echo "$EPOCHREALTIME" >>"$kill_times"
+		kill -KILL "$pid"
+		kills=$((kills + 1))
+		wait_answered $((n + 1)) || { unit_dump "$UNIT"; scenario_fail "no READ answered after kill $kills"; break; }
+	done
+	wait "$reader" || scenario_fail "$name: the reader failed"
+	[ "$(cut -c1-64 "$CFS_VM_TMP/sum")" = "$sum" ] || scenario_fail "$name: content differs"
+	umount "$mnt"
+	rm -f "$BENCH_BLOBS/$name"
+	pass=$((pass + 1))
+done
+! unit_log | grep -q "giving up" || scenario_fail "a request failed"
+
+# Each kill pairs with the first "answered" line after it (and before the next kill).
+unit_log | awk -v kt="$kill_times" -v pat="$pattern" '
+	BEGIN { while ((getline t < kt) > 0) kills[n++] = t }
+	index($0, pat) { split($0, f, " "); t[m] = f[1]; s = $0; sub(/.* answered /, "", s); after[m++] = s + 0 }
+	END {
+		j = 0
+		for (i = 0; i < n; i++) {
+			while (j < m && t[j] < kills[i]) j++
+			if (j < m && (i + 1 == n || t[j] < kills[i + 1]))
+				printf "%.1f %d\n", (t[j] - kills[i]) * 1000, after[j]
+		}
+	}' >"$CFS_VM_TMP/pairs"
+cut -d' ' -f1 "$CFS_VM_TMP/pairs" >"$CFS_VM_TMP/total"
+cut -d' ' -f2 "$CFS_VM_TMP/pairs" >"$CFS_VM_TMP/after"
+read -r avg p50 max n <<<"$(summarize "$CFS_VM_TMP/total")"
+read -r after_avg after_p50 after_max _ <<<"$(summarize "$CFS_VM_TMP/after")"
+vm_log "RECOVERY supervisor SIGKILL: $kills kills, kill to next READ answered: avg $avg ms, p50 $p50 ms," \
+	"max $max ms ($n samples); of which after the new instance started: avg $after_avg ms, max $after_max ms"
+bench_json bench=supervisor_recovery kills="$kills" samples="$n" avg_ms="$avg" p50_ms="$p50" max_ms="$max" \
+	after_start_avg_ms="$after_avg" after_start_p50_ms="$after_p50" after_start_max_ms="$after_max" \
+	all_ms="$(paste -sd ' ' "$CFS_VM_TMP/total")"
+systemctl stop "$UNIT"
+scenario_end kills="$kills" avg_ms="$avg" max_ms="$max"

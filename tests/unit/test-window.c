@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Read windows: exact for random READs, growing for sequential ones, and
+ * always a fill range a worker accepts.
+ */
+#include <string.h>
+
+#include "check.h"
+#include "window.h"
+#include "wire.h"
+
+int cfs_log_max_priority;
+
+#define K (1024ull)
+#define M (1024 * K)
+
+static struct window_fill plan(struct window_state *st, uint32_t max, uint64_t size, uint64_t off, uint64_t len)
+{
+	struct window_fill f = window_plan(st, max, size, off, len);
+	struct wire_read m = { .off = off, .len = len, .fill_off = f.off, .fill_len = f.len };
+
+	CHECK(wire_read_fill_is_valid(&m, size));
+	return f;
+}
+
+static void window_zero_fills_exactly_the_pages_asked(void)
+{
+	struct window_state st = { 0 }, zero = { 0 };
+	struct window_fill f;
+
+	for (uint64_t off = 0; off < 4 * M; off += 20 * K) {
+		f = plan(&st, 0, 64 * M, off + 100, 20 * K);
+		CHECK_EQ(f.off, round_down_page(off + 100));
+		CHECK_EQ(f.off + f.len, round_up_page(off + 100 + 20 * K));
+	}
+	CHECK(memcmp(&st, &zero, sizeof(st)) == 0);
+}
+
+static void sequential_reads_double_up_to_the_maximum(void)
+{
+	struct window_state st = { 0 };
+	const uint64_t expect[] = { 128 * K, 256 * K, 512 * K, 1 * M, 1 * M, 1 * M };
+	uint64_t off = 0;
+
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		struct window_fill f = plan(&st, 1 * M, 1024 * M, off, 4 * K);
+		CHECK_EQ(f.off, off);
+		CHECK_EQ(f.len, expect[i]);
+		off = f.off + f.len; /* the reader's next miss is where the fill ended */
+	}
+}
+
+static void a_stream_not_at_zero_starts_exact_then_grows(void)
+{
+	struct window_state st = { 0 };
+
+	CHECK_EQ(plan(&st, 1 * M, 1024 * M, 100 * M, 16 * K).len, 16 * K);
+	/* right after it: the stream shows itself sequential */
+	CHECK_EQ(plan(&st, 1 * M, 1024 * M, 100 * M + 16 * K, 16 * K).len, 128 * K);
+	/* a grown stream forgives a gap, and fills it: nobody would ask for it alone */
+	struct window_fill f = plan(&st, 1 * M, 1024 * M, 100 * M + 144 * K + 64 * K, 8 * K);
+	CHECK_EQ(f.off, 100 * M + 144 * K);
+	CHECK_EQ(f.len, 256 * K);
+	/* a stream not shown sequential yet does not */
+	CHECK_EQ(plan(&st, 1 * M, 1024 * M, 300 * M, 4 * K).len, 4 * K);
+	CHECK_EQ(plan(&st, 1 * M, 1024 * M, 300 * M + 8 * K, 4 * K).len, 4 * K);
+}
+
+static void reads_inside_a_fill_under_way_are_exact(void)
+{
+	struct window_state st = { 0 };
+
+	CHECK_EQ(plan(&st, 1 * M, 1024 * M, 0, 4 * K).len, 128 * K);
+	/* another reader misses in [0, 128K) before that fill is done */
+	CHECK_EQ(plan(&st, 1 * M, 1024 * M, 64 * K, 4 * K).len, 4 * K);
+	/* the stream itself goes on where its fill ends */
+	CHECK_EQ(plan(&st, 1 * M, 1024 * M, 128 * K, 4 * K).len, 256 * K);
+}
+
+static void interleaved_streams_grow_each(void)
+{
+	struct window_state st = { 0 };
+	uint64_t a = 10 * M, b = 500 * M, c = 900 * M;
+	struct window_fill f;
+
+	for (int round = 0; round < 6; round++) {
+		f = plan(&st, 1 * M, 1024 * M, a, 4 * K);
+		a = f.off + f.len;
+		f = plan(&st, 1 * M, 1024 * M, b, 4 * K);
+		b = f.off + f.len;
+		f = plan(&st, 1 * M, 1024 * M, c, 4 * K);
+		c = f.off + f.len;
+	}
+	CHECK_EQ(f.len, 1 * M);
+	CHECK_EQ(a - 10 * M, c - 900 * M);
+}
+
+/* Over a large blob, random 4K READs cost no more than with read_window = 0. */
+static void random_reads_stay_exact(void)
+{
+	struct window_state st = { 0 };
+	uint64_t size = 1024 * M, x = 12345, planned = 0, asked = 0;
+
+	for (int i = 0; i < 100000; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t off = round_down_page((x >> 16) % size);
+		planned += plan(&st, 1 * M, size, off, 4 * K).len;
+		asked += 4 * K;
+	}
+	CHECK(planned * 100 <= asked * 101);
+}
+
+static void fills_stay_within_the_object(void)
+{
+	struct window_state st = { 0 };
+	uint64_t size = 1 * M + 100; /* not page aligned: its last page is zero padded */
+	struct window_fill f;
+
+	f = plan(&st, 64 * M, size, 0, 4 * K);
+	for (int i = 0; i < 3; i++)
+		f = plan(&st, 64 * M, size, f.off + f.len, 4 * K); /* 128K, 256K, 512K, then the rest */
+	CHECK_EQ(f.off + f.len, round_up_page(size));
+	/* a request reaching past the end, with a length that would overflow */
+	f = plan(&st, 64 * M, size, 1 * M, UINT64_MAX);
+	CHECK_EQ(f.off + f.len, round_up_page(size));
+	/* past the end: nothing to fill (the worker answers ENODATA) */
+	f = plan(&st, 64 * M, size, 2 * M, 4 * K);
+	CHECK_EQ(f.len, 0);
+}
+
+static void a_lower_maximum_caps_grown_windows(void)
+{
+	struct window_state st = { 0 };
+	struct window_fill f = { 0, 0 };
+
+	for (int i = 0; i < 5; i++)
+		f = plan(&st, 1 * M, 1024 * M, f.off + f.len, 4 * K);
+	CHECK_EQ(f.len, 1 * M);
+	/* a reload lowered read_window: the stream obeys at once */
+	f = plan(&st, 64 * K, 1024 * M, f.off + f.len, 4 * K);
+	CHECK_EQ(f.len, 64 * K);
+	f = plan(&st, 64 * K, 1024 * M, f.off + f.len, 4 * K);
+	CHECK_EQ(f.len, 64 * K);
+}
+
+static void the_worker_refuses_fills_that_do_not_fit(void)
+{
+	struct wire_read m = { .off = 8192, .len = 4096, .fill_off = 8192, .fill_len = 4096 };
+
+	CHECK(wire_read_fill_is_valid(&m, 1 * M));
+	m.fill_off = 4096; /* starts before the request: fine */
+	m.fill_len = 8192;
+	CHECK(wire_read_fill_is_valid(&m, 1 * M));
+	m.fill_len = 4096; /* ends before the request's last page */
+	CHECK(!wire_read_fill_is_valid(&m, 1 * M));
+	m.fill_off = 12288; /* starts after the request */
+	m.fill_len = 4096;
+	CHECK(!wire_read_fill_is_valid(&m, 1 * M));
+	m.fill_off = 8000; /* not page aligned */
+	CHECK(!wire_read_fill_is_valid(&m, 1 * M));
+	m.fill_off = 8192;
+	m.fill_len = 1 * M; /* past the object */
+	CHECK(!wire_read_fill_is_valid(&m, 1 * M));
+	m.fill_off = UINT64_MAX - 4095; /* wraps around */
+	m.fill_len = 8192;
+	CHECK(!wire_read_fill_is_valid(&m, 1 * M));
+	m.off = 2 * M; /* past the object: only an empty fill */
+	m.fill_off = 0;
+	m.fill_len = 0;
+	CHECK(wire_read_fill_is_valid(&m, 1 * M));
+	m.fill_len = 4096;
+	CHECK(!wire_read_fill_is_valid(&m, 1 * M));
+}
+
+int main(void)
+{
+	RUN(window_zero_fills_exactly_the_pages_asked);
+	RUN(sequential_reads_double_up_to_the_maximum);
+	RUN(a_stream_not_at_zero_starts_exact_then_grows);
+	RUN(reads_inside_a_fill_under_way_are_exact);
+	RUN(interleaved_streams_grow_each);
+	RUN(random_reads_stay_exact);
+	RUN(fills_stay_within_the_object);
+	RUN(a_lower_maximum_caps_grown_windows);
+	RUN(the_worker_refuses_fills_that_do_not_fit);
+	return 0;
+}
