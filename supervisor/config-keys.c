@@ -59,7 +59,7 @@ _Static_assert(ARRAY_SIZE(domain_keys) <= ARRAY_SIZE(((struct parse *)0)->key_li
 
 static void cache_defaults(struct config_cache *c)
 {
-	*c = (struct config_cache){ .max_objects = 16384, .request_timeout_ms = 30 * 1000, .crash_limit = 3 };
+	*c = (struct config_cache){ .max_objects = CONFIG_MAX_OBJECTS_DEFAULT, .request_timeout_ms = 30 * 1000, .crash_limit = 3 };
 	strcpy(c->dir, "/var/cache/cachefiles");
 	strcpy(c->tag, "cfs");
 	strcpy(c->device, "/dev/cachefiles");

@@ -29,6 +29,8 @@
 /* Measured in the test VM: see docs/design.md, "Amplified fills". */
 #define CONFIG_READ_WINDOW_DEFAULT (1u << 20)
 #define CONFIG_MAX_ERRORS 32
+/* = FileDescriptorStoreMax in the unit, less the device and the state memfd */
+#define CONFIG_MAX_OBJECTS_DEFAULT 16384
 
 /* The erofs part of every volume key the kernel sends: "erofs,<domain_id|fsid>". */
 #define CONFIG_VOLUME_PREFIX "erofs,"

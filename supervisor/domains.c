@@ -47,6 +47,7 @@ static void take_cache_settings(struct supervisor *s, const struct config *c)
 	s->cfg.device_path = c->cache.device;
 	s->cfg.request_timeout_ms = c->cache.request_timeout_ms;
 	s->cfg.crash_limit = c->cache.crash_limit;
+	s->cfg.max_objects = c->cache.max_objects;
 }
 
 int domains_from_config(struct supervisor *s, struct config *c)

@@ -270,7 +270,8 @@ int main(int argc, char **argv)
 	struct supervisor s = {
 		.cfg = { .device_path = DEVICE_PATH, .cache_dir = "/var/cache/cachefiles", .tag = "cfs",
 			 .worker_exe = CFS_WORKER_PATH, .request_timeout_ms = 30000, .crash_limit = 3,
-			 .kill_limit = 32, .queue_per_worker = 8, .control_path = CFS_CONTROL_DEFAULT_PATH },
+			 .kill_limit = 32, .queue_per_worker = 8,
+			 .max_objects = CONFIG_MAX_OBJECTS_DEFAULT, .control_path = CFS_CONTROL_DEFAULT_PATH },
 		.dev_fd = -1, .state = { .fd = -1 }, .domains = &domain, .n_domains = 1,
 	};
 	struct args a = { 0 };

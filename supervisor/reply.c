@@ -19,6 +19,9 @@ int reply_parse(const void *buf, size_t n, unsigned nfds, struct worker_reply *o
 		return refuse(why, "oversized message");
 	memset(&m, 0, sizeof(m));
 	memcpy(&m, buf, n);
+	if (n >= sizeof(m.hdr) && m.hdr.version != WIRE_VERSION)
+		return refuse(why, "it speaks another protocol version (a worker binary of another release: "
+				   "upgrade the supervisor with it, SIGUSR2, not the workers alone)");
 	if (wire_check_frame(&m, n, nfds) < 0)
 		return refuse(why, "malformed message");
 	out->type = m.hdr.type;

@@ -76,6 +76,13 @@ static void take_open(struct supervisor *s, const struct kreq *req)
 			   req->obj_id);
 		object_retire(s, o);
 	}
+	if (s->objects.count >= s->cfg.max_objects) {
+		log_warning("domain %s obj %u msg %u: refusing OPEN: %u objects are open, the most max_objects "
+			    "allows (raise it in [cache], with FileDescriptorStoreMax= in the unit)",
+			    domain_name(s, domain), req->obj_id, req->msg_id, s->objects.count);
+		refuse_open(s, req, -ENFILE);
+		return;
+	}
 	e = objects_insert(&s->objects, &proto_object, &o);
 	if (e < 0) {
 		log_error_errno(e, "domain %s obj %u msg %u: cannot track object: %s", domain_name(s, domain),

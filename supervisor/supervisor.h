@@ -78,6 +78,7 @@ struct settings {
 	unsigned crash_limit;      /* crashes/hangs a request may cause before it fails */
 	unsigned kill_limit;       /* outside SIGKILLs (OOM, admin) likewise, looser */
 	unsigned queue_per_worker; /* requests handed to one worker at once */
+	unsigned max_objects;      /* OPENs beyond it are refused: the fd store has room for this many */
 	const char *ready_file;
 	const char *control_path;  /* the control socket; NULL or "": none */
 };
