@@ -23,7 +23,7 @@
 	"the kernel allows one cachefiles cache per machine (a second open of /dev/cachefiles fails " \
 	"with EBUSY): serve several sources as [domain NAME] sections behind the one [cache]"
 
-enum key_type { KEY_UINT, KEY_DURATION, KEY_SIZE, KEY_PATH, KEY_BLOB_DIR, KEY_TAG, KEY_USER, KEY_SANDBOX, KEY_VOLUME };
+enum key_type { KEY_UINT, KEY_DURATION, KEY_SIZE, KEY_PREFETCH, KEY_PATH, KEY_BLOB_DIR, KEY_TAG, KEY_USER, KEY_SANDBOX, KEY_VOLUME };
 
 struct key_def {
 	const char *name;
@@ -52,6 +52,8 @@ static const struct key_def domain_keys[] = {
 	{ "request_timeout", KEY_DURATION, FIELD(config_domain, request_timeout_ms), 1, 3600 * 1000, NULL },
 	{ "sandbox", KEY_SANDBOX, FIELD(config_domain, sandbox_log), 0, 0, NULL },
 	{ "read_window", KEY_SIZE, FIELD(config_domain, read_window), 0, CONFIG_READ_WINDOW_MAX, NULL },
+	{ "prefetch", KEY_PREFETCH, FIELD(config_domain, prefetch), 0, CONFIG_PREFETCH_MAX, NULL },
+	{ "prefetch_rate", KEY_SIZE, FIELD(config_domain, prefetch_rate), 0, CONFIG_PREFETCH_RATE_MAX, NULL },
 };
 
 _Static_assert(ARRAY_SIZE(cache_keys) <= ARRAY_SIZE(((struct parse *)0)->key_lines), "key_lines too small");
@@ -310,6 +312,15 @@ static void set_value(struct parse *p, const struct key_def *k, void *field, con
 				   k->name, value, config_format_size(k->max, hi), config_format_size(CFS_PAGE_SIZE, lo));
 		else
 			*(uint32_t *)field = (uint32_t)v;
+		break;
+	case KEY_PREFETCH:
+		if (strcmp(value, "none") == 0 || strcmp(value, "all") == 0)
+			*(uint64_t *)field = value[0] == 'a' ? CONFIG_PREFETCH_ALL : 0;
+		else if (config_parse_size(value, k->max, &v) < 0 || v == 0)
+			error_here(p, "%s = '%s': expected 'none', 'all' or the size of each blob's start to fill, "
+				      "in multiples of %s, e.g. 64M", k->name, value, config_format_size(CFS_PAGE_SIZE, lo));
+		else
+			*(uint64_t *)field = v;
 		break;
 	case KEY_SANDBOX:
 		if (strcmp(value, "enforce") != 0 && strcmp(value, "log") != 0)

@@ -40,7 +40,7 @@ struct parse {
 	struct config_cache *cache;   /* &cfg.cache or &scratch_cache */
 	struct config_domain *domain; /* in cfg.domains or &scratch_domain */
 	bool domain_is_real;
-	unsigned key_lines[8]; /* where each key of the section's table was set, 0 = not yet */
+	unsigned key_lines[12]; /* where each key of the section's table was set, 0 = not yet */
 	const struct key_def *last_key; /* what an indented line continues; NULL: nothing */
 	bool volumes_overflowed;
 

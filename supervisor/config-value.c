@@ -68,6 +68,8 @@ int config_parse_size(const char *s, uint64_t max, uint64_t *out)
 		scale = 1024;
 	else if (strcmp(s, "M") == 0)
 		scale = 1024 * 1024;
+	else if (strcmp(s, "G") == 0)
+		scale = 1024 * 1024 * 1024;
 	else
 		return -EINVAL;
 	if (v > max / scale || (v * scale) % CFS_PAGE_SIZE)
@@ -146,7 +148,9 @@ const char *config_format_duration(uint64_t ms, char buf[static 32])
 /* Likewise for sizes: "0", "4K", "64M". */
 const char *config_format_size(uint64_t bytes, char buf[static 32])
 {
-	if (bytes != 0 && bytes % (1024 * 1024) == 0)
+	if (bytes != 0 && bytes % (1024 * 1024 * 1024) == 0)
+		snprintf(buf, 32, "%lluG", (unsigned long long)(bytes >> 30));
+	else if (bytes != 0 && bytes % (1024 * 1024) == 0)
 		snprintf(buf, 32, "%lluM", (unsigned long long)(bytes >> 20));
 	else if (bytes != 0 && bytes % 1024 == 0)
 		snprintf(buf, 32, "%lluK", (unsigned long long)(bytes >> 10));

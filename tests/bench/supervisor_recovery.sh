@@ -72,14 +72,14 @@ done
 
 # Each kill pairs with the first "answered" line after it (and before the next kill).
 unit_log | awk -v kt="$kill_times" -v pat="$pattern" '
-	BEGIN { while ((getline t < kt) > 0) kills[n++] = t }
-	index($0, pat) { split($0, f, " "); t[m] = f[1]; s = $0; sub(/.* answered /, "", s); after[m++] = s + 0 }
+	BEGIN { while ((getline k < kt) > 0) kills[n++] = k }
+	index($0, pat) { split($0, f, " "); at[m] = f[1]; s = $0; sub(/.* answered /, "", s); after[m++] = s + 0 }
 	END {
 		j = 0
 		for (i = 0; i < n; i++) {
-			while (j < m && t[j] < kills[i]) j++
-			if (j < m && (i + 1 == n || t[j] < kills[i + 1]))
-				printf "%.1f %d\n", (t[j] - kills[i]) * 1000, after[j]
+			while (j < m && at[j] < kills[i]) j++
+			if (j < m && (i + 1 == n || at[j] < kills[i + 1]))
+				printf "%.1f %d\n", (at[j] - kills[i]) * 1000, after[j]
 		}
 	}' >"$CFS_VM_TMP/pairs"
 cut -d' ' -f1 "$CFS_VM_TMP/pairs" >"$CFS_VM_TMP/total"

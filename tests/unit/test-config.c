@@ -97,7 +97,7 @@ static void unknown_key_suggests_what_was_meant(void)
 		     "unknown key 'crash_limit' in [domain a]: it belongs in the [cache] section");
 	expect_error(DOMAIN_A "colour = blue\n", 4,
 		     "unknown key 'colour' in [domain a]; known keys: volume, blob_dir, workers, worker_user, "
-		     "request_timeout, sandbox, read_window");
+		     "request_timeout, sandbox, read_window, prefetch, prefetch_rate");
 	expect_error("dir = /x\n" DOMAIN_A, 1, "'dir' is outside any section: put it under [cache] or [domain NAME]");
 }
 
@@ -120,6 +120,14 @@ static void bad_values_say_what_is_expected(void)
 		     "read_window = '65M': expected a size from 0 to 64M in multiples of 4K, e.g. 512K or 4M");
 	expect_error(DOMAIN_A "read_window = 1000\n", 4,
 		     "read_window = '1000': expected a size from 0 to 64M in multiples of 4K, e.g. 512K or 4M");
+	expect_error(DOMAIN_A "prefetch = some\n", 4,
+		     "prefetch = 'some': expected 'none', 'all' or the size of each blob's start to fill, in "
+		     "multiples of 4K, e.g. 64M");
+	expect_error(DOMAIN_A "prefetch = 0\n", 4,
+		     "prefetch = '0': expected 'none', 'all' or the size of each blob's start to fill, in "
+		     "multiples of 4K, e.g. 64M");
+	expect_error(DOMAIN_A "prefetch_rate = 2G\n", 4,
+		     "prefetch_rate = '2G': expected a size from 0 to 1G in multiples of 4K, e.g. 512K or 4M");
 	expect_error(DOMAIN_A "sandbox = off\n", 4,
 		     "sandbox = 'off': expected 'enforce' (a forbidden system call kills the worker) or 'log' "
 		     "(it is only logged)");
@@ -329,13 +337,16 @@ static const char valid[] =
 	"workers = 4\n"
 	"sandbox = log\n"
 	"read_window = 512K\n"
+	"prefetch = 1G\n"
+	"prefetch_rate = 8M\n"
 	"\n"
 	"[domain fallback]\n"
 	"volume : *\n"
 	"  app-special\n"
 	"blob_dir = $D/blobs-b\n"
 	"worker_user = cfs-fallback\n"
-	"request_timeout = 2s\n";
+	"request_timeout = 2s\n"
+	"prefetch = all\n";
 
 static void valid_file_gives_values_and_defaults(void)
 {
@@ -366,6 +377,8 @@ static void valid_file_gives_values_and_defaults(void)
 	CHECK_EQ(a->request_timeout_ms, 1500); /* the cache's */
 	CHECK(a->sandbox_log);
 	CHECK_EQ(a->read_window, 512 * 1024);
+	CHECK_EQ(a->prefetch, 1ull << 30);
+	CHECK_EQ(a->prefetch_rate, 8 << 20);
 
 	CHECK(strcmp(b->name, "fallback") == 0);
 	CHECK_EQ(b->n_volumes, 2);
@@ -374,6 +387,8 @@ static void valid_file_gives_values_and_defaults(void)
 	CHECK_EQ(b->request_timeout_ms, 2000);
 	CHECK(!b->sandbox_log);
 	CHECK_EQ(b->read_window, CONFIG_READ_WINDOW_DEFAULT);
+	CHECK(b->prefetch == CONFIG_PREFETCH_ALL);
+	CHECK_EQ(b->prefetch_rate, 0);
 	config_free(&cfg);
 	CHECK(cfg.domains == NULL);
 }
