@@ -30,11 +30,13 @@ enum wire_type {
 	WIRE_HELLO = 1,
 	WIRE_OPEN_DONE = 2,
 	WIRE_READ_DONE = 3,
+	WIRE_PREFETCH_DONE = 4,
 	/* supervisor -> worker */
 	WIRE_OPEN = 16,
 	WIRE_ADOPT = 17,
 	WIRE_READ = 18,
 	WIRE_DROP = 19,
+	WIRE_PREFETCH = 20,
 };
 
 struct wire_hdr {
@@ -99,6 +101,27 @@ struct wire_read_done {
 	int64_t result;
 };
 
+/*
+ * Background prefetch of an adopted object: fill [off, off+len) of the
+ * cache file where it holds no data yet. Page aligned, len > 0, within
+ * round_up(size, page): see wire_prefetch_is_valid(). No READ waits on it.
+ */
+struct wire_prefetch {
+	struct wire_hdr hdr;
+	uint32_t job_id;
+	uint32_t slot;
+	uint64_t off;
+	uint64_t len;
+};
+
+/* result: bytes written, 0 to len (0 if the cache file had it all), or -errno */
+struct wire_prefetch_done {
+	struct wire_hdr hdr;
+	uint32_t job_id;
+	uint32_t reserved;
+	int64_t result;
+};
+
 struct wire_drop {
 	struct wire_hdr hdr;
 	uint32_t slot;
@@ -114,6 +137,8 @@ union wire_msg {
 	struct wire_read read;
 	struct wire_read_done read_done;
 	struct wire_drop drop;
+	struct wire_prefetch prefetch;
+	struct wire_prefetch_done prefetch_done;
 };
 
 #define WIRE_MAX_SLOTS (1u << 20)
@@ -160,6 +185,16 @@ static inline bool wire_read_fill_is_valid(const struct wire_read *m, uint64_t s
 	return m->fill_off <= lo && m->fill_off + m->fill_len >= hi;
 }
 
+/* Whether a PREFETCH fits an object of `size` bytes: page aligned, not empty, within its last page. */
+static inline bool wire_prefetch_is_valid(const struct wire_prefetch *m, uint64_t size)
+{
+	uint64_t limit = round_up_page(size);
+
+	if (size > WIRE_MAX_BLOB_SIZE || m->len == 0 || m->off % CFS_PAGE_SIZE || m->len % CFS_PAGE_SIZE)
+		return false;
+	return m->off < limit && m->len <= limit - m->off;
+}
+
 /* Expected body size for a type, or 0 for an unknown type. */
 static inline size_t wire_size_of(uint16_t type)
 {
@@ -171,6 +206,8 @@ static inline size_t wire_size_of(uint16_t type)
 	case WIRE_ADOPT: return sizeof(struct wire_adopt);
 	case WIRE_READ: return sizeof(struct wire_read);
 	case WIRE_DROP: return sizeof(struct wire_drop);
+	case WIRE_PREFETCH: return sizeof(struct wire_prefetch);
+	case WIRE_PREFETCH_DONE: return sizeof(struct wire_prefetch_done);
 	default: return 0;
 	}
 }

@@ -101,6 +101,9 @@ static void section_end(struct parse *p)
 {
 	if (p->section != SECTION_DOMAIN || !p->domain_is_real)
 		return;
+	if (p->domain->prefetch && p->domain->workers < 2)
+		config_error_add(p, p->section_line, "%s: prefetch needs workers = 2 or more (one worker always "
+				 "stays free for READs)", p->label);
 	for (size_t i = 0; i < ARRAY_SIZE(domain_keys); i++)
 		if (domain_keys[i].if_missing && p->key_lines[i] == 0)
 			config_error_add(p, p->section_line, "%s lacks '%s': %s", p->label, domain_keys[i].name,
@@ -314,9 +317,7 @@ static void set_value(struct parse *p, const struct key_def *k, void *field, con
 			*(uint32_t *)field = (uint32_t)v;
 		break;
 	case KEY_PREFETCH:
-		if (strcmp(value, "none") == 0 || strcmp(value, "all") == 0)
-			*(uint64_t *)field = value[0] == 'a' ? CONFIG_PREFETCH_ALL : 0;
-		else if (config_parse_size(value, k->max, &v) < 0 || v == 0)
+		if (config_parse_prefetch(value, &v) < 0)
 			error_here(p, "%s = '%s': expected 'none', 'all' or the size of each blob's start to fill, "
 				      "in multiples of %s, e.g. 64M", k->name, value, config_format_size(CFS_PAGE_SIZE, lo));
 		else

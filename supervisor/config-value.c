@@ -78,6 +78,20 @@ int config_parse_size(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int config_parse_prefetch(const char *s, uint64_t *out)
+{
+	uint64_t v;
+
+	if (strcmp(s, "none") == 0 || strcmp(s, "all") == 0) {
+		*out = s[0] == 'a' ? CONFIG_PREFETCH_ALL : 0;
+		return 0;
+	}
+	if (config_parse_size(s, CONFIG_PREFETCH_MAX, &v) < 0 || v == 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 /* [A-Za-z0-9_.-]{1,max}: domain names, tags, user names. */
 bool config_name_is_valid(const char *s, size_t max)
 {

@@ -109,6 +109,8 @@ int config_route(const struct config *cfg, const char *volume_key);
  * or -EINVAL and writes *out only on success.
  */
 int config_parse_size(const char *s, uint64_t max, uint64_t *out);
+/* "none" (0), "all" (CONFIG_PREFETCH_ALL) or a size above 0 (prefetch = , --prefetch); 0 or -EINVAL. */
+int config_parse_prefetch(const char *s, uint64_t *out);
 
 /* Logs every error at LOG_ERR and returns -EINVAL (or 0 if there are none). */
 int config_errors_log(const struct config_errors *errs);

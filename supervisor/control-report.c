@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cfs-util.h"
+#include "config.h"
 #include "pool.h"
 
 /* A slot the config reload freed (or never used) is no domain. */
@@ -49,8 +51,31 @@ static void status_head_json(const struct supervisor *s, struct ctlbuf *b)
 		      t->bytes_served, t->spawns, t->deaths, t->restores, t->timeouts, t->failed_requests);
 }
 
+/* The domain's prefetch setting as the config writes it: none, all, or bytes. */
+static void prefetch_setting(const struct domain *d, char buf[static 32])
+{
+	if (d->prefetch == CONFIG_PREFETCH_ALL)
+		snprintf(buf, 32, "all");
+	else if (d->prefetch == 0)
+		snprintf(buf, 32, "none");
+	else
+		snprintf(buf, 32, "%" PRIu64, d->prefetch);
+}
+
+/* Where an object's prefetch is: off, running, done or stopped. */
+static const char *prefetch_progress(const struct object *o)
+{
+	if (!o->prefetch.planned || o->prefetch.end == 0)
+		return "off";
+	if (o->prefetch.stopped)
+		return "stopped";
+	return o->prefetch.next >= o->prefetch.end && !o->prefetch.in_flight ? "done" : "running";
+}
+
 static void status_domain_text(const struct domain *d, struct ctlbuf *b)
 {
+	char prefetch[32];
+
 	ctlbuf_printf(b, "domain ");
 	ctlbuf_text_cstr(b, d->name);
 	ctlbuf_printf(b, " (%s): blob dir ", domain_state_name(d));
@@ -59,10 +84,14 @@ static void status_domain_text(const struct domain *d, struct ctlbuf *b)
 	ctlbuf_text_cstr(b, d->worker_version[0] ? d->worker_version : "-");
 	ctlbuf_printf(b, "; spawns %" PRIu64 ", deaths %" PRIu64 "\n  reads %" PRIu64 ", bytes served %" PRIu64 "\n",
 		      d->stats.spawns, d->stats.deaths, d->stats.reads, d->stats.bytes_served);
+	prefetch_setting(d, prefetch);
+	ctlbuf_printf(b, "  prefetch %s, %" PRIu64 " bytes prefetched\n", prefetch, d->stats.prefetched);
 }
 
 static void status_domain_json(const struct domain *d, bool first, struct ctlbuf *b)
 {
+	char prefetch[32];
+
 	ctlbuf_printf(b, "%s{\"name\":", first ? "" : ",");
 	ctlbuf_json_cstr(b, d->name);
 	ctlbuf_printf(b, ",\"state\":\"%s\",\"blob_dir\":", domain_state_name(d));
@@ -70,9 +99,10 @@ static void status_domain_json(const struct domain *d, bool first, struct ctlbuf
 	ctlbuf_printf(b, ",\"workers\":%u,\"ready\":%u,\"worker_version\":", d->n_workers, pool_ready_count(d));
 	ctlbuf_json_cstr(b, d->worker_version);
 	ctlbuf_printf(b,
-		      ",\"reads\":%" PRIu64 ",\"bytes_served\":%" PRIu64 ",\"spawns\":%" PRIu64 ",\"deaths\":%" PRIu64
-		      "}",
+		      ",\"reads\":%" PRIu64 ",\"bytes_served\":%" PRIu64 ",\"spawns\":%" PRIu64 ",\"deaths\":%" PRIu64,
 		      d->stats.reads, d->stats.bytes_served, d->stats.spawns, d->stats.deaths);
+	prefetch_setting(d, prefetch);
+	ctlbuf_printf(b, ",\"prefetch\":\"%s\",\"prefetched\":%" PRIu64 "}", prefetch, d->stats.prefetched);
 }
 
 static void object_text(const struct supervisor *s, const struct object *o, struct ctlbuf *b)
@@ -86,7 +116,8 @@ static void object_text(const struct supervisor *s, const struct object *o, stru
 	ctlbuf_text_string(b, o->cookie, o->cookie_len);
 	ctlbuf_printf(b, " volume=");
 	ctlbuf_text_cstr(b, o->volume_key);
-	ctlbuf_printf(b, "\n");
+	ctlbuf_printf(b, " prefetch=%s %" PRIu64 "/%" PRIu64 "\n", prefetch_progress(o), o->prefetch.next,
+		      o->prefetch.end);
 }
 
 static void object_json(const struct supervisor *s, const struct object *o, bool first, struct ctlbuf *b)
@@ -99,7 +130,8 @@ static void object_json(const struct supervisor *s, const struct object *o, bool
 	ctlbuf_json_string(b, o->cookie, o->cookie_len);
 	ctlbuf_printf(b, ",\"volume\":");
 	ctlbuf_json_cstr(b, o->volume_key);
-	ctlbuf_printf(b, "}");
+	ctlbuf_printf(b, ",\"prefetch\":\"%s\",\"prefetched_to\":%" PRIu64 ",\"prefetch_end\":%" PRIu64 "}",
+		      prefetch_progress(o), o->prefetch.next, o->prefetch.end);
 }
 
 /* Element i of the report: a domain or an object slot; nothing for an unused one. */

@@ -25,6 +25,7 @@
 #include "domains.h"
 #include "fdstore.h"
 #include "pool.h"
+#include "pool-prefetch.h"
 #include "requests.h"
 
 #define DEVICE_BATCH 64
@@ -193,7 +194,7 @@ static void arm_timer(struct supervisor *s, unsigned interval_ms)
 static void settle(struct supervisor *s)
 {
 	uint64_t now = now_ms();
-	bool respawn_pending = false;
+	bool respawn_pending = false, prefetch_waits = false;
 
 	for (unsigned i = 0; i < s->n_domains; i++) {
 		struct domain *d = &s->domains[i];
@@ -205,8 +206,14 @@ static void settle(struct supervisor *s)
 	maybe_restore(s);
 	for (unsigned i = 0; i < s->n_domains; i++)
 		pool_dispatch(s, &s->domains[i]);
+	/* After demand, and only if none is left waiting (pool-prefetch.c). */
+	for (unsigned i = 0; i < s->n_domains; i++)
+		prefetch_waits |= pool_prefetch(s, &s->domains[i], now);
 	control_settle(s);
-	arm_timer(s, respawn_pending ? TICK_RESPAWN_MS : s->inflight.count ? TICK_TIMEOUT_MS : 0);
+	if (respawn_pending || prefetch_waits)
+		arm_timer(s, TICK_RESPAWN_MS);
+	else
+		arm_timer(s, s->inflight.count || pool_prefetch_busy(s) ? TICK_TIMEOUT_MS : 0);
 }
 
 static void on_timer(struct supervisor *s)
@@ -216,6 +223,7 @@ static void on_timer(struct supervisor *s)
 	if (read(s->timer_fd, &expirations, sizeof(expirations)) < 0)
 		return;
 	check_timeouts(s, now_ms());
+	pool_prefetch_timeouts(s, now_ms());
 }
 
 /* Under systemd: the watchdog ping and a STATUS= line operators see in systemctl status. */

@@ -68,6 +68,10 @@ static void usage(FILE *f)
 		"      --read-window SIZE    fill up to SIZE (e.g. 512K) around a READ, growing\n"
 		"                            while reads are sequential; 0: fill exactly what\n"
 		"                            the kernel asks [1M]\n"
+		"      --prefetch WHAT       fill each blob in the background once it is open:\n"
+		"                            none, all, or its first SIZE (e.g. 64M); needs 2+\n"
+		"                            workers, one stays free for READs [none]\n"
+		"      --prefetch-rate SIZE  prefetch at most SIZE per second, 0: no limit [0]\n"
 		"      --device PATH         the cachefiles device [/dev/cachefiles]\n"
 		"      --worker-exe PATH     worker binary [%s]\n"
 		"      --ready-file PATH     write \"ready\" to PATH (e.g. a FIFO) once serving\n"
@@ -116,7 +120,7 @@ static int parse_read_window(const char *arg, uint32_t *out)
 
 enum {
 	OPT_WORKER_EXE = 256, OPT_TIMEOUT, OPT_CRASH_LIMIT, OPT_DEVICE, OPT_READY_FILE, OPT_VERSION,
-	OPT_WORKER_USER, OPT_SECCOMP, OPT_CHECK_CONFIG, OPT_CONTROL, OPT_READ_WINDOW,
+	OPT_WORKER_USER, OPT_SECCOMP, OPT_CHECK_CONFIG, OPT_CONTROL, OPT_READ_WINDOW, OPT_PREFETCH, OPT_PREFETCH_RATE,
 };
 
 struct args {
@@ -138,6 +142,8 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 		{ "request-timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "crash-limit", required_argument, NULL, OPT_CRASH_LIMIT },
 		{ "read-window", required_argument, NULL, OPT_READ_WINDOW },
+		{ "prefetch", required_argument, NULL, OPT_PREFETCH },
+		{ "prefetch-rate", required_argument, NULL, OPT_PREFETCH_RATE },
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "ready-file", required_argument, NULL, OPT_READY_FILE },
 		{ "control", required_argument, NULL, OPT_CONTROL },
@@ -153,7 +159,8 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 
 	while ((c = getopt_long(argc, argv, "c:b:d:t:w:vh", opts, NULL)) != -1) {
 		a->domain_options |= c == 'w' || c == OPT_WORKER_USER || c == OPT_SECCOMP || c == 'd' || c == 't' ||
-				     c == OPT_TIMEOUT || c == OPT_CRASH_LIMIT || c == OPT_DEVICE || c == OPT_READ_WINDOW;
+				     c == OPT_TIMEOUT || c == OPT_CRASH_LIMIT || c == OPT_DEVICE || c == OPT_READ_WINDOW ||
+				     c == OPT_PREFETCH || c == OPT_PREFETCH_RATE;
 		switch (c) {
 		case 'c': a->config_path = optarg; break;
 		case OPT_CHECK_CONFIG: a->check_config = true; break;
@@ -183,6 +190,17 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 			if (parse_read_window(optarg, &d->read_window) < 0)
 				return -EINVAL;
 			break;
+		case OPT_PREFETCH:
+			if (config_parse_prefetch(optarg, &d->prefetch) < 0)
+				return log_error("--prefetch: '%s' is not none, all or a size in multiples of 4K, "
+						 "e.g. 64M", optarg), -EINVAL;
+			break;
+		case OPT_PREFETCH_RATE:
+			if (config_parse_size(optarg, CONFIG_PREFETCH_RATE_MAX, &v) < 0)
+				return log_error("--prefetch-rate: '%s' is not a size per second up to 1G in "
+						 "multiples of 4K, e.g. 32M", optarg), -EINVAL;
+			d->prefetch_rate = (uint32_t)v;
+			break;
 		case OPT_READY_FILE: cfg->ready_file = optarg; break;
 		case OPT_CONTROL: cfg->control_path = optarg; break;
 		case OPT_WORKER_USER: d->sandbox.user = optarg; break;
@@ -203,8 +221,11 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 				 "or the domains of a config file"), -EINVAL;
 	if (!d->blob_dir[0] && a->domain_options)
 		return log_error("--cache-dir, --tag, --device, --request-timeout, --crash-limit, --workers, "
-				 "--worker-user, --seccomp and --read-window go with --blob-dir; with a config file set them in its "
-				 "[cache] and [domain NAME] sections"), -EINVAL;
+				 "--worker-user, --seccomp, --read-window and --prefetch* go with --blob-dir; with a config "
+				 "file set them in its [cache] and [domain NAME] sections"), -EINVAL;
+	if (d->prefetch && d->n_workers < 2)
+		return log_error("--prefetch needs --workers 2 or more: one worker always stays free for READs"),
+		       -EINVAL;
 	return 0;
 }
 

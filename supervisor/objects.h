@@ -13,6 +13,7 @@
 #include "cookie-key.h"
 #include "idmap.h"
 #include "kmsg.h"
+#include "prefetch.h"
 #include "window.h"
 
 enum object_state {
@@ -31,6 +32,7 @@ struct object {
 	uint32_t read_failures; /* READs answered with an error: logged sparsely */
 	int32_t state_idx;      /* its record in the state memfd, or -1 */
 	bool in_fdstore;        /* its anon fd was pushed to the fd store */
+	struct prefetch_state prefetch;
 	uint32_t cookie_len;
 	uint8_t cookie[COOKIE_KEY_MAX + 1];
 	char volume_key[KMSG_VOLUME_KEY_MAX + 1];

@@ -15,6 +15,7 @@
 #include "cfs-log.h"
 #include "cfs-util.h"
 #include "pool.h"
+#include "pool-prefetch.h"
 #include "reply.h"
 #include "requests.h"
 #include "wire-io.h"
@@ -84,6 +85,11 @@ static const char *on_read_done(struct handler_ctx *c, const struct worker_reply
 	return NULL;
 }
 
+static const char *on_prefetch_done(struct handler_ctx *c, const struct worker_reply *m)
+{
+	return pool_prefetch_answered(c->s, c->d, c->slot, m->msg_id, m->result);
+}
+
 static const struct {
 	uint16_t type;
 	handler_fn fn;
@@ -91,6 +97,7 @@ static const struct {
 	{ WIRE_HELLO, on_hello },
 	{ WIRE_OPEN_DONE, on_open_done },
 	{ WIRE_READ_DONE, on_read_done },
+	{ WIRE_PREFETCH_DONE, on_prefetch_done },
 };
 
 static const char *handle(struct handler_ctx *c, const union wire_msg *raw, ssize_t n, unsigned nfds)
@@ -206,6 +213,7 @@ void pool_on_death(struct supervisor *s, struct domain *d, unsigned slot)
 	close(w->pidfd);
 	w->sock = w->pidfd = -EBADF;
 	held = w->outstanding;
+	pool_prefetch_lost(s, d, w, suspect);
 	w->state = WORKER_EMPTY;
 	w->outstanding = 0;
 	w->retiring = false;

@@ -56,6 +56,7 @@ static int worker_spawn(struct supervisor *s, struct domain *d, unsigned slot)
 	w->retiring = false;
 	w->started_ms = now_ms();
 	w->version[0] = '\0';
+	w->prefetch = (struct prefetch_job){ 0 };
 	s->stats.spawns++;
 	d->stats.spawns++;
 	log_debug("domain %s worker %u: started pid %d", d->name, slot, (int)w->pid);
@@ -119,7 +120,7 @@ void pool_release_drained(struct supervisor *s, struct domain *d)
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		struct worker *w = &d->workers[i];
 		/* Closing its socket is how a worker learns to exit. */
-		if (w->retiring && !w->dying && w->outstanding == 0 && w->state != WORKER_EMPTY) {
+		if (w->retiring && !w->dying && w->outstanding == 0 && !w->prefetch.job_id && w->state != WORKER_EMPTY) {
 			shutdown(w->sock, SHUT_RDWR);
 			pool_mark_dying(s, d, i);
 		}
@@ -190,7 +191,7 @@ void pool_kill(struct supervisor *s, struct domain *d, unsigned slot, const char
 }
 
 /* A send failed: a peer that is gone (EPIPE) is dying, anything else is broken. */
-static void send_failed(struct supervisor *s, struct domain *d, unsigned slot, int err)
+void pool_send_failed(struct supervisor *s, struct domain *d, unsigned slot, int err)
 {
 	if (err == -EPIPE || err == -ECONNRESET)
 		pool_mark_dying(s, d, slot);
@@ -206,8 +207,9 @@ static int least_loaded_worker(const struct supervisor *s, const struct domain *
 
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		const struct worker *w = &d->workers[i];
+		/* A READ never waits behind a prefetch chunk (pool-prefetch.c). */
 		if (w->state != WORKER_READY || w->dying || (w->retiring && !use_retiring) ||
-		    w->outstanding >= s->cfg.queue_per_worker)
+		    w->outstanding >= s->cfg.queue_per_worker || w->prefetch.job_id)
 			continue;
 		if (best < 0 || w->outstanding < d->workers[best].outstanding)
 			best = (int)i;
@@ -215,11 +217,14 @@ static int least_loaded_worker(const struct supervisor *s, const struct domain *
 	return best;
 }
 
-static int send_adopt(struct worker *w, unsigned slot, struct object *o)
+int pool_adopt(struct worker *w, unsigned slot, struct object *o)
 {
 	struct wire_adopt m = { .slot = o->slot, .cookie_len = o->cookie_len, .size = o->size };
 	int r;
 
+	/* Workers learn objects lazily: only the ones they are asked to serve. */
+	if (o->adopted_mask & (UINT64_C(1) << slot))
+		return 0;
 	wire_init(&m.hdr, WIRE_ADOPT);
 	memcpy(m.cookie, o->cookie, sizeof(m.cookie));
 	r = wire_send(w->sock, &m, sizeof(m), o->anon_fd);
@@ -239,12 +244,9 @@ static int send_request(struct supervisor *s, struct worker *w, unsigned slot, s
 		memcpy(m.cookie, o->cookie, sizeof(m.cookie));
 		return wire_send(w->sock, &m, sizeof(m), -1);
 	}
-	/* Workers learn objects lazily: only the ones they are asked to serve. */
-	if (!(o->adopted_mask & (UINT64_C(1) << slot))) {
-		int e = send_adopt(w, slot, o);
-		if (e < 0)
-			return e;
-	}
+	int e = pool_adopt(w, slot, o);
+	if (e < 0)
+		return e;
 	/* Once: a worker that dies mid-fill leaves its successor the same window to finish. */
 	if (r->fill_len == 0) {
 		struct window_fill f = window_plan(&o->window, s->domains[o->domain].read_window, o->size, r->off, r->len);
@@ -280,7 +282,7 @@ void pool_dispatch(struct supervisor *s, struct domain *d)
 		e = send_request(s, w, (unsigned)slot, r);
 		if (e < 0) {
 			inflight_enqueue(&s->inflight, r, 1);
-			send_failed(s, d, (unsigned)slot, e);
+			pool_send_failed(s, d, (unsigned)slot, e);
 			continue;
 		}
 		r->worker = slot;
@@ -301,7 +303,7 @@ void pool_drop_object(struct supervisor *s, struct object *o)
 		/* A worker that cannot take it is broken; dying drops it too. */
 		int e = d->workers[i].dying ? 0 : wire_send(d->workers[i].sock, &m, sizeof(m), -1);
 		if (e < 0)
-			send_failed(s, d, i, e);
+			pool_send_failed(s, d, i, e);
 	}
 	o->adopted_mask = 0;
 }

@@ -14,6 +14,7 @@
 #include "inflight.h"
 #include "latency.h"
 #include "objects.h"
+#include "prefetch.h"
 #include "sandbox.h"
 #include "state.h"
 
@@ -40,11 +41,13 @@ struct worker {
 	uint64_t started_ms;
 	uint64_t respawn_at_ms;
 	char version[32];
+	struct prefetch_job prefetch; /* the prefetch chunk it holds; job_id 0: none, it takes READs */
 };
 
 /* Per-domain share of struct stats, for the control socket's status. */
 struct domain_stats {
 	uint64_t reads, bytes_served, spawns, deaths;
+	uint64_t prefetched; /* bytes prefetch wrote */
 };
 
 enum domain_state {
@@ -61,6 +64,10 @@ struct domain {
 	unsigned n_workers;
 	uint64_t request_timeout_ms;
 	uint32_t read_window;            /* bytes a READ's fill may reach; 0: exact (window.h) */
+	uint64_t prefetch;               /* bytes of each blob prefetched; 0: none, UINT64_MAX: all */
+	uint32_t prefetch_rate;          /* bytes per second; 0: no limit */
+	struct prefetch_bucket prefetch_bucket;
+	uint32_t prefetch_cursor;        /* object slot where the next search for work starts */
 	struct sandbox_settings sandbox; /* its worker user and seccomp mode */
 	char worker_user[33];            /* sandbox.user points here when it comes from the config */
 	unsigned backoff_ms; /* grows while workers die before saying HELLO */
@@ -88,6 +95,7 @@ struct stats {
 	uint64_t bytes_served;
 	uint64_t spawns, deaths, timeouts, violations, restores, failed_requests;
 	uint64_t refused_keys;
+	uint64_t prefetched;
 };
 
 struct config;
@@ -119,6 +127,7 @@ struct supervisor {
 	char **argv;
 	struct control *control; /* the control socket (control.c); NULL: none */
 	struct stats stats;
+	uint32_t prefetch_jobs; /* the last prefetch job_id handed out */
 	struct latency latency; /* READ latency histogram, recovery after worker deaths */
 };
 

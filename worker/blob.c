@@ -134,13 +134,11 @@ static uint64_t next_hole(int anon_fd, uint64_t pos, uint64_t end)
  * a page with any byte of hole is written, whole pages of data are
  * skipped. Data in the cache file is only ever what a fill wrote, so what
  * SEEK_DATA calls data is right (docs/design.md, "Amplified fills").
- * Returns the bytes written. A failure stops it quietly: this is the part
- * beyond the request, and the kernel asks again for what it still lacks.
+ * Adds the bytes written to *written; returns 0, or the -errno that stopped it.
  */
-static uint64_t fill_holes(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t pos,
-			   uint64_t end)
+static int fill_holes(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t pos,
+		      uint64_t end, uint64_t *written)
 {
-	uint64_t written = 0;
 
 	while (pos < end) {
 		uint64_t data = next_data(anon_fd, pos, end), to;
@@ -155,12 +153,13 @@ static uint64_t fill_holes(struct fill_buffer *b, int blob_fd, int anon_fd, uint
 			}
 			to = pos + CFS_PAGE_SIZE; /* data, but not the whole page */
 		}
-		if (copy_range(b, blob_fd, anon_fd, object_size, pos, to) < 0)
-			break;
-		written += to - pos;
+		int r = copy_range(b, blob_fd, anon_fd, object_size, pos, to);
+		if (r < 0)
+			return r;
+		*written += to - pos;
 		pos = to;
 	}
-	return written;
+	return 0;
 }
 
 int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, struct fill_range req,
@@ -181,8 +180,19 @@ int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t obje
 	if (r < 0)
 		return r;
 	written = hi - lo;
-	/* The window: a sequential reader wants what follows first. */
-	written += fill_holes(b, blob_fd, anon_fd, object_size, hi, fill.off + fill.len);
-	written += fill_holes(b, blob_fd, anon_fd, object_size, fill.off, lo);
+	/*
+	 * The window: a sequential reader wants what follows first. A failure
+	 * here stops it quietly: the kernel asks again for what it still lacks.
+	 */
+	if (fill_holes(b, blob_fd, anon_fd, object_size, hi, fill.off + fill.len, &written) == 0)
+		(void)fill_holes(b, blob_fd, anon_fd, object_size, fill.off, lo, &written);
 	return (int64_t)written;
+}
+
+int64_t blob_prefetch(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, struct fill_range fill)
+{
+	uint64_t written = 0;
+	int r = fill_holes(b, blob_fd, anon_fd, object_size, fill.off, fill.off + fill.len, &written);
+
+	return r < 0 ? r : (int64_t)written;
 }

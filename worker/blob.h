@@ -37,4 +37,12 @@ struct fill_range {
 int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, struct fill_range req,
 		  struct fill_range fill);
 
+/*
+ * Prefetch: writes the pages of fill (page aligned, within round_up(size,
+ * page): wire_prefetch_is_valid()) that the cache file lacks. Returns the
+ * bytes written (0 if it had them all), or the -errno that stopped it
+ * (-ENODATA: the blob is shorter than the object).
+ */
+int64_t blob_prefetch(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, struct fill_range fill);
+
 #endif

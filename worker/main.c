@@ -134,6 +134,27 @@ static int on_read(struct worker *w, const union wire_msg *m, int fd)
 	return 0;
 }
 
+static int on_prefetch(struct worker *w, const union wire_msg *m, int fd)
+{
+	struct wire_prefetch_done out = { .job_id = m->prefetch.job_id };
+	struct held_object *o = object_at(w, m->prefetch.slot, false);
+
+	wire_init(&out.hdr, WIRE_PREFETCH_DONE);
+	if (!o || o->anon_fd < 0)
+		return -EPROTO; /* the supervisor always sends ADOPT first */
+	if (!wire_prefetch_is_valid(&m->prefetch, o->size)) {
+		log_error("domain %s: PREFETCH %" PRIu64 "+%" PRIu64 " does not fit an object of %" PRIu64 " bytes",
+			  w->domain, m->prefetch.off, m->prefetch.len, o->size);
+		return -EPROTO;
+	}
+	test_hook_on_read(o->cookie, o->cookie_len);
+	out.result = o->blob_fd < 0 ? o->blob_fd
+				    : blob_prefetch(&w->buffer, o->blob_fd, o->anon_fd, o->size,
+						    (struct fill_range){ m->prefetch.off, m->prefetch.len });
+	reply(&out.hdr, sizeof(out));
+	return 0;
+}
+
 static int on_drop(struct worker *w, const union wire_msg *m, int fd)
 {
 	struct held_object *o = object_at(w, m->drop.slot, false);
@@ -151,6 +172,7 @@ static const struct {
 	{ WIRE_ADOPT, on_adopt },
 	{ WIRE_READ, on_read },
 	{ WIRE_DROP, on_drop },
+	{ WIRE_PREFETCH, on_prefetch },
 };
 
 static int serve(struct worker *w)

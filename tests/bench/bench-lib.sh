@@ -19,6 +19,13 @@
 #                                max n] (READ latency, us) and LAT[reads]
 #                                from the stats line it logs
 #   summarize FILE               "avg p50 max n" of the numbers in FILE (1 decimal)
+#   phases TIMES JOURNAL PATTERN...
+#                                for each time in TIMES (one a line, ascending):
+#                                the ms from it to the first JOURNAL line
+#                                (journalctl -o short-unix) holding each PATTERN,
+#                                at or after it and before the next time; one
+#                                line per time, "-" where there is none
+#   column_stats FILE N          "avg p50 max n" of column N of FILE ("-" skipped)
 #
 # Sourcing it records the guest's clocksource in the JSON: "tsc" is wanted;
 # jiffies would make every figure coarse (4 ms steps).
@@ -84,6 +91,44 @@ sup_latency() {
 summarize() {
 	sort -n "$1" | awk '{ v[NR] = $1; s += $1 }
 		END { if (NR) printf "%.1f %.1f %.1f %d\n", s / NR, v[int((NR + 1) / 2)], v[NR], NR; else print "- - - 0" }'
+}
+
+phases() {
+	local times=$1 journal=$2
+	shift 2
+	awk -v tf="$times" -v pats="$(printf '%s\037' "$@")" '
+		BEGIN {
+			n = 0
+			while ((getline k < tf) > 0)
+				t[n++] = k
+			np = split(pats, p, "\037") - 1
+		}
+		{
+			for (i = 1; i <= np; i++)
+				if (index($0, p[i]))
+					at[i, cnt[i]++ + 0] = $1
+		}
+		END {
+			for (e = 0; e < n; e++) {
+				line = ""
+				for (i = 1; i <= np; i++) {
+					v = "-"
+					for (c = 0; c < cnt[i]; c++)
+						if (at[i, c] >= t[e] && (e + 1 == n || at[i, c] < t[e + 1])) {
+							v = sprintf("%.1f", (at[i, c] - t[e]) * 1000)
+							break
+						}
+					line = line (i > 1 ? " " : "") v
+				}
+				print line
+			}
+		}' "$journal"
+}
+
+column_stats() {
+	local col=$CFS_VM_TMP/column
+	cut -d' ' -f"$2" "$1" | grep -v -- - >"$col" || true
+	summarize "$col"
 }
 
 bench_json bench=guest clocksource="$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)" \

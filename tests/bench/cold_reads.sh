@@ -3,6 +3,9 @@
 # of 10 000 files of 1-8 KB (tree10k), by 1 and by 4 parallel readers,
 # through the erofs file-backed mount (no daemon), the rig's single-process
 # baseline daemon, and the supervisor with 1, 2 and 4 workers.
+# The supervisor runs with each --read-window of CFS_BENCH_READ_WINDOWS (its
+# default, and 0: exact fills, the same requests the baseline answers). Then
+# one reader again with everything pinned to one CPU (see the loop below).
 # Every run starts cold: a new blob name (so a new cache object), an emptied
 # cache dir, dropped page cache. The clock covers the reads only (not mount
 # or daemon start); every byte is then checked against the manifest. The
@@ -17,6 +20,7 @@
 #   CFS_BENCH_READ_WINDOWS  --read-window values for the supervisor runs
 #                           ("default 0": its default, and exact fills as
 #                           the baseline daemon makes), e.g. "0 256K 1M 4M"
+#   CFS_BENCH_PINNED        1: also one reader with everything on one CPU (1)
 #   CFS_BENCH_SUP_ARGS      more supervisor arguments
 # vm-images: file256:file256 tree10k:tree10k
 set -euo pipefail
@@ -29,6 +33,7 @@ shapes=${CFS_BENCH_SHAPES:-file256 tree10k}
 readers_list=${CFS_BENCH_READERS:-1 4}
 workers_list=${CFS_BENCH_WORKERS:-1 2 4}
 windows=${CFS_BENCH_READ_WINDOWS:-default 0}
+pinned=${CFS_BENCH_PINNED:-1}
 scenario_begin bench_cold_reads
 
 mnt=/mnt/bench
@@ -92,14 +97,16 @@ verify() {
 	return 1
 }
 
-run_no=0
+run_no=0 cpus=all
 # one_run SHAPE READERS CONFIG [WORKERS [WINDOW]]; CONFIG: file-backed, baseline, supervisor.
+# With cpus=1 the daemon, its workers and the readers all run on CPU 0.
 one_run() {
 	local shape=$1 n=$2 config=$3 workers=${4:-0} window=${5:--} name mount_s t0 ok=1 mib_s line
 	run_no=$((run_no + 1))
 	name=$shape-r$run_no
 	LAT=()
 	cache_wipe
+	[ "$cpus" = all ] || taskset -pc 0 $BASHPID >/dev/null
 	case $config in
 	file-backed)
 		t0=$EPOCHREALTIME
@@ -137,10 +144,11 @@ one_run() {
 	supervisor) supervisor_stop || scenario_fail "supervisor exit status $?" ;;
 	esac
 	rm -f "$BENCH_BLOBS/$name"
+	taskset -pc "0-$(($(nproc --all) - 1))" $BASHPID >/dev/null
 	mib_s=$(mibps "${PAYLOAD[$shape]}" "$READ_S")
-	vm_log "RUN $shape readers=$n $config workers=$workers window=$window: $READ_S s, $mib_s MiB/s," \
+	vm_log "RUN $shape readers=$n cpus=$cpus $config workers=$workers window=$window: $READ_S s, $mib_s MiB/s," \
 		"READ requests ${LAT[reads]:--}, latency p50/p99 ${LAT[p50]:--}/${LAT[p99]:--} us"
-	bench_json bench=cold_read shape="$shape" readers="$n" config="$config" workers="$workers" \
+	bench_json bench=cold_read shape="$shape" readers="$n" cpus="$cpus" config="$config" workers="$workers" \
 		read_window="$window" bytes="${PAYLOAD[$shape]}" seconds="$READ_S" mib_s="$mib_s" \
 		mount_s="$mount_s" ok="$ok" lat_p50_us="${LAT[p50]:-}" lat_p90_us="${LAT[p90]:-}" \
 		lat_p99_us="${LAT[p99]:-}" lat_max_us="${LAT[max]:-}" read_requests="${LAT[reads]:-}"
@@ -148,6 +156,7 @@ one_run() {
 
 for ((rep = 1; rep <= reps; rep++)); do
 	for shape in $shapes; do
+		cpus=all
 		for n in $readers_list; do
 			one_run "$shape" "$n" file-backed
 			one_run "$shape" "$n" baseline
@@ -156,6 +165,16 @@ for ((rep = 1; rep <= reps; rep++)); do
 					one_run "$shape" "$n" supervisor "$w" "$win"
 				done
 			done
+		done
+		# One reader with everything on one CPU: no cross-CPU wake-ups, which
+		# cost milliseconds under TCG on a busy host and hit the two
+		# daemons differently.
+		[ "$pinned" = 1 ] || continue
+		cpus=1
+		one_run "$shape" 1 file-backed
+		one_run "$shape" 1 baseline
+		for win in $windows; do
+			one_run "$shape" 1 supervisor 1 "$win"
 		done
 	done
 done

@@ -51,9 +51,11 @@ vm_log "$objects mounts in $mount_s s, fd store $store_before"
 
 : >"$CFS_VM_TMP/restart-ms"
 : >"$CFS_VM_TMP/startup-ms"
+: >"$CFS_VM_TMP/restart-times"
 for ((r = 1; r <= restarts; r++)); do
 	n=$(unit_log | grep -c 'serving cache' || true)
 	t0=$EPOCHREALTIME
+	echo "$t0" >>"$CFS_VM_TMP/restart-times"
 	systemctl restart "$UNIT" || { unit_dump "$UNIT"; scenario_fail "restart failed"; break; }
 	awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$CFS_VM_TMP/restart-ms"
 	wait_unit_log 'serving cache' $((n + 1)) 30 || scenario_fail "no start-up line"
@@ -66,6 +68,15 @@ store_after=$(fdstore_count)
 fds_after=$(fd_count "$(main_pid)")
 read -r restart_avg restart_p50 restart_max _ <<<"$(summarize "$CFS_VM_TMP/restart-ms")"
 read -r startup_avg startup_p50 startup_max _ <<<"$(summarize "$CFS_VM_TMP/startup-ms")"
+# Where the time goes: the old instance stopped, systemd starting the new one
+# (its sandbox and exec), the new instance serving, READY=1 seen by systemd.
+unit_log >"$CFS_OUT/journal.txt"
+phases "$CFS_VM_TMP/restart-times" "$CFS_OUT/journal.txt" "Stopped $UNIT" "Starting $UNIT" "serving cache" \
+	"Started $UNIT" >"$CFS_VM_TMP/phases"
+read -r stopped_avg _ <<<"$(column_stats "$CFS_VM_TMP/phases" 1)"
+read -r starting_avg _ <<<"$(column_stats "$CFS_VM_TMP/phases" 2)"
+read -r serving_avg _ <<<"$(column_stats "$CFS_VM_TMP/phases" 3)"
+read -r started_avg _ <<<"$(column_stats "$CFS_VM_TMP/phases" 4)"
 
 # A sample of the mounts, read for the first time now: the last instance serves them.
 bad=0
@@ -86,10 +97,13 @@ store_idle=$(fdstore_count)
 systemctl stop "$UNIT"
 
 vm_log "SCALE $objects objects: restart (to READY) avg $restart_avg ms, max $restart_max ms; supervisor start-up" \
-	"avg $startup_avg ms; fd store $store_before before, $store_after after; supervisor fds $fds_after"
+	"avg $startup_avg ms; fd store $store_before before, $store_after after; supervisor fds $fds_after;" \
+	"on average the old instance stopped at $stopped_avg ms, systemd started the new one at $starting_avg ms," \
+	"it served from $serving_avg ms, READY seen at $started_avg ms"
 bench_json bench=restart_scale objects="$objects" restarts="$restarts" restart_avg_ms="$restart_avg" \
 	restart_p50_ms="$restart_p50" restart_max_ms="$restart_max" startup_avg_ms="$startup_avg" \
 	startup_max_ms="$startup_max" fdstore_before="$store_before" fdstore_after="$store_after" \
 	fdstore_idle="$store_idle" sup_fds_after="$fds_after" sup_fds_idle="$fds_idle" mount_s="$mount_s" \
-	umount_s="$umount_s" sample_bad="$bad"
+	umount_s="$umount_s" sample_bad="$bad" stopped_avg_ms="$stopped_avg" unit_starting_avg_ms="$starting_avg" \
+	serving_avg_ms="$serving_avg" ready_avg_ms="$started_avg"
 scenario_end objects="$objects" restart_avg_ms="$restart_avg" fdstore="$store_after"

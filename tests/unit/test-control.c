@@ -174,7 +174,7 @@ static void status_json_has_the_documented_shape(void)
 	CHECK(strstr(out, "\"bytes_served\":28672,"));
 	CHECK(strstr(out, "\"domains\":[{\"name\":\"default\",\"state\":\"active\",\"blob_dir\":\"/srv/blobs\","
 			  "\"workers\":0,\"ready\":0,\"worker_version\":\"0.1.0\",\"reads\":7,\"bytes_served\":28672,"
-			  "\"spawns\":2,\"deaths\":1}]}\nok\n"));
+			  "\"spawns\":2,\"deaths\":1,\"prefetch\":\"none\",\"prefetched\":0}]}\nok\n"));
 }
 
 static void status_text_names_the_domain(void)
@@ -183,7 +183,7 @@ static void status_text_names_the_domain(void)
 
 	CHECK(strstr(out, "start 3\n"));
 	CHECK(strstr(out, "domain default (active): blob dir /srv/blobs\n"));
-	CHECK(ends_with(out, "reads 7, bytes served 28672\nok\n"));
+	CHECK(ends_with(out, "reads 7, bytes served 28672\n  prefetch none, 0 bytes prefetched\nok\n"));
 }
 
 static void objects_escape_the_cookie(void)
@@ -191,10 +191,11 @@ static void objects_escape_the_cookie(void)
 	char *out = SAY("objects\n");
 
 	CHECK(!strcmp(out, "obj 5 domain=default state=open size=8192 fdstore=no cookie=a\"b\\x0a\\xff/ "
-			   "volume=erofs,dom\nok\n"));
+			   "volume=erofs,dom prefetch=off 0/0\nok\n"));
 	out = SAY("objects --json\n");
 	CHECK(!strcmp(out, "{\"objects\":[\n{\"obj_id\":5,\"domain\":\"default\",\"state\":\"open\",\"size\":8192,"
-			   "\"in_fdstore\":false,\"cookie\":\"a\\\"b\\n\\u00ff/\",\"volume\":\"erofs,dom\"}\n]}\nok\n"));
+			   "\"in_fdstore\":false,\"cookie\":\"a\\\"b\\n\\u00ff/\",\"volume\":\"erofs,dom\",\"prefetch\":\"off\",\"prefetched_to\":0,"
+			   "\"prefetch_end\":0}\n]}\nok\n"));
 }
 
 static void a_request_may_come_in_pieces(void)
@@ -331,7 +332,7 @@ static void a_long_table_goes_out_as_the_client_reads(void)
 	for (p = out; (p = strchr(p, '\n')); p++)
 		lines++;
 	CHECK_EQ(lines, N + 1 /* obj 5 */ + 3 /* head, tail, ok */);
-	CHECK(ends_with(out, "\"volume\":\"erofs,big\"}\n]}\nok\n"));
+	CHECK(ends_with(out, "\"volume\":\"erofs,big\",\"prefetch\":\"off\",\"prefetched_to\":0,\"prefetch_end\":0}\n]}\nok\n"));
 	/* Every object whole: between the head and the tail, each line is one object. */
 	p = strchr(out, '\n') + 1;
 	for (unsigned i = 0; i < N + 1; i++) {

@@ -32,8 +32,18 @@ supervisor_start() {
 	# With a config file the cache dir comes from its [cache] section.
 	local cache=(--cache-dir "$CFS_CACHE_DIR")
 	case " $* " in *" -c "*|*" --config "*) cache=() ;; esac
-	daemon_start sup "$SUP_BIN" "${cache[@]}" --worker-exe "$WORKER_BIN" "$@" 2>>"$SUP_LOG"
+	daemon_start sup "$SUP_BIN" "${cache[@]}" --worker-exe "$WORKER_BIN" $(test_prefetch_arg "$@") "$@" \
+		2>>"$SUP_LOG"
 	SUP_PID=${DAEMON_PID[sup]}
+}
+
+# CFS_TEST_PREFETCH=all (or a size) runs every --blob-dir scenario with
+# prefetch on, where it may be (two workers or more).
+test_prefetch_arg() {
+	[ -n "${CFS_TEST_PREFETCH:-}" ] || return 0
+	case " $* " in *" --blob-dir "*) ;; *) return 0 ;; esac
+	case " $* " in *" --workers 1 "*|*" --prefetch "*) return 0 ;; esac
+	echo "--prefetch $CFS_TEST_PREFETCH"
 }
 
 supervisor_stop() {
@@ -138,7 +148,7 @@ unit_install() {
 	cat >"/run/systemd/system/$UNIT.service.d/test.conf" <<EOF2
 [Service]
 ExecStart=
-ExecStart=$bin ${UNIT_CACHE_ARG---cache-dir $CFS_CACHE_DIR} --worker-exe ${UNIT_WORKER_BIN:-$WORKER_BIN} $*
+ExecStart=$bin ${UNIT_CACHE_ARG---cache-dir $CFS_CACHE_DIR} --worker-exe ${UNIT_WORKER_BIN:-$WORKER_BIN} $(test_prefetch_arg "$@") $*
 EOF2
 	systemctl daemon-reload
 }
