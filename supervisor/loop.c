@@ -49,10 +49,10 @@ void loop_log_stats(const struct supervisor *s)
 	log_notice("stats: objects=%u inflight=%u opens=%" PRIu64 " reads=%" PRIu64 " closes=%" PRIu64
 		   " bytes=%" PRIu64 " spawns=%" PRIu64 " deaths=%" PRIu64 " timeouts=%" PRIu64
 		   " violations=%" PRIu64 " restores=%" PRIu64 " duplicates=%" PRIu64 " failed=%" PRIu64
-		   " refused_keys=%" PRIu64 " malformed=%" PRIu64 " read_latency_us %s",
+		   " refused_keys=%" PRIu64 " malformed=%" PRIu64 " prefetched=%" PRIu64 " read_latency_us %s",
 		   s->objects.count, s->inflight.count, t->opens, t->reads, t->closes, t->bytes_served, t->spawns,
 		   t->deaths, t->timeouts, t->violations, t->restores, t->duplicates, t->failed_requests,
-		   t->refused_keys, t->malformed, latency);
+		   t->refused_keys, t->malformed, t->prefetched, latency);
 }
 
 static void on_device(struct supervisor *s)

@@ -32,6 +32,7 @@ supervisor_start() {
 	# With a config file the cache dir comes from its [cache] section.
 	local cache=(--cache-dir "$CFS_CACHE_DIR")
 	case " $* " in *" -c "*|*" --config "*) cache=() ;; esac
+	[ -z "$(test_prefetch_arg "$@")" ] || vm_log "with $(test_prefetch_arg "$@") (CFS_TEST_PREFETCH)"
 	daemon_start sup "$SUP_BIN" "${cache[@]}" --worker-exe "$WORKER_BIN" $(test_prefetch_arg "$@") "$@" \
 		2>>"$SUP_LOG"
 	SUP_PID=${DAEMON_PID[sup]}
