@@ -151,6 +151,7 @@ unit_install() {
 ExecStart=
 ExecStart=$bin ${UNIT_CACHE_ARG---cache-dir $CFS_CACHE_DIR} --worker-exe ${UNIT_WORKER_BIN:-$WORKER_BIN} $(test_prefetch_arg "$@") $*
 EOF2
+	vm_log "unit $(grep '^ExecStart=.' "/run/systemd/system/$UNIT.service.d/test.conf")"
 	systemctl daemon-reload
 }
 
