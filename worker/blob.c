@@ -139,7 +139,6 @@ static uint64_t next_hole(int anon_fd, uint64_t pos, uint64_t end)
 static int fill_holes(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t pos,
 		      uint64_t end, uint64_t *written)
 {
-
 	while (pos < end) {
 		uint64_t data = next_data(anon_fd, pos, end), to;
 		if (data > pos) {

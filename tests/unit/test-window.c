@@ -3,9 +3,11 @@
  * Read windows: exact for random READs, growing for sequential ones, and
  * always a fill range a worker accepts.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "check.h"
+#include "reply.h"
 #include "window.h"
 #include "wire.h"
 
@@ -143,33 +145,16 @@ static void a_lower_maximum_caps_grown_windows(void)
 	CHECK_EQ(f.len, 64 * K);
 }
 
-static void the_worker_refuses_fills_that_do_not_fit(void)
+/* A worker's byte count must cover the request's pages and stay within the fill. */
+static void read_done_counts_must_fit_the_fill(void)
 {
-	struct wire_read m = { .off = 8192, .len = 4096, .fill_off = 8192, .fill_len = 4096 };
-
-	CHECK(wire_read_fill_is_valid(&m, 1 * M));
-	m.fill_off = 4096; /* starts before the request: fine */
-	m.fill_len = 8192;
-	CHECK(wire_read_fill_is_valid(&m, 1 * M));
-	m.fill_len = 4096; /* ends before the request's last page */
-	CHECK(!wire_read_fill_is_valid(&m, 1 * M));
-	m.fill_off = 12288; /* starts after the request */
-	m.fill_len = 4096;
-	CHECK(!wire_read_fill_is_valid(&m, 1 * M));
-	m.fill_off = 8000; /* not page aligned */
-	CHECK(!wire_read_fill_is_valid(&m, 1 * M));
-	m.fill_off = 8192;
-	m.fill_len = 1 * M; /* past the object */
-	CHECK(!wire_read_fill_is_valid(&m, 1 * M));
-	m.fill_off = UINT64_MAX - 4095; /* wraps around */
-	m.fill_len = 8192;
-	CHECK(!wire_read_fill_is_valid(&m, 1 * M));
-	m.off = 2 * M; /* past the object: only an empty fill */
-	m.fill_off = 0;
-	m.fill_len = 0;
-	CHECK(wire_read_fill_is_valid(&m, 1 * M));
-	m.fill_len = 4096;
-	CHECK(!wire_read_fill_is_valid(&m, 1 * M));
+	CHECK(reply_read_count_fits(4096, 8192, 100, 1 * M, 4096));
+	CHECK(reply_read_count_fits(128 * K, 8192, 100, 1 * M, 128 * K));
+	CHECK(reply_read_count_fits(-ENODATA, 8192, 100, 1 * M, 128 * K));
+	CHECK(!reply_read_count_fits(0, 8192, 100, 1 * M, 128 * K));            /* claims success, wrote nothing */
+	CHECK(!reply_read_count_fits(4096, 8192, 8192, 1 * M, 128 * K));       /* less than the request */
+	CHECK(!reply_read_count_fits(128 * K + 4096, 8192, 100, 1 * M, 128 * K)); /* more than the fill */
+	CHECK(reply_read_count_fits(4096, 1 * M, 4096, 1 * M + 100, 4096));     /* the zero-padded last page */
 }
 
 int main(void)
@@ -182,6 +167,6 @@ int main(void)
 	RUN(random_reads_stay_exact);
 	RUN(fills_stay_within_the_object);
 	RUN(a_lower_maximum_caps_grown_windows);
-	RUN(the_worker_refuses_fills_that_do_not_fit);
+	RUN(read_done_counts_must_fit_the_fill);
 	return 0;
 }

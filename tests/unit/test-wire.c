@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Framing rules of the supervisor <-> worker protocol, and blob name safety. */
+/* Framing rules of the supervisor <-> worker protocol, READ fill ranges, and blob name safety. */
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -84,11 +85,43 @@ static void blob_names_must_be_one_printable_component(void)
 	CHECK(!cookie_key_is_safe(long_key, 256));
 }
 
+/* The worker's check of a READ's fill range (the supervisor plans it, window.c). */
+static void the_worker_refuses_fills_that_do_not_fit(void)
+{
+	const uint64_t size = 1u << 20;
+	struct wire_read m = { .off = 8192, .len = 4096, .fill_off = 8192, .fill_len = 4096 };
+
+	CHECK(wire_read_fill_is_valid(&m, size));
+	m.fill_off = 4096; /* starts before the request: fine */
+	m.fill_len = 8192;
+	CHECK(wire_read_fill_is_valid(&m, size));
+	m.fill_len = 4096; /* ends before the request's last page */
+	CHECK(!wire_read_fill_is_valid(&m, size));
+	m.fill_off = 12288; /* starts after the request */
+	m.fill_len = 4096;
+	CHECK(!wire_read_fill_is_valid(&m, size));
+	m.fill_off = 8000; /* not page aligned */
+	CHECK(!wire_read_fill_is_valid(&m, size));
+	m.fill_off = 8192;
+	m.fill_len = size; /* past the object */
+	CHECK(!wire_read_fill_is_valid(&m, size));
+	m.fill_off = UINT64_MAX - 4095; /* wraps around */
+	m.fill_len = 8192;
+	CHECK(!wire_read_fill_is_valid(&m, size));
+	m.off = 2 * size; /* past the object: only an empty fill */
+	m.fill_off = 0;
+	m.fill_len = 0;
+	CHECK(wire_read_fill_is_valid(&m, size));
+	m.fill_len = 4096;
+	CHECK(!wire_read_fill_is_valid(&m, size));
+}
+
 int main(void)
 {
 	RUN(every_type_must_have_its_exact_size);
 	RUN(only_adopt_carries_exactly_one_fd);
 	RUN(fds_and_bytes_cross_a_socketpair);
 	RUN(blob_names_must_be_one_printable_component);
+	RUN(the_worker_refuses_fills_that_do_not_fit);
 	return 0;
 }

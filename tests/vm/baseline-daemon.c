@@ -50,7 +50,7 @@ static size_t io_buf_size;
 static uint64_t n_open, n_read, n_close, bytes_written;
 static uint64_t window; /* 0: exactly the READ */
 
-static int log_err(int err, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int log_err(int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -64,7 +64,7 @@ static int log_err(int err, const char *fmt, ...)
 	return -err;
 }
 
-static int dev_cmd(int dev_fd, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int dev_cmd(int dev_fd, const char *fmt, ...)
 {
 	char cmd[512];
 	va_list ap;
