@@ -5,12 +5,15 @@
 #
 #   bench_json KEY=VALUE...      one JSON object per call, appended to
 #                                $CFS_OUT/bench.jsonl (numbers bare, text quoted)
+#   stage_image NAME             copy image NAME into $BENCH_BLOBS (blob NAME) and
+#                                make $BENCH_MNT; for a one-file image, sets
+#                                IMAGE_FILE (its path in the image) and IMAGE_SUM
+#   image_file_ok DIR            IMAGE_FILE under DIR has IMAGE_SUM
 #   cache_wipe                   empty $CFS_CACHE_DIR; no daemon may be bound.
 #                                The cache keeps what it was sent: without this
 #                                a second run would read from the cache, not cold
 #   drop_caches                  sync, then drop page cache, dentries and inodes
 #   mibps BYTES SECONDS          MiB/s with one decimal
-#   ratio A B                    A / B with two decimals ("-" when B is 0 or empty)
 #   sup_args WORKERS [WINDOW]    sets SUP_ARGS: the supervisor serving $BENCH_BLOBS
 #                                with WORKERS workers and --read-window WINDOW
 #                                (unless WINDOW is "default" or empty), then
@@ -31,8 +34,19 @@
 # jiffies would make every figure coarse (4 ms steps).
 
 # shellcheck disable=SC2034 # LAT and SUP_ARGS are for the scenarios
-BENCH_BLOBS=/srv/blobs
+BENCH_BLOBS=/srv/blobs BENCH_MNT=/mnt/bench
 declare -A LAT
+
+stage_image() {
+	mkdir -p "$BENCH_BLOBS" "$BENCH_MNT"
+	cp "$(image_path "$1")" "$BENCH_BLOBS/$1"
+	IMAGE_FILE=$(cut -c67- "$(image_manifest "$1")")
+	IMAGE_SUM=$(cut -c1-64 "$(image_manifest "$1")")
+}
+
+image_file_ok() {
+	[ "$(sha256sum <"$1/$IMAGE_FILE" | cut -c1-64)" = "$IMAGE_SUM" ]
+}
 
 bench_json() {
 	local kv k v out=''
@@ -59,10 +73,6 @@ drop_caches() {
 
 mibps() {
 	awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", b / 1048576 / s; else print 0 }'
-}
-
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }'
 }
 
 sup_args() {

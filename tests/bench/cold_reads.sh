@@ -36,11 +36,10 @@ windows=${CFS_BENCH_READ_WINDOWS:-default 0}
 pinned=${CFS_BENCH_PINNED:-1}
 scenario_begin bench_cold_reads
 
-mnt=/mnt/bench
+mnt=$BENCH_MNT
 declare -A PAYLOAD
-mkdir -p "$BENCH_BLOBS" "$mnt"
 for shape in $shapes; do
-	cp "$(image_path "$shape")" "$BENCH_BLOBS/$shape"
+	stage_image "$shape"
 	# Payload bytes, what MiB/s is made of (the image also holds metadata).
 	mount -t erofs -o ro "$BENCH_BLOBS/$shape" "$mnt"
 	PAYLOAD[$shape]=$(cd "$mnt" && find . -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
