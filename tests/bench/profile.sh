@@ -2,13 +2,15 @@
 # Where the time goes (not part of run.sh; run it when a target is missed):
 #   CFS_BUILD=... tests/vm/run-vm.sh --mem 3072 --out DIR tests/bench/profile.sh
 # Samples every CPU with perf (cpu-clock: TCG has no hardware counters) in
-#  1. a cold read of file256 (1 reader, exact fills) through the baseline
-#     daemon, then through the supervisor with 1 worker;
+#  1. a cold read of file256 and of tree10k (1 reader, exact fills, all on
+#     one vCPU) through the baseline daemon, then the supervisor (1 worker);
 #  2. 20 worker respawns: the idle supervisor's only worker is SIGKILLed and
 #     a fresh 1 MiB of file256 is read, which waits for its replacement;
 #  3. one respawn under strace -f -ttt: the timeline of the steps.
-# Leaves perf-*.txt (by process and by symbol) and respawn-strace.txt in DIR.
-# vm-images: file256:file256
+# Leaves perf-*.txt (by process and by symbol), respawn-strace.txt and
+# kallsyms in DIR: perf in the guest may print kernel addresses unresolved,
+# kallsyms (sorted) names them.
+# vm-images: file256:file256 tree10k:tree10k
 set -euo pipefail
 . "$CFS_SRC/tests/vm/lib.sh"
 . "$CFS_SRC/tests/vm/supervisor-lib.sh"
@@ -16,9 +18,11 @@ set -euo pipefail
 
 scenario_begin bench_profile
 mnt=$BENCH_MNT
+stage_image tree10k
 stage_image file256
 file=$mnt/$IMAGE_FILE
 perf_data=$CFS_VM_TMP/perf.data
+sort /proc/kallsyms >"$CFS_OUT/kallsyms"
 
 perf_start() {
 	perf record -a -g -F "${1:-999}" -e cpu-clock -o "$perf_data" >/dev/null 2>&1 &
@@ -38,25 +42,30 @@ perf_stop() {
 	} | grep -av '^$' >"$CFS_OUT/perf-$1.txt" || true
 }
 
-# 1. Cold reads, exact fills.
-for config in baseline supervisor; do
-	cache_wipe
-	if [ "$config" = baseline ]; then
-		daemon_start baseline "$(baseline_daemon_bin)" --cache-dir "$CFS_CACHE_DIR" --blob-dir "$BENCH_BLOBS"
-	else
-		supervisor_start --blob-dir "$BENCH_BLOBS" --workers 1 --read-window 0
-	fi
-	ln -f "$BENCH_BLOBS/file256" "$BENCH_BLOBS/read-$config"
-	mount -t erofs none -o "fsid=read-$config" "$mnt"
-	drop_caches
-	perf_start
-	t0=$EPOCHREALTIME
-	dd if="$file" of=/dev/null bs=1M status=none
-	vm_log "PROFILE read through $config: $(elapsed "$t0") s"
-	perf_stop "read-$config"
-	umount "$mnt"
-	if [ "$config" = baseline ]; then daemon_stop baseline; else supervisor_stop; fi
+# 1. Cold reads, exact fills, on CPU 0: what each READ costs, no cross-CPU wake-ups.
+taskset -pc 0 $BASHPID >/dev/null
+for shape in file256 tree10k; do
+	for config in baseline supervisor; do
+		cache_wipe
+		if [ "$config" = baseline ]; then
+			daemon_start baseline "$(baseline_daemon_bin)" --cache-dir "$CFS_CACHE_DIR" --blob-dir "$BENCH_BLOBS"
+		else
+			supervisor_start --blob-dir "$BENCH_BLOBS" --workers 1 --read-window 0
+		fi
+		ln -f "$BENCH_BLOBS/$shape" "$BENCH_BLOBS/read-$config"
+		mount -t erofs none -o "fsid=read-$config" "$mnt"
+		drop_caches
+		perf_start
+		t0=$EPOCHREALTIME
+		(cd "$mnt" && cut -c67- "$(image_manifest "$shape")" | xargs -d '\n' cat -- >/dev/null)
+		vm_log "PROFILE $shape read through $config: $(elapsed "$t0") s"
+		perf_stop "read-$shape-$config"
+		umount "$mnt"
+		if [ "$config" = baseline ]; then daemon_stop baseline; else supervisor_stop; fi
+		rm "$BENCH_BLOBS/read-$config"
+	done
 done
+taskset -pc 0-1 $BASHPID >/dev/null
 
 # 2. Respawns, nothing else running.
 cache_wipe

@@ -13,7 +13,7 @@
 #   supervisor_recovery  supervisor SIGKILL under systemd to the next answered READ
 #   restart_scale        systemctl restart with 1000 open objects: time to READY, fd store
 # Options:
-#   --quick              fewer samples, about 10 minutes instead of 25
+#   --quick              fewer samples: 6-10 minutes instead of 15-30 (host load decides)
 #   --reps N             run the cold-read matrix N times, interleaved; tables show medians (1)
 #   --only NAME,...      these scenarios only (the tables keep the others' last results)
 #   --read-windows LIST  supervisor --read-window values for cold reads ("default 0")

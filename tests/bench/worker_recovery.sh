@@ -63,7 +63,7 @@ kill_pass() {
 for workers in $workers_list; do
 	: >"$samples"
 	KILLS=0 pass=0
-	while [ "$KILLS" -lt "$want_kills" ] && [ "$pass" -lt 6 ] && [ "$SCENARIO_FAILED" = 0 ]; do
+	while [ "$KILLS" -lt "$want_kills" ] && [ "$pass" -lt 12 ] && [ "$SCENARIO_FAILED" = 0 ]; do
 		kill_pass "$workers" "$pass"
 		pass=$((pass + 1))
 	done

@@ -30,7 +30,7 @@ tiny) small_files=10 dirs=2 big_sizes= ;;
 small) small_files=2000 dirs=10 big_sizes="1200000 2500000 4000000" ;;
 big) small_files=3000 dirs=12 big_sizes="21000000 28000000 35000000" ;;
 file256) small_files=0 dirs=1 big_sizes=$((256 << 20)) edges=0 ;;
-tree10k) small_files=10000 dirs=10 big_sizes= edges=0 small_span=$((7 * 1024)) ;;
+tree10k) small_files=10000 dirs=10 big_sizes='' edges=0 small_span=$((7 * 1024)) ;;
 *) echo "make-image: unknown SPEC $spec (tiny, small, big, file256, tree10k)" >&2; exit 2 ;;
 esac
 
