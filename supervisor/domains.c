@@ -116,11 +116,17 @@ static bool domain_has_workers(const struct domain *d)
 	return false;
 }
 
-/* A slot a new domain can take: never used, or released with every old worker gone. */
+/* A slot a new domain can take: released, with every old worker gone. */
+static bool slot_is_free(const struct domain *d)
+{
+	return d->state == DOMAIN_UNUSED && !domain_has_workers(d);
+}
+
+/* A free slot below n_domains, or the next one never used; -1 if none. */
 static int free_slot(const struct supervisor *s)
 {
 	for (unsigned i = 0; i < s->n_domains; i++)
-		if (s->domains[i].state == DOMAIN_UNUSED && !domain_has_workers(&s->domains[i]))
+		if (slot_is_free(&s->domains[i]))
 			return (int)i;
 	return s->n_domains < CONFIG_MAX_DOMAINS ? (int)s->n_domains : -1;
 }
@@ -156,7 +162,7 @@ static int check_room(const struct supervisor *s, const struct config *next)
 	for (unsigned i = 0; i < next->n_domains; i++)
 		wanted += domain_by_name(s, next->domains[i].name) < 0;
 	for (unsigned i = 0; i < s->n_domains; i++)
-		room += s->domains[i].state == DOMAIN_UNUSED && !domain_has_workers(&s->domains[i]);
+		room += slot_is_free(&s->domains[i]);
 	if (wanted <= room)
 		return 0;
 	return log_error_errno(ENOSPC, "the new config adds %u domains but only %u slots are free (%d at most, "
