@@ -52,6 +52,7 @@ static const struct key_def domain_keys[] = {
 	{ "request_timeout", KEY_DURATION, FIELD(config_domain, request_timeout_ms), 1, 3600 * 1000, NULL },
 	{ "sandbox", KEY_SANDBOX, FIELD(config_domain, sandbox_log), 0, 0, NULL },
 	{ "read_window", KEY_SIZE, FIELD(config_domain, read_window), 0, CONFIG_READ_WINDOW_MAX, NULL },
+	{ "readahead", KEY_SIZE, FIELD(config_domain, readahead), 0, CONFIG_READAHEAD_MAX, NULL },
 	{ "prefetch", KEY_PREFETCH, FIELD(config_domain, prefetch), 0, CONFIG_PREFETCH_MAX, NULL },
 	{ "prefetch_rate", KEY_SIZE, FIELD(config_domain, prefetch_rate), 0, CONFIG_PREFETCH_RATE_MAX, NULL },
 };
@@ -70,7 +71,8 @@ static void cache_defaults(struct config_cache *c)
 static void domain_defaults(struct config_domain *d, const char *name, unsigned line)
 {
 	/* request_timeout 0: the cache's */
-	*d = (struct config_domain){ .line = line, .workers = 2, .read_window = CONFIG_READ_WINDOW_DEFAULT };
+	*d = (struct config_domain){ .line = line, .workers = 2, .read_window = CONFIG_READ_WINDOW_DEFAULT,
+				    .readahead = CONFIG_READAHEAD_DEFAULT };
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	snprintf(d->worker_user, sizeof(d->worker_user), "%s", SANDBOX_DEFAULT_USER);
 }

@@ -28,6 +28,9 @@
 #define CONFIG_READ_WINDOW_MAX (64u << 20)
 /* Measured in the test VM: see docs/design.md, "Amplified fills". */
 #define CONFIG_READ_WINDOW_DEFAULT (1u << 20)
+#define CONFIG_READAHEAD_MAX (1u << 30)
+/* Measured in the test VM: see docs/design.md, "Readahead". */
+#define CONFIG_READAHEAD_DEFAULT (32u << 20)
 /* prefetch = all */
 #define CONFIG_PREFETCH_ALL UINT64_MAX
 #define CONFIG_PREFETCH_MAX (1ull << 50) /* prefetch = SIZE */
@@ -65,6 +68,7 @@ struct config_domain {
 	uint64_t request_timeout_ms; /* the cache's unless the domain sets its own */
 	bool sandbox_log;            /* sandbox = log: seccomp logs instead of killing */
 	uint32_t read_window;        /* bytes a READ's fill may reach (window.h); 0 = exact */
+	uint32_t readahead;          /* bytes filled ahead of a sequential reader at most (window.h); 0 = none */
 	uint64_t prefetch;           /* bytes of each blob filled in the background; 0: none */
 	uint32_t prefetch_rate;      /* bytes per second for the domain's prefetch; 0: no limit */
 };

@@ -85,7 +85,8 @@ static void status_domain_text(const struct domain *d, struct ctlbuf *b)
 	ctlbuf_printf(b, "; spawns %" PRIu64 ", deaths %" PRIu64 "\n  reads %" PRIu64 ", bytes served %" PRIu64 "\n",
 		      d->stats.spawns, d->stats.deaths, d->stats.reads, d->stats.bytes_served);
 	prefetch_setting(d, prefetch);
-	ctlbuf_printf(b, "  prefetch %s, %" PRIu64 " bytes prefetched\n", prefetch, d->stats.prefetched);
+	ctlbuf_printf(b, "  prefetch %s, %" PRIu64 " bytes prefetched; %" PRIu64 " bytes read ahead\n", prefetch,
+		      d->stats.prefetched, d->stats.readahead);
 }
 
 static void status_domain_json(const struct domain *d, bool first, struct ctlbuf *b)
@@ -102,7 +103,8 @@ static void status_domain_json(const struct domain *d, bool first, struct ctlbuf
 		      ",\"reads\":%" PRIu64 ",\"bytes_served\":%" PRIu64 ",\"spawns\":%" PRIu64 ",\"deaths\":%" PRIu64,
 		      d->stats.reads, d->stats.bytes_served, d->stats.spawns, d->stats.deaths);
 	prefetch_setting(d, prefetch);
-	ctlbuf_printf(b, ",\"prefetch\":\"%s\",\"prefetched\":%" PRIu64 "}", prefetch, d->stats.prefetched);
+	ctlbuf_printf(b, ",\"prefetch\":\"%s\",\"prefetched\":%" PRIu64 ",\"readahead\":%" PRIu64 "}", prefetch,
+		      d->stats.prefetched, d->stats.readahead);
 }
 
 static void object_text(const struct supervisor *s, const struct object *o, struct ctlbuf *b)

@@ -33,7 +33,7 @@ static void domain_from_config(struct domain *d, const struct config_domain *cd)
 {
 	*d = (struct domain){ .state = DOMAIN_ACTIVE, .blob_dir_fd = -1, .n_workers = cd->workers,
 			      .request_timeout_ms = cd->request_timeout_ms, .read_window = cd->read_window,
-			      .prefetch = cd->prefetch, .prefetch_rate = cd->prefetch_rate,
+			      .readahead = cd->readahead, 			      .prefetch = cd->prefetch, .prefetch_rate = cd->prefetch_rate,
 			      .sandbox = { .seccomp_log = cd->sandbox_log } };
 	snprintf(d->name, sizeof(d->name), "%s", cd->name);
 	snprintf(d->blob_dir, sizeof(d->blob_dir), "%s", cd->blob_dir);
@@ -202,6 +202,7 @@ static void domain_update(struct domain *d, struct domain *next)
 	d->n_workers = next->n_workers;
 	d->request_timeout_ms = next->request_timeout_ms;
 	d->read_window = next->read_window;
+	d->readahead = next->readahead;
 	d->prefetch = next->prefetch;
 	d->prefetch_rate = next->prefetch_rate;
 	d->sandbox = next->sandbox;

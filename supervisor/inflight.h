@@ -27,6 +27,7 @@ struct request {
 	unsigned crashes;     /* workers that crashed or hung holding it */
 	unsigned kills;       /* workers killed from outside holding it */
 	uint64_t fill_off, fill_len; /* READ: its read window, planned at first dispatch and kept across retries */
+	uint32_t joined_job;  /* READ waiting for this chunk to fill its pages (pool-join.h), neither queued nor held */
 	struct request *next; /* queue link while unassigned */
 };
 

@@ -31,6 +31,13 @@
 #define DEVICE_BATCH 64
 #define TICK_RESPAWN_MS 10
 #define TICK_TIMEOUT_MS 100
+/*
+ * The timeout tick stays on this long after the last request or chunk:
+ * a reader's READs come one after another with nothing in flight between
+ * them, and arming and disarming the timer around each cost a visible
+ * share of the supervisor's time per READ (issue 7's profile).
+ */
+#define TICK_LINGER_MS 1000
 
 uint64_t now_ms(void)
 {
@@ -49,10 +56,11 @@ void loop_log_stats(const struct supervisor *s)
 	log_notice("stats: objects=%u inflight=%u opens=%" PRIu64 " reads=%" PRIu64 " closes=%" PRIu64
 		   " bytes=%" PRIu64 " spawns=%" PRIu64 " deaths=%" PRIu64 " timeouts=%" PRIu64
 		   " violations=%" PRIu64 " restores=%" PRIu64 " duplicates=%" PRIu64 " failed=%" PRIu64
-		   " refused_keys=%" PRIu64 " malformed=%" PRIu64 " prefetched=%" PRIu64 " read_latency_us %s",
+		   " refused_keys=%" PRIu64 " malformed=%" PRIu64 " prefetched=%" PRIu64 " readahead=%" PRIu64
+		   " joined=%" PRIu64 " read_latency_us %s",
 		   s->objects.count, s->inflight.count, t->opens, t->reads, t->closes, t->bytes_served, t->spawns,
 		   t->deaths, t->timeouts, t->violations, t->restores, t->duplicates, t->failed_requests,
-		   t->refused_keys, t->malformed, t->prefetched, latency);
+		   t->refused_keys, t->malformed, t->prefetched, t->readahead, t->joined, latency);
 }
 
 static void on_device(struct supervisor *s)
@@ -210,10 +218,12 @@ static void settle(struct supervisor *s)
 	for (unsigned i = 0; i < s->n_domains; i++)
 		prefetch_waits |= pool_prefetch(s, &s->domains[i], now);
 	control_settle(s);
+	if (s->inflight.count || pool_prefetch_busy(s))
+		s->busy_until_ms = now + TICK_LINGER_MS;
 	if (respawn_pending || prefetch_waits)
 		arm_timer(s, TICK_RESPAWN_MS);
 	else
-		arm_timer(s, s->inflight.count || pool_prefetch_busy(s) ? TICK_TIMEOUT_MS : 0);
+		arm_timer(s, now < s->busy_until_ms ? TICK_TIMEOUT_MS : 0);
 }
 
 static void on_timer(struct supervisor *s)

@@ -68,6 +68,9 @@ static void usage(FILE *f)
 		"      --read-window SIZE    fill up to SIZE (e.g. 512K) around a READ, growing\n"
 		"                            while reads are sequential; 0: fill exactly what\n"
 		"                            the kernel asks [1M]\n"
+		"      --readahead SIZE      while a reader is sequential, fill up to SIZE ahead\n"
+		"                            of it with idle workers (needs 2+ workers); 0: none\n"
+		"                            [32M]\n"
 		"      --prefetch WHAT       fill each blob in the background once it is open:\n"
 		"                            none, all, or its first SIZE (e.g. 64M); needs 2+\n"
 		"                            workers, one stays free for READs [none]\n"
@@ -105,6 +108,7 @@ static int parse_uint(const char *arg, const char *what, unsigned long max, unsi
 }
 
 _Static_assert(CONFIG_READ_WINDOW_DEFAULT == 1u << 20, "--help names the default read window");
+_Static_assert(CONFIG_READAHEAD_DEFAULT == 32u << 20, "--help names the default readahead");
 
 static int parse_read_window(const char *arg, uint32_t *out)
 {
@@ -120,7 +124,8 @@ static int parse_read_window(const char *arg, uint32_t *out)
 
 enum {
 	OPT_WORKER_EXE = 256, OPT_TIMEOUT, OPT_CRASH_LIMIT, OPT_DEVICE, OPT_READY_FILE, OPT_VERSION,
-	OPT_WORKER_USER, OPT_SECCOMP, OPT_CHECK_CONFIG, OPT_CONTROL, OPT_READ_WINDOW, OPT_PREFETCH, OPT_PREFETCH_RATE,
+	OPT_WORKER_USER, OPT_SECCOMP, OPT_CHECK_CONFIG, OPT_CONTROL, OPT_READ_WINDOW, OPT_READAHEAD,
+	OPT_PREFETCH, OPT_PREFETCH_RATE,
 };
 
 struct args {
@@ -142,6 +147,7 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 		{ "request-timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "crash-limit", required_argument, NULL, OPT_CRASH_LIMIT },
 		{ "read-window", required_argument, NULL, OPT_READ_WINDOW },
+		{ "readahead", required_argument, NULL, OPT_READAHEAD },
 		{ "prefetch", required_argument, NULL, OPT_PREFETCH },
 		{ "prefetch-rate", required_argument, NULL, OPT_PREFETCH_RATE },
 		{ "device", required_argument, NULL, OPT_DEVICE },
@@ -160,7 +166,7 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 	while ((c = getopt_long(argc, argv, "c:b:d:t:w:vh", opts, NULL)) != -1) {
 		a->domain_options |= c == 'w' || c == OPT_WORKER_USER || c == OPT_SECCOMP || c == 'd' || c == 't' ||
 				     c == OPT_TIMEOUT || c == OPT_CRASH_LIMIT || c == OPT_DEVICE || c == OPT_READ_WINDOW ||
-				     c == OPT_PREFETCH || c == OPT_PREFETCH_RATE;
+				     c == OPT_READAHEAD || c == OPT_PREFETCH || c == OPT_PREFETCH_RATE;
 		switch (c) {
 		case 'c': a->config_path = optarg; break;
 		case OPT_CHECK_CONFIG: a->check_config = true; break;
@@ -189,6 +195,12 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 		case OPT_READ_WINDOW:
 			if (parse_read_window(optarg, &d->read_window) < 0)
 				return -EINVAL;
+			break;
+		case OPT_READAHEAD:
+			if (config_parse_size(optarg, CONFIG_READAHEAD_MAX, &v) < 0)
+				return log_error("--readahead: '%s' is not a size from 0 to 1G in multiples of 4K, "
+						 "e.g. 32M", optarg), -EINVAL;
+			d->readahead = (uint32_t)v;
 			break;
 		case OPT_PREFETCH:
 			if (config_parse_prefetch(optarg, &d->prefetch) < 0)
@@ -221,7 +233,7 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 				 "or the domains of a config file"), -EINVAL;
 	if (!d->blob_dir[0] && a->domain_options)
 		return log_error("--cache-dir, --tag, --device, --request-timeout, --crash-limit, --workers, "
-				 "--worker-user, --seccomp, --read-window and --prefetch* go with --blob-dir; with a config "
+				 "--worker-user, --seccomp, --read-window, --readahead and --prefetch* go with --blob-dir; with a config "
 				 "file set them in its [cache] and [domain NAME] sections"), -EINVAL;
 	if (d->prefetch && d->n_workers < 2)
 		return log_error("--prefetch needs --workers 2 or more: one worker always stays free for READs"),
@@ -287,7 +299,8 @@ static void shutdown_all(struct supervisor *s)
 int main(int argc, char **argv)
 {
 	static struct domain domain = { .state = DOMAIN_ACTIVE, .name = "default", .n_workers = 2, .blob_dir_fd = -1,
-					.read_window = CONFIG_READ_WINDOW_DEFAULT, .sandbox = { .user = SANDBOX_DEFAULT_USER } };
+					.read_window = CONFIG_READ_WINDOW_DEFAULT, .readahead = CONFIG_READAHEAD_DEFAULT,
+					.sandbox = { .user = SANDBOX_DEFAULT_USER } };
 	struct supervisor s = {
 		.cfg = { .device_path = DEVICE_PATH, .cache_dir = "/var/cache/cachefiles", .tag = "cfs",
 			 .worker_exe = CFS_WORKER_PATH, .request_timeout_ms = 30000, .crash_limit = 3,

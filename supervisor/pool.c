@@ -249,9 +249,12 @@ static int send_request(struct supervisor *s, struct worker *w, unsigned slot, s
 		return e;
 	/* Once: a worker that dies mid-fill leaves its successor the same window to finish. */
 	if (r->fill_len == 0) {
-		struct window_fill f = window_plan(&o->window, s->domains[o->domain].read_window, o->size, r->off, r->len);
+		struct domain *d = &s->domains[o->domain];
+		struct window_fill f = window_plan(&o->window, d->read_window, d->readahead, o->size, r->off, r->len);
 		r->fill_off = f.off;
 		r->fill_len = f.len;
+		/* It may have asked for readahead (pool-prefetch.c looks). */
+		d->readahead_hint = d->read_window > 0 && d->readahead > 0;
 		log_debug("domain %s obj %u msg %u: READ %" PRIu64 "+%" PRIu64 " fills %" PRIu64 "+%" PRIu64,
 			  s->domains[o->domain].name, r->obj_id, r->msg_id, r->off, r->len, f.off, f.len);
 	}

@@ -46,9 +46,10 @@ void prefetch_answered(struct prefetch_state *p, uint64_t off, uint64_t len, int
  */
 void prefetch_lost(struct prefetch_state *p, uint64_t off, bool crashed, unsigned crash_limit);
 
-/* A chunk handed to a worker. */
+/* A chunk handed to a worker: prefetch, or a stream's readahead (window.h). */
 struct prefetch_job {
 	uint32_t job_id; /* 0: none */
+	bool readahead;
 	uint32_t obj_id, obj_slot;
 	uint64_t off, len;
 	uint64_t deadline_ms;

@@ -12,6 +12,7 @@
 #include "domains.h"
 #include "fdstore.h"
 #include "kmsg.h"
+#include "pool-join.h"
 #include "pool.h"
 
 const char *domain_name(const struct supervisor *s, unsigned domain)
@@ -136,7 +137,8 @@ static void take_read(struct supervisor *s, const struct kreq *req)
 		(void)device_read_complete(o->anon_fd, req->msg_id);
 		return;
 	}
-	inflight_enqueue(&s->inflight, r, 0);
+	if (!pool_join_chunk(s, o, r))
+		inflight_enqueue(&s->inflight, r, 0);
 }
 
 static void take_close(struct supervisor *s, const struct kreq *req)

@@ -48,6 +48,7 @@ struct worker {
 struct domain_stats {
 	uint64_t reads, bytes_served, spawns, deaths;
 	uint64_t prefetched; /* bytes prefetch wrote */
+	uint64_t readahead;  /* bytes readahead wrote (window.h) */
 };
 
 enum domain_state {
@@ -64,10 +65,12 @@ struct domain {
 	unsigned n_workers;
 	uint64_t request_timeout_ms;
 	uint32_t read_window;            /* bytes a READ's fill may reach; 0: exact (window.h) */
+	uint32_t readahead;              /* bytes filled ahead of a sequential reader at most; 0: none */
 	uint64_t prefetch;               /* bytes of each blob prefetched; 0: none, UINT64_MAX: all */
 	uint32_t prefetch_rate;          /* bytes per second; 0: no limit */
 	struct prefetch_bucket prefetch_bucket;
 	uint32_t prefetch_cursor;        /* object slot where the next search for work starts */
+	bool readahead_hint;             /* an object of it may want readahead: worth a search */
 	struct sandbox_settings sandbox; /* its worker user and seccomp mode */
 	char worker_user[33];            /* sandbox.user points here when it comes from the config */
 	unsigned backoff_ms; /* grows while workers die before saying HELLO */
@@ -96,6 +99,8 @@ struct stats {
 	uint64_t spawns, deaths, timeouts, violations, restores, failed_requests;
 	uint64_t refused_keys;
 	uint64_t prefetched;
+	uint64_t readahead; /* bytes readahead chunks wrote */
+	uint64_t joined;    /* READs answered by the chunk they waited for, without a worker of their own */
 };
 
 struct config;
@@ -110,6 +115,7 @@ struct supervisor {
 	int signal_fd;
 	int timer_fd;
 	unsigned timer_interval_ms; /* 0 = disarmed */
+	uint64_t busy_until_ms;     /* the timeout tick lingers until then (loop.c) */
 	struct objects objects;
 	struct inflight inflight;
 	struct state state;
@@ -128,6 +134,7 @@ struct supervisor {
 	struct control *control; /* the control socket (control.c); NULL: none */
 	struct stats stats;
 	uint32_t prefetch_jobs; /* the last prefetch job_id handed out */
+	unsigned chunks_out;    /* workers holding a prefetch or readahead chunk */
 	struct latency latency; /* READ latency histogram, recovery after worker deaths */
 };
 

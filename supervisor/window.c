@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "window.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cfs-util.h"
@@ -10,10 +11,11 @@ static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
 /*
- * A READ inside a stream's last fill: that fill is still under way (another
- * reader of the same pages is served by its worker), or it stopped early
- * (the cache fs refused a write). Either way a second window there would
- * only duplicate work: fill exactly what was asked.
+ * The stream whose planned range holds off. For a READ: a fill or readahead
+ * chunk there is still under way (another reader of the same pages is
+ * served by its worker), or it stopped early (the cache fs refused a
+ * write). Either way a second window there would only duplicate work:
+ * fill exactly what was asked.
  */
 static struct window_stream *stream_inside(struct window_state *st, uint64_t off)
 {
@@ -79,7 +81,8 @@ static struct window_fill stream_fill(struct window_stream *s, uint32_t max, uin
 	return (struct window_fill){ from, end - from };
 }
 
-struct window_fill window_plan(struct window_state *st, uint32_t max, uint64_t size, uint64_t off, uint64_t len)
+struct window_fill window_plan(struct window_state *st, uint32_t max, uint32_t ahead_max, uint64_t size, uint64_t off,
+			       uint64_t len)
 {
 	uint64_t lo, hi, limit = round_up_page(size);
 	struct window_stream *s;
@@ -97,8 +100,19 @@ struct window_fill window_plan(struct window_state *st, uint32_t max, uint64_t s
 	}
 	s = stream_continued(st, off);
 	if (s) {
+		struct window_fill f;
+		bool ran_dry = s->ahead && s->hi >= s->ahead;
 		s->window = s->window ? (uint32_t)min_u64(2 * (uint64_t)s->window, max) : WINDOW_INITIAL;
-		return stream_fill(s, max, st->clock, s->hi, hi, limit);
+		f = stream_fill(s, max, st->clock, s->hi, hi, limit);
+		/* Sequential for long enough: what follows is wanted too. */
+		if (s->window == max && ahead_max) {
+			if (!s->ahead_dist)
+				s->ahead_dist = (uint32_t)min_u64((uint64_t)WINDOW_READAHEAD * max, ahead_max);
+			else if (ran_dry)
+				s->ahead_dist = (uint32_t)min_u64(2 * (uint64_t)s->ahead_dist, ahead_max);
+			s->ahead = max_u64(s->ahead, min_u64(limit, s->hi + s->ahead_dist));
+		}
+		return f;
 	}
 	/*
 	 * A new stream: exact, as with read_window = 0, until its next READ
@@ -107,5 +121,48 @@ struct window_fill window_plan(struct window_state *st, uint32_t max, uint64_t s
 	 */
 	s = stream_oldest(st);
 	s->window = off == 0 ? WINDOW_INITIAL : 0;
+	s->ahead = 0;
+	s->ahead_dist = 0;
 	return stream_fill(s, max, st->clock, lo, hi, limit);
+}
+
+bool window_readahead_take(struct window_state *st, uint32_t max, uint64_t size, struct window_fill *chunk)
+{
+	uint64_t limit = round_up_page(size);
+
+	if (max == 0)
+		return false;
+	for (size_t i = 0; i < WINDOW_STREAMS; i++) {
+		struct window_stream *s = &st->streams[i];
+		uint64_t end = min_u64(min_u64(s->ahead, limit), s->hi + max);
+		if (!s->hi || end <= s->hi)
+			continue;
+		*chunk = (struct window_fill){ s->hi, end - s->hi };
+		s->hi = end;
+		return true;
+	}
+	return false;
+}
+
+void window_fill_lost(struct window_state *st, uint64_t off)
+{
+	struct window_stream *s = stream_inside(st, off);
+
+	/*
+	 * No readahead either until the stream's next READ: a chunk that kills
+	 * its worker every time (a poison range) is then tried once per READ,
+	 * which the READ's own crash limit bounds.
+	 */
+	if (s && off > s->lo) {
+		s->hi = off;
+		s->ahead = off;
+	}
+}
+
+void window_caught_up(struct window_state *st, uint32_t max, uint32_t ahead_max, uint64_t off)
+{
+	struct window_stream *s = stream_inside(st, off);
+
+	if (s && max && s->window == max && s->ahead_dist)
+		s->ahead = max_u64(s->ahead, s->hi + min_u64(s->ahead_dist, ahead_max));
 }

@@ -97,7 +97,7 @@ static void unknown_key_suggests_what_was_meant(void)
 		     "unknown key 'crash_limit' in [domain a]: it belongs in the [cache] section");
 	expect_error(DOMAIN_A "colour = blue\n", 4,
 		     "unknown key 'colour' in [domain a]; known keys: volume, blob_dir, workers, worker_user, "
-		     "request_timeout, sandbox, read_window, prefetch, prefetch_rate");
+		     "request_timeout, sandbox, read_window, readahead, prefetch, prefetch_rate");
 	expect_error("dir = /x\n" DOMAIN_A, 1, "'dir' is outside any section: put it under [cache] or [domain NAME]");
 }
 
@@ -118,6 +118,8 @@ static void bad_values_say_what_is_expected(void)
 		     "request_timeout = '3601s': expected a duration from 1ms to 3600s with its unit, e.g. 30s or 500ms");
 	expect_error(DOMAIN_A "read_window = 65M\n", 4,
 		     "read_window = '65M': expected a size from 0 to 64M in multiples of 4K, e.g. 512K or 4M");
+	expect_error(DOMAIN_A "readahead = 2G\n", 4,
+		     "readahead = '2G': expected a size from 0 to 1G in multiples of 4K, e.g. 512K or 4M");
 	expect_error(DOMAIN_A "read_window = 1000\n", 4,
 		     "read_window = '1000': expected a size from 0 to 64M in multiples of 4K, e.g. 512K or 4M");
 	expect_error(DOMAIN_A "prefetch = some\n", 4,
@@ -337,6 +339,7 @@ static const char valid[] =
 	"workers = 4\n"
 	"sandbox = log\n"
 	"read_window = 512K\n"
+	"readahead = 0\n"
 	"prefetch = 1G\n"
 	"prefetch_rate = 8M\n"
 	"\n"
@@ -377,6 +380,7 @@ static void valid_file_gives_values_and_defaults(void)
 	CHECK_EQ(a->request_timeout_ms, 1500); /* the cache's */
 	CHECK(a->sandbox_log);
 	CHECK_EQ(a->read_window, 512 * 1024);
+	CHECK_EQ(a->readahead, 0);
 	CHECK_EQ(a->prefetch, 1ull << 30);
 	CHECK_EQ(a->prefetch_rate, 8 << 20);
 
@@ -387,6 +391,7 @@ static void valid_file_gives_values_and_defaults(void)
 	CHECK_EQ(b->request_timeout_ms, 2000);
 	CHECK(!b->sandbox_log);
 	CHECK_EQ(b->read_window, CONFIG_READ_WINDOW_DEFAULT);
+	CHECK_EQ(b->readahead, CONFIG_READAHEAD_DEFAULT);
 	CHECK(b->prefetch == CONFIG_PREFETCH_ALL);
 	CHECK_EQ(b->prefetch_rate, 0);
 	config_free(&cfg);

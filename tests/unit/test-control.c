@@ -174,7 +174,7 @@ static void status_json_has_the_documented_shape(void)
 	CHECK(strstr(out, "\"bytes_served\":28672,"));
 	CHECK(strstr(out, "\"domains\":[{\"name\":\"default\",\"state\":\"active\",\"blob_dir\":\"/srv/blobs\","
 			  "\"workers\":0,\"ready\":0,\"worker_version\":\"0.1.0\",\"reads\":7,\"bytes_served\":28672,"
-			  "\"spawns\":2,\"deaths\":1,\"prefetch\":\"none\",\"prefetched\":0}]}\nok\n"));
+			  "\"spawns\":2,\"deaths\":1,\"prefetch\":\"none\",\"prefetched\":0,\"readahead\":0}]}\nok\n"));
 }
 
 static void status_text_names_the_domain(void)
@@ -183,7 +183,7 @@ static void status_text_names_the_domain(void)
 
 	CHECK(strstr(out, "start 3\n"));
 	CHECK(strstr(out, "domain default (active): blob dir /srv/blobs\n"));
-	CHECK(ends_with(out, "reads 7, bytes served 28672\n  prefetch none, 0 bytes prefetched\nok\n"));
+	CHECK(ends_with(out, "reads 7, bytes served 28672\n  prefetch none, 0 bytes prefetched; 0 bytes read ahead\nok\n"));
 }
 
 static void objects_escape_the_cookie(void)

@@ -16,9 +16,12 @@ int cfs_log_max_priority;
 #define K (1024ull)
 #define M (1024 * K)
 
+/* The readahead setting plan() uses: the default, unless a test sets another. */
+static uint32_t readahead = 32 * M;
+
 static struct window_fill plan(struct window_state *st, uint32_t max, uint64_t size, uint64_t off, uint64_t len)
 {
-	struct window_fill f = window_plan(st, max, size, off, len);
+	struct window_fill f = window_plan(st, max, readahead, size, off, len);
 	struct wire_read m = { .off = off, .len = len, .fill_off = f.off, .fill_len = f.len };
 
 	CHECK(wire_read_fill_is_valid(&m, size));
@@ -157,6 +160,158 @@ static void read_done_counts_must_fit_the_fill(void)
 	CHECK(reply_read_count_fits(4096, 1 * M, 4096, 1 * M + 100, 4096));     /* the zero-padded last page */
 }
 
+
+/* Reads a stream from 0 until its window is at max; returns where its last fill ended. */
+static uint64_t grow_stream(struct window_state *st, uint32_t max, uint64_t size)
+{
+	uint64_t off = 0;
+	struct window_fill f;
+
+	do {
+		f = plan(st, max, size, off, 4 * K);
+		off = f.off + f.len;
+	} while (f.len < max);
+	return off;
+}
+
+static void readahead_follows_a_stream_at_its_maximum(void)
+{
+	struct window_state st = { 0 };
+	struct window_fill c;
+	uint64_t off = 0, end;
+
+	/* While the window grows: none. */
+	for (int i = 0; i < 3; i++) {
+		struct window_fill f = plan(&st, 1 * M, 1024 * M, off, 4 * K);
+		off = f.off + f.len;
+		CHECK(!window_readahead_take(&st, 1 * M, 1024 * M, &c));
+	}
+	end = grow_stream(&st, 1 * M, 4096 * M);
+	for (unsigned i = 0; i < WINDOW_READAHEAD; i++) {
+		CHECK(window_readahead_take(&st, 1 * M, 4096 * M, &c));
+		CHECK_EQ(c.off, end + i * M);
+		CHECK_EQ(c.len, 1 * M);
+	}
+	CHECK(!window_readahead_take(&st, 1 * M, 4096 * M, &c));
+	/*
+	 * The reader misses past the readahead: the workers were faster. The
+	 * stream goes on, and its readahead doubles each time, up to the maximum.
+	 */
+	uint64_t hi = end + WINDOW_READAHEAD * M;
+	for (unsigned want = 2 * WINDOW_READAHEAD, round = 0; round < 6; round++, want *= 2) {
+		unsigned n = 0;
+		struct window_fill f = plan(&st, 1 * M, 4096 * M, hi, 4 * K);
+		if (want > readahead / M)
+			want = readahead / M;
+		CHECK_EQ(f.off, hi);
+		CHECK_EQ(f.len, 1 * M);
+		hi += M;
+		while (window_readahead_take(&st, 1 * M, 4096 * M, &c)) {
+			CHECK_EQ(c.off, hi + n * M);
+			n++;
+		}
+		CHECK_EQ(n, want);
+		hi += n * M;
+	}
+	/* A READ inside what readahead planned is exact: a chunk fills it. */
+	CHECK_EQ(plan(&st, 1 * M, 4096 * M, hi - M + 8 * K, 4 * K).len, 4 * K);
+}
+
+static void random_reads_and_exact_windows_want_no_readahead(void)
+{
+	struct window_state st = { 0 };
+	struct window_fill c;
+	uint64_t x = 12345;
+
+	for (int i = 0; i < 1000; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		plan(&st, 1 * M, 1024 * M, (x >> 20) % (1000 * M) & ~(4 * K - 1), 4 * K);
+		CHECK(!window_readahead_take(&st, 1 * M, 1024 * M, &c));
+	}
+	st = (struct window_state){ 0 };
+	for (uint64_t off = 0; off < 8 * M; off += 128 * K) {
+		plan(&st, 0, 1024 * M, off, 128 * K);
+		CHECK(!window_readahead_take(&st, 0, 1024 * M, &c));
+	}
+}
+
+static void the_readahead_setting_caps_it_or_turns_it_off(void)
+{
+	struct window_state st = { 0 };
+	struct window_fill c;
+	uint64_t end;
+	unsigned n = 0;
+
+	readahead = 0;
+	grow_stream(&st, 1 * M, 1024 * M);
+	CHECK(!window_readahead_take(&st, 1 * M, 1024 * M, &c));
+	readahead = 2 * M;
+	st = (struct window_state){ 0 };
+	end = grow_stream(&st, 1 * M, 1024 * M);
+	while (window_readahead_take(&st, 1 * M, 1024 * M, &c))
+		n++;
+	CHECK_EQ(n, 2);
+	/* Run dry: it would double, but stays at the setting. */
+	plan(&st, 1 * M, 1024 * M, end + 2 * M, 4 * K);
+	n = 0;
+	while (window_readahead_take(&st, 1 * M, 1024 * M, &c))
+		n++;
+	CHECK_EQ(n, 2);
+	readahead = 32 * M;
+}
+
+static void a_lost_chunk_ends_the_stream_there(void)
+{
+	struct window_state st = { 0 };
+	struct window_fill c1, c2, f;
+	uint64_t end = grow_stream(&st, 1 * M, 1024 * M);
+
+	CHECK(window_readahead_take(&st, 1 * M, 1024 * M, &c1));
+	CHECK(window_readahead_take(&st, 1 * M, 1024 * M, &c2));
+	window_fill_lost(&st, c1.off);
+	/* Not handed out again on its own (a poison range would kill worker after worker)... */
+	CHECK(!window_readahead_take(&st, 1 * M, 1024 * M, &c1));
+	/* ...but a READ there continues the stream with a window, and readahead with it. */
+	f = plan(&st, 1 * M, 1024 * M, end + 8 * K, 4 * K);
+	CHECK_EQ(f.off, end);
+	CHECK_EQ(f.len, 1 * M);
+	CHECK(window_readahead_take(&st, 1 * M, 1024 * M, &c1));
+	CHECK_EQ(c1.off, end + M);
+}
+
+static void a_reader_catching_up_pushes_readahead_further(void)
+{
+	struct window_state st = { 0 };
+	struct window_fill c;
+	uint64_t last = 0;
+
+	grow_stream(&st, 1 * M, 1024 * M);
+	while (window_readahead_take(&st, 1 * M, 1024 * M, &c))
+		last = c.off;
+	window_caught_up(&st, 1 * M, readahead, last + 4 * K);
+	for (unsigned i = 0; i < WINDOW_READAHEAD; i++) {
+		CHECK(window_readahead_take(&st, 1 * M, 1024 * M, &c));
+		CHECK_EQ(c.off, last + (i + 1) * M);
+	}
+	CHECK(!window_readahead_take(&st, 1 * M, 1024 * M, &c));
+}
+
+static void readahead_stays_within_the_object(void)
+{
+	const uint64_t size = 3 * M + 100;
+	struct window_state st = { 0 };
+	struct window_fill c;
+	uint64_t end = grow_stream(&st, 1 * M, size), total = end;
+
+	while (window_readahead_take(&st, 1 * M, size, &c)) {
+		struct wire_read m = { .off = c.off, .len = 1, .fill_off = c.off, .fill_len = c.len };
+		CHECK(wire_read_fill_is_valid(&m, size));
+		CHECK_EQ(c.off, total);
+		total += c.len;
+	}
+	CHECK_EQ(total, round_up_page(size));
+}
+
 int main(void)
 {
 	RUN(window_zero_fills_exactly_the_pages_asked);
@@ -168,5 +323,11 @@ int main(void)
 	RUN(fills_stay_within_the_object);
 	RUN(a_lower_maximum_caps_grown_windows);
 	RUN(read_done_counts_must_fit_the_fill);
+	RUN(readahead_follows_a_stream_at_its_maximum);
+	RUN(random_reads_and_exact_windows_want_no_readahead);
+	RUN(the_readahead_setting_caps_it_or_turns_it_off);
+	RUN(a_lost_chunk_ends_the_stream_there);
+	RUN(a_reader_catching_up_pushes_readahead_further);
+	RUN(readahead_stays_within_the_object);
 	return 0;
 }
