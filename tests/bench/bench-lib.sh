@@ -14,13 +14,16 @@
 #                                a second run would read from the cache, not cold
 #   drop_caches                  sync, then drop page cache, dentries and inodes
 #   mibps BYTES SECONDS          MiB/s with one decimal
-#   sup_args WORKERS [WINDOW]    sets SUP_ARGS: the supervisor serving $BENCH_BLOBS
-#                                with WORKERS workers and --read-window WINDOW
-#                                (unless WINDOW is "default" or empty), then
+#   sup_args WORKERS [SETTINGS]  sets SUP_ARGS: the supervisor serving $BENCH_BLOBS
+#                                with WORKERS workers and SETTINGS ("default",
+#                                or OPTION=VALUE pairs joined by commas, each
+#                                passed as --OPTION VALUE), then
 #                                $CFS_BENCH_SUP_ARGS
 #   sup_latency                  SIGUSR1 to the supervisor; sets LAT[p50 p90 p99
-#                                max n] (READ latency, us) and LAT[reads]
-#                                from the stats line it logs
+#                                max n] (READ latency, us), LAT[reads],
+#                                LAT[filled] (bytes written into the cache
+#                                file) and LAT[stat_KEY] for every counter of
+#                                the stats line it logs
 #   summarize FILE               "avg p50 max n" of the numbers in FILE (1 decimal)
 #   phases TIMES JOURNAL PATTERN...
 #                                for each time in TIMES (one a line, ascending):
@@ -76,11 +79,15 @@ mibps() {
 }
 
 sup_args() {
-	local workers=$1 window=${2:-default}
+	local workers=$1 settings=${2:-default} kv
 	# shellcheck disable=SC2206 # extra arguments are words on purpose
 	local extra=(${CFS_BENCH_SUP_ARGS:-})
 	SUP_ARGS=(--blob-dir "$BENCH_BLOBS" --workers "$workers")
-	[ "$window" = default ] || SUP_ARGS+=(--read-window "$window")
+	if [ "$settings" != default ]; then
+		for kv in ${settings//,/ }; do
+			SUP_ARGS+=("--${kv%%=*}" "${kv#*=}")
+		done
+	fi
 	SUP_ARGS+=("${extra[@]}")
 }
 
@@ -94,8 +101,13 @@ sup_latency() {
 	for kv in ${line#*read_latency_us }; do
 		LAT[${kv%%=*}]=${kv#*=}
 	done
-	line=${line#* reads=}
-	LAT[reads]=${line%% *}
+	line=${line#*stats: }
+	for kv in ${line%% read_latency_us*}; do
+		LAT[stat_${kv%%=*}]=${kv#*=}
+	done
+	LAT[reads]=${LAT[stat_reads]}
+	# What workers wrote into the cache file: for READs, readahead and prefetch.
+	LAT[filled]=$((LAT[stat_bytes] + ${LAT[stat_readahead]:-0} + ${LAT[stat_prefetched]:-0}))
 }
 
 summarize() {

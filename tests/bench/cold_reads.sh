@@ -3,9 +3,12 @@
 # of 10 000 files of 1-8 KB (tree10k), by 1 and by 4 parallel readers,
 # through the erofs file-backed mount (no daemon), the rig's single-process
 # baseline daemon, and the supervisor with 1, 2 and 4 workers.
-# The supervisor runs with each --read-window of CFS_BENCH_READ_WINDOWS (its
-# default, and 0: exact fills, the same requests the baseline answers). Then
-# one reader again with everything pinned to one CPU (see the loop below).
+# The supervisor runs with each of CFS_BENCH_SETTINGS (its defaults, and
+# read-window=0: exact fills, the same requests the baseline answers). A
+# cache-warm run reads through the supervisor what an earlier read left in
+# the cache file: the limit of the fscache path. Then one reader again with
+# everything pinned to one CPU (see the loop below), and random 4 KiB reads
+# of file256's file with each setting (CFS_BENCH_RANDOM of them).
 # Every run starts cold: a new blob name (so a new cache object), an emptied
 # cache dir, dropped page cache. The clock covers the reads only (not mount
 # or daemon start); every byte is then checked against the manifest. The
@@ -17,9 +20,13 @@
 #   CFS_BENCH_SHAPES        images to read ("file256 tree10k")
 #   CFS_BENCH_READERS       reader counts ("1 4")
 #   CFS_BENCH_WORKERS       supervisor worker counts ("1 2 4")
-#   CFS_BENCH_READ_WINDOWS  --read-window values for the supervisor runs
-#                           ("default 0": its default, and exact fills as
-#                           the baseline daemon makes), e.g. "0 256K 1M 4M"
+#   CFS_BENCH_SETTINGS      supervisor settings to compare ("default
+#                           read-window=0"): each "default" or OPTION=VALUE
+#                           pairs joined by commas, passed as --OPTION VALUE,
+#                           e.g. "read-window=4M,readahead=0" or "prefetch=all"
+#   CFS_BENCH_READ_WINDOWS  older form: --read-window values ("default 0")
+#   CFS_BENCH_RANDOM        random 4 KiB reads per run, 0: none (2000)
+#   CFS_BENCH_NO_BASELINE   1: skip the baseline daemon (quicker A/B runs)
 #   CFS_BENCH_PINNED        1: also one reader with everything on one CPU (1)
 #   CFS_BENCH_SUP_ARGS      more supervisor arguments
 # vm-images: file256:file256 tree10k:tree10k
@@ -32,7 +39,13 @@ reps=${CFS_BENCH_REPS:-1}
 shapes=${CFS_BENCH_SHAPES:-file256 tree10k}
 readers_list=${CFS_BENCH_READERS:-1 4}
 workers_list=${CFS_BENCH_WORKERS:-1 2 4}
-windows=${CFS_BENCH_READ_WINDOWS:-default 0}
+windows=${CFS_BENCH_SETTINGS:-}
+if [ -z "$windows" ]; then
+	for w in ${CFS_BENCH_READ_WINDOWS:-default 0}; do
+		[ "$w" = default ] && windows+=" default" || windows+=" read-window=$w"
+	done
+fi
+random_reads=${CFS_BENCH_RANDOM:-2000}
 pinned=${CFS_BENCH_PINNED:-1}
 scenario_begin bench_cold_reads
 
@@ -97,7 +110,7 @@ verify() {
 }
 
 run_no=0 cpus=all warm_reads=0
-# one_run SHAPE READERS CONFIG [WORKERS [WINDOW]]; CONFIG: file-backed, baseline, supervisor,
+# one_run SHAPE READERS CONFIG [WORKERS [SETTINGS]]; CONFIG: file-backed, baseline, supervisor,
 # or cache-warm: the supervisor's mount read once untimed, so the timed read
 # finds every byte in the cache file and sends no READ: the limit of the
 # fscache path on this rig, whatever the daemon does.
@@ -155,12 +168,47 @@ one_run() {
 	rm -f "$BENCH_BLOBS/$name"
 	taskset -pc "0-$(($(nproc --all) - 1))" $BASHPID >/dev/null
 	mib_s=$(mibps "${PAYLOAD[$shape]}" "$READ_S")
-	vm_log "RUN $shape readers=$n cpus=$cpus $config workers=$workers window=$window: $READ_S s, $mib_s MiB/s," \
+	vm_log "RUN $shape readers=$n cpus=$cpus $config workers=$workers settings=$window: $READ_S s, $mib_s MiB/s," \
 		"READ requests ${LAT[reads]:--}, latency p50/p99 ${LAT[p50]:--}/${LAT[p99]:--} us"
 	bench_json bench=cold_read shape="$shape" readers="$n" cpus="$cpus" config="$config" workers="$workers" \
-		read_window="$window" bytes="${PAYLOAD[$shape]}" seconds="$READ_S" mib_s="$mib_s" \
+		settings="$window" bytes="${PAYLOAD[$shape]}" seconds="$READ_S" mib_s="$mib_s" \
 		mount_s="$mount_s" ok="$ok" lat_p50_us="${LAT[p50]:-}" lat_p90_us="${LAT[p90]:-}" \
-		lat_p99_us="${LAT[p99]:-}" lat_max_us="${LAT[max]:-}" read_requests="${LAT[reads]:-}"
+		lat_p99_us="${LAT[p99]:-}" lat_max_us="${LAT[max]:-}" read_requests="${LAT[reads]:-}" \
+		filled_bytes="${LAT[filled]:-}" readahead_bytes="${LAT[stat_readahead]:-}" joined="${LAT[stat_joined]:-}"
+}
+
+# random_run CONFIG [SETTINGS]: random 4 KiB reads of file256's file, cold,
+# one reader; CONFIG file-backed or supervisor (2 workers). Every run must
+# read the same bytes as the first.
+random_sum=''
+random_run() {
+	local config=$1 settings=${2:--} name sum t0 s
+	run_no=$((run_no + 1))
+	name=file256-r$run_no
+	LAT=()
+	cache_wipe
+	if [ "$config" = file-backed ]; then
+		mount -t erofs -o ro "$BENCH_BLOBS/file256" "$mnt"
+	else
+		sup_args 2 "$settings"
+		supervisor_start "${SUP_ARGS[@]}"
+		ln -f "$BENCH_BLOBS/file256" "$BENCH_BLOBS/$name"
+		mount -t erofs none -o "fsid=$name" "$mnt"
+	fi
+	drop_caches
+	t0=$EPOCHREALTIME
+	sum=$(random_read_sum "$mnt/$(cut -c67- "$(image_manifest file256)")" "$random_reads") || scenario_fail "$name: random reads failed"
+	s=$(elapsed "$t0")
+	[ "$config" = file-backed ] || sup_latency || scenario_fail "$name: no stats line"
+	umount "$mnt"
+	[ "$config" = file-backed ] || supervisor_stop || scenario_fail "supervisor exit status $?"
+	rm -f "$BENCH_BLOBS/$name"
+	[ -n "$random_sum" ] || random_sum=$sum
+	[ "$sum" = "$random_sum" ] || scenario_fail "$name: random reads returned other bytes ($sum, not $random_sum)"
+	vm_log "RUN random 4K x$random_reads $config settings=$settings: $s s, READ requests ${LAT[reads]:--}," \
+		"filled ${LAT[filled]:--} bytes"
+	bench_json bench=random_read reads="$random_reads" config="$config" settings="$settings" seconds="$s" \
+		read_requests="${LAT[reads]:-}" filled_bytes="${LAT[filled]:-}" ok="$([ "$sum" = "$random_sum" ] && echo 1 || echo 0)"
 }
 
 for ((rep = 1; rep <= reps; rep++)); do
@@ -186,6 +234,11 @@ for ((rep = 1; rep <= reps; rep++)); do
 		for win in $windows; do
 			one_run "$shape" 1 supervisor 1 "$win"
 		done
+	done
+	[ "$random_reads" -gt 0 ] && [[ " $shapes " == *" file256 "* ]] || continue
+	random_run file-backed
+	for win in $windows; do
+		random_run supervisor "$win"
 	done
 done
 scenario_end runs="$run_no"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The benchmarks, one command on the host:
 #
-#   tests/bench/run.sh [--quick] [--reps N] [--only NAME,...] [--read-windows LIST] [--sup-args ARGS] [--report]
+#   tests/bench/run.sh [--quick] [--reps N] [--only NAME,...] [--settings LIST] [--read-windows LIST]
+#                      [--random N] [--sup-args ARGS] [--report]
 #
 # Builds the project (meson, in $CFS_BUILD or else build-bench/ in the source
 # tree; not under /tmp, which the guest hides) and the images, boots the 6.12
@@ -16,7 +17,12 @@
 #   --quick              fewer samples: 6-10 minutes instead of 15-30 (host load decides)
 #   --reps N             run the cold-read matrix N times, interleaved; tables show medians (1)
 #   --only NAME,...      these scenarios only (the tables keep the others' last results)
-#   --read-windows LIST  supervisor --read-window values for cold reads ("default 0")
+#   --settings LIST      supervisor settings the cold reads compare ("default read-window=0"):
+#                        each "default" or OPTION=VALUE pairs joined by commas, passed as
+#                        --OPTION VALUE; e.g. the issue 9 matrix:
+#                        "default read-window=0 read-window=256K read-window=4M readahead=0 prefetch=all"
+#   --read-windows LIST  the same for --read-window values only ("default 0")
+#   --random N           random 4 KiB reads of file256 per setting, 0: none (2000)
 #   --sup-args ARGS      more supervisor arguments, in every scenario
 #   --report             print the tables of the last results again, run nothing
 # A benchmark prints figures: it fails (status 1) when data read back is wrong
@@ -30,7 +36,7 @@ outs=$build/bench-out
 results=$build/bench-results.json
 
 usage() {
-	sed -n '2,4p' "$0" | sed 's/^# \{0,3\}//' >&2
+	sed -n '2,5p' "$0" | sed 's/^# \{0,3\}//' >&2
 	exit 2
 }
 
@@ -45,6 +51,8 @@ while [ $# -gt 0 ]; do
 	--reps) CFS_BENCH_REPS=$2; shift ;;
 	--only) only=$2; shift ;;
 	--read-windows) export CFS_BENCH_READ_WINDOWS=$2; shift ;;
+	--settings) export CFS_BENCH_SETTINGS=$2; shift ;;
+	--random) export CFS_BENCH_RANDOM=$2; shift ;;
 	--sup-args) export CFS_BENCH_SUP_ARGS=$2; shift ;;
 	--report) report_only=1 ;;
 	--help|-h) usage ;;

@@ -16,6 +16,8 @@
 #                                   read and sha256-check every file of MANIFEST
 #                                   under DIR with READERS parallel readers; sets
 #                                   CHECK_FILES CHECK_BYTES CHECK_BAD CHECK_SECONDS
+#   random_read_sum FILE N          N random 4 KiB reads (fixed seed); prints a
+#                                   checksum of what was read
 #   image_path NAME / image_manifest NAME
 #   baseline_daemon_bin             path of the built baseline-daemon
 #   daemon_start NAME CMD [ARGS...] run CMD --ready-file FIFO in the background and
@@ -77,6 +79,24 @@ unit_dump() {
 image_path() { echo "$CFS_IMAGES/$1.img"; }
 image_manifest() { echo "$CFS_IMAGES/$1.sha256"; }
 baseline_daemon_bin() { echo "${CFS_BASELINE_DAEMON:-$CFS_BUILD/tests/vm/baseline-daemon}"; }
+
+# random_read_sum FILE N: N reads of 4 KiB at page offsets of FILE drawn
+# from a fixed seed (the same pages every time); prints a checksum of what
+# was read.
+random_read_sum() {
+	perl -e '
+		use strict; use Fcntl;
+		my ($path, $n) = @ARGV;
+		sysopen(my $fh, $path, O_RDONLY) or die "$path: $!\n";
+		my $pages = int((-s $fh) / 4096);
+		srand(7);
+		for (1 .. $n) {
+			sysseek($fh, int(rand($pages)) * 4096, 0) or die "seek: $!\n";
+			my $got = sysread($fh, my $buf, 4096);
+			die "short read: $!\n" unless defined $got && $got == 4096;
+			print $buf;
+		}' "$1" "$2" | sha256sum | cut -c1-16
+}
 
 check_tree() {
 	local dir=$1 manifest=$2 readers=${3:-1}
