@@ -126,22 +126,28 @@ struct window_fill window_plan(struct window_state *st, uint32_t max, uint32_t a
 	return stream_fill(s, max, st->clock, lo, hi, limit);
 }
 
+/*
+ * Of the streams that want readahead, the one least far ahead of its last
+ * READ (lo is where that READ's fill began): interleaved readers of one
+ * object each get their share.
+ */
 bool window_readahead_take(struct window_state *st, uint32_t max, uint64_t size, struct window_fill *chunk)
 {
 	uint64_t limit = round_up_page(size);
+	struct window_stream *best = NULL;
 
 	if (max == 0)
 		return false;
 	for (size_t i = 0; i < WINDOW_STREAMS; i++) {
 		struct window_stream *s = &st->streams[i];
-		uint64_t end = min_u64(min_u64(s->ahead, limit), s->hi + max);
-		if (!s->hi || end <= s->hi)
-			continue;
-		*chunk = (struct window_fill){ s->hi, end - s->hi };
-		s->hi = end;
-		return true;
+		if (s->hi && min_u64(s->ahead, limit) > s->hi && (!best || s->hi - s->lo < best->hi - best->lo))
+			best = s;
 	}
-	return false;
+	if (!best)
+		return false;
+	*chunk = (struct window_fill){ best->hi, min_u64(min_u64(best->ahead, limit), best->hi + max) - best->hi };
+	best->hi += chunk->len;
+	return true;
 }
 
 void window_fill_lost(struct window_state *st, uint64_t off)

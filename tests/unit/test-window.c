@@ -235,6 +235,29 @@ static void random_reads_and_exact_windows_want_no_readahead(void)
 	}
 }
 
+static void interleaved_streams_share_readahead(void)
+{
+	struct window_state st = { 0 };
+	struct window_fill c;
+	uint64_t a = 0, b = 512 * M;
+	unsigned in_a = 0, in_b = 0;
+
+	/* Two readers, each sequential in its half, their READs interleaved. */
+	for (int i = 0; i < 8; i++) {
+		struct window_fill f = plan(&st, 1 * M, 1024 * M, a, 4 * K);
+		a = f.off + f.len;
+		f = plan(&st, 1 * M, 1024 * M, b, 4 * K);
+		b = f.off + f.len;
+	}
+	for (int i = 0; i < 6; i++) {
+		CHECK(window_readahead_take(&st, 1 * M, 1024 * M, &c));
+		in_a += c.off < 512 * M;
+		in_b += c.off >= 512 * M;
+	}
+	CHECK_EQ(in_a, 3);
+	CHECK_EQ(in_b, 3);
+}
+
 static void the_readahead_setting_caps_it_or_turns_it_off(void)
 {
 	struct window_state st = { 0 };
@@ -325,6 +348,7 @@ int main(void)
 	RUN(read_done_counts_must_fit_the_fill);
 	RUN(readahead_follows_a_stream_at_its_maximum);
 	RUN(random_reads_and_exact_windows_want_no_readahead);
+	RUN(interleaved_streams_share_readahead);
 	RUN(the_readahead_setting_caps_it_or_turns_it_off);
 	RUN(a_lost_chunk_ends_the_stream_there);
 	RUN(a_reader_catching_up_pushes_readahead_further);
