@@ -18,6 +18,8 @@
 #                                   CHECK_FILES CHECK_BYTES CHECK_BAD CHECK_SECONDS
 #   random_read_sum FILE N          N random 4 KiB reads (fixed seed); prints a
 #                                   checksum of what was read
+#   stage_blob IMAGE NAME [DIR...] copy test image IMAGE to $BLOBS/NAME (the blob
+#                                   dir, /srv/blobs) and create each DIR
 #   image_path NAME / image_manifest NAME
 #   baseline_daemon_bin             path of the built baseline-daemon
 #   daemon_start NAME CMD [ARGS...] run CMD --ready-file FIFO in the background and
@@ -77,6 +79,11 @@ unit_dump() {
 }
 
 image_path() { echo "$CFS_IMAGES/$1.img"; }
+BLOBS=/srv/blobs
+stage_blob() {
+	mkdir -p "$BLOBS" "${@:3}"
+	cp "$(image_path "$1")" "$BLOBS/$2"
+}
 image_manifest() { echo "$CFS_IMAGES/$1.sha256"; }
 baseline_daemon_bin() { echo "${CFS_BASELINE_DAEMON:-$CFS_BUILD/tests/vm/baseline-daemon}"; }
 

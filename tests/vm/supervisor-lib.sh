@@ -10,6 +10,9 @@
 #   wait_fd_count PID N SECS     wait until PID has N fds (objects closing
 #                                after umount are asynchronous); fails after SECS
 #   worker_sandbox_status PID    the sandbox lines of /proc/PID/status, one line
+#   check_unit_fds_then_umount MOUNT FDS_IDLE
+#                                (systemd) fd store and supervisor fds with one
+#                                object, then after its umount (see below)
 #
 # Sourcing this creates the workers' user (cachefiles-worker) in the guest
 # from the project's sysusers.d file, as a package install would: the guest
@@ -182,6 +185,25 @@ wait_status_objects() {
 
 unit_log() {
 	journalctl -q -o short-unix -u "$UNIT" --no-pager
+}
+
+# check_unit_fds_then_umount MOUNT FDS_IDLE: with MOUNT's object the only one
+# open, the fd store holds device + state + it, and the unit's main process
+# one fd more than idle; after umount MOUNT, the store holds device + state
+# only and no request failed. Sets STORE_MOUNTED FDS_MOUNTED STORE_AFTER.
+check_unit_fds_then_umount() {
+	local mount=$1 fds_idle=$2
+	wait_status_objects 1 || scenario_fail "STATUS does not show the mounted object"
+	STORE_MOUNTED=$(fdstore_count)
+	FDS_MOUNTED=$(fd_count "$(main_pid)")
+	[ "$STORE_MOUNTED" = 3 ] || scenario_fail "fd store holds $STORE_MOUNTED fds with 1 object, expected 3"
+	[ "$FDS_MOUNTED" = $((fds_idle + 1)) ] ||
+		scenario_fail "supervisor holds $FDS_MOUNTED fds with 1 object, expected $((fds_idle + 1))"
+	umount "$mount"
+	wait_status_objects 0 || scenario_fail "object left after umount"
+	STORE_AFTER=$(fdstore_count)
+	[ "$STORE_AFTER" = 2 ] || scenario_fail "fd store holds $STORE_AFTER fds, expected 2"
+	! unit_log | grep -q "giving up" || scenario_fail "a request failed"
 }
 
 # wait_unit_log PATTERN COUNT SECS: until the unit's journal has PATTERN COUNT times.

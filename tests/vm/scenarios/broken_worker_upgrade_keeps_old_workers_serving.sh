@@ -11,9 +11,8 @@ set -euo pipefail
 
 scenario_begin broken_worker_upgrade_keeps_old_workers_serving
 
-blobs=/srv/blobs
-mkdir -p "$blobs" /mnt/big
-cp "$(image_path big)" "$blobs/big"
+blobs=$BLOBS
+stage_blob big big /mnt/big
 installed=/usr/local/libexec/cfs-test/cachefiles-worker
 install_binary "$CFS_BUILD/worker/cachefiles-worker" "$installed" v0
 WORKER_BIN=$installed supervisor_start --blob-dir "$blobs" --workers 2

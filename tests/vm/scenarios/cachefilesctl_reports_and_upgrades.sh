@@ -18,9 +18,8 @@ ctl() { timeout 90 "$CTL_BIN" "$@"; }
 json_get() { /usr/bin/python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 
-blobs=/srv/blobs
-mkdir -p "$blobs" /mnt/small /mnt/big
-cp "$(image_path small)" "$blobs/small"
+blobs=$BLOBS
+stage_blob small small /mnt/small /mnt/big
 cp "$(image_path big)" "$blobs/big"
 supervisor_start --blob-dir "$blobs" --workers 2
 mode=$(stat -c %a "$socket")

@@ -20,9 +20,8 @@ scenario_begin compromised_worker_cannot_escape_its_sandbox
 survivors="device outside"
 killers="execve socket-inet socket-unix ptrace mount setuid write-fd fork ioctl kill"
 
-blobs=/srv/blobs
-mkdir -p "$blobs"
-cp "$(image_path small)" "$blobs/small0"
+blobs=$BLOBS
+stage_blob small small0
 # What the "outside" attempt would read if the sandbox leaked.
 echo secret >/srv/outside
 control=$blobs/.escape

@@ -10,9 +10,8 @@ set -euo pipefail
 scenario_begin demo
 echo
 echo "== kernel $(uname -r): $(grep -c . /proc/filesystems) filesystems, erofs: $(grep -q erofs /proc/filesystems && echo yes)"
-blobs=/srv/blobs
-mkdir -p "$blobs" /mnt/demo
-cp "$(image_path small)" "$blobs/demo"
+blobs=$BLOBS
+stage_blob small demo /mnt/demo
 echo "== blob: $blobs/demo, $(stat -c %s "$blobs/demo") bytes (an erofs image made by mkfs.erofs)"
 
 supervisor_start --blob-dir "$blobs" --workers 2

@@ -9,9 +9,8 @@ set -euo pipefail
 
 scenario_begin garbage_from_a_worker_gets_it_replaced
 
-blobs=/srv/blobs
-mkdir -p "$blobs" /mnt/small
-cp "$(image_path small)" "$blobs/small"
+blobs=$BLOBS
+stage_blob small small /mnt/small
 # Read windows leave about 50 READs for the image, so garbage must come
 # often; then a request is often held by a worker killed for it, and counts
 # as a crash each time: a high crash limit keeps it from failing as poison.

@@ -10,9 +10,8 @@ set -euo pipefail
 
 scenario_begin hostile_and_broken_blobs_get_clear_errors
 
-blobs=/srv/blobs
-mkdir -p "$blobs" /mnt/good /mnt/evil /mnt/missing /mnt/short
-cp "$(image_path small)" "$blobs/good"
+blobs=$BLOBS
+stage_blob small good /mnt/good /mnt/evil /mnt/missing /mnt/short
 # Half of the image: the superblock is there, file data past the cut is not.
 head -c "$(($(stat -c %s "$(image_path small)") / 2))" "$(image_path small)" >"$blobs/short"
 # What a traversal would reach if it worked.

@@ -10,9 +10,8 @@ set -euo pipefail
 
 scenario_begin poison_request_fails_without_crash_loop
 
-blobs=/srv/blobs
-mkdir -p "$blobs" /mnt/good /mnt/poison
-cp "$(image_path small)" "$blobs/good"
+blobs=$BLOBS
+stage_blob small good /mnt/good /mnt/poison
 ln "$blobs/good" "$blobs/poison-1"
 supervisor_start --blob-dir "$blobs" --workers 2 --crash-limit 3 \
 	--worker-exe "$CFS_BUILD/worker/cachefiles-worker-test"

@@ -11,9 +11,8 @@ set -euo pipefail
 
 scenario_begin prefetch_fills_blobs_while_workers_die
 
-blobs=/srv/blobs
-mkdir -p "$blobs" /mnt/read /mnt/idle
-cp "$(image_path big)" "$blobs/read"
+blobs=$BLOBS
+stage_blob big read /mnt/read /mnt/idle
 ln "$blobs/read" "$blobs/idle"
 size=$(stat -c %s "$blobs/read")
 manifest=$(image_manifest big)

@@ -24,9 +24,8 @@ random_file=large/blob-2.bin # 35 MB
 random_reads=${RANDOM_READS:-2000}
 scenario_begin read_window_cuts_round_trips
 
-blobs=/srv/blobs
-mkdir -p "$blobs"
-cp "$(image_path big)" "$blobs/big"
+blobs=$BLOBS
+stage_blob big big
 manifest=$(image_manifest big)
 image_mb=$(($(stat -c %s "$blobs/big") >> 20))
 runs=0

@@ -14,9 +14,8 @@ set -euo pipefail
 min_kills=${MIN_KILLS:-50}
 scenario_begin supervisor_kills_under_systemd_are_invisible
 
-blobs=/srv/blobs
-mkdir -p "$blobs"
-cp "$(image_path big)" "$blobs/big0"
+blobs=$BLOBS
+stage_blob big big0
 unit_install --blob-dir "$blobs" --workers 2
 systemctl start "$UNIT" || { unit_dump "$UNIT"; exit 1; }
 fds_idle=$(fd_count "$(main_pid)")

@@ -12,9 +12,8 @@ set -euo pipefail
 upgrades=${UPGRADES:-5}
 scenario_begin supervisor_reexec_upgrade_without_systemd
 
-blobs=/srv/blobs
-mkdir -p "$blobs" /mnt/big
-cp "$(image_path big)" "$blobs/big"
+blobs=$BLOBS
+stage_blob big big /mnt/big
 installed=/usr/local/libexec/cfs-test/cachefiles-supervisor
 install_binary "$CFS_BUILD/supervisor/cachefiles-supervisor" "$installed" v0
 SUP_BIN=$installed supervisor_start --blob-dir "$blobs" --workers 2

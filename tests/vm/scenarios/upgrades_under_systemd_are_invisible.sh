@@ -15,9 +15,8 @@ set -euo pipefail
 
 scenario_begin upgrades_under_systemd_are_invisible
 
-blobs=/srv/blobs
-mkdir -p "$blobs"
-cp "$(image_path big)" "$blobs/big"
+blobs=$BLOBS
+stage_blob big big
 bindir=/usr/local/libexec/cfs-test
 install_binary "$SUP_BIN" "$bindir/cachefiles-supervisor" v0
 install_binary "$WORKER_BIN" "$bindir/cachefiles-worker" v0
@@ -80,17 +79,8 @@ for w in $(cat "/proc/$pid/task/$pid/children"); do
 done
 unit_log | grep -q "workers run version .*-test" || scenario_fail "no worker reported the new version"
 
-wait_status_objects 1 || scenario_fail "STATUS does not show the mounted object"
-store_mounted=$(fdstore_count)
-fds_mounted=$(fd_count "$pid")
-[ "$store_mounted" = 3 ] || scenario_fail "fd store holds $store_mounted fds with 1 object, expected 3"
-[ "$fds_mounted" = $((fds_idle + 1)) ] || scenario_fail "supervisor holds $fds_mounted fds, expected $((fds_idle + 1))"
-umount "/mnt/big$pass"
-wait_status_objects 0 || scenario_fail "object left after umount"
-store=$(fdstore_count)
-[ "$store" = 2 ] || scenario_fail "fd store holds $store fds, expected 2"
-! unit_log | grep -q "giving up" || scenario_fail "a request failed"
+check_unit_fds_then_umount "/mnt/big$pass" "$fds_idle"
 systemctl stop "$UNIT"
 scenario_end worker_upgrades="$worker_upgrades" supervisor_upgrades="$sup_upgrades" passes=$((pass + 1)) \
-	files="$files" bad="$bad" read_s="$read_s" fdstore_mounted="$store_mounted" \
-	fdstore="$store" fds_mounted="$fds_mounted" fds_idle="$fds_idle"
+	files="$files" bad="$bad" read_s="$read_s" fdstore_mounted="$STORE_MOUNTED" \
+	fdstore="$STORE_AFTER" fds_mounted="$FDS_MOUNTED" fds_idle="$fds_idle"

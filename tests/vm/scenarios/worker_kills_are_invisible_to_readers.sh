@@ -12,9 +12,8 @@ set -euo pipefail
 min_kills=${MIN_KILLS:-200}
 scenario_begin worker_kills_are_invisible_to_readers
 
-blobs=/srv/blobs
-mkdir -p "$blobs"
-cp "$(image_path big)" "$blobs/big0"
+blobs=$BLOBS
+stage_blob big big0
 manifest=$(image_manifest big)
 
 supervisor_start --blob-dir "$blobs" --workers 2

@@ -9,9 +9,8 @@ set -euo pipefail
 
 scenario_begin worker_stopped_mid_read_times_out
 
-blobs=/srv/blobs
-mkdir -p "$blobs" /mnt/small
-cp "$(image_path small)" "$blobs/small"
+blobs=$BLOBS
+stage_blob small small /mnt/small
 supervisor_start --blob-dir "$blobs" --workers 2 --request-timeout 1500
 
 mount -t erofs none -o fsid=small /mnt/small
