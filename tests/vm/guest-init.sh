@@ -55,7 +55,8 @@ mount --move /out "/newroot$out"
 rm -f /newroot/.dockerenv
 
 # cachefiles needs xattrs and sync_fs, which tmpfs lacks: ext4 on the RAM
-# block device (brd, 512 MiB, pages allocated as they are written). Not a
+# block device (brd; 1 GiB from run-vm.sh's command line, room for six cold
+# passes of the big image; pages allocated as they are written). Not a
 # loop device over a file in tmpfs: that adds a kernel thread hop and a
 # second filesystem to every cache-file I/O, a cost no real disk has, which
 # made the fscache path look slower than it is (issue 9's measurements).

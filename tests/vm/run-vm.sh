@@ -135,7 +135,7 @@ set +e
 timeout --kill-after=10 "$timeout" \
 	qemu-system-x86_64 -accel tcg -cpu max -smp 2,sockets=2,cores=1,threads=1 -m "$mem" -nographic -no-reboot -net none \
 	-kernel "$kernel" -initrd "$initramfs" \
-	-append "console=ttyS0 quiet panic=-1 rdinit=/init cfs.mode=$mode cfs.out=$out tsc=reliable $tsc_khz" \
+	-append "console=ttyS0 quiet panic=-1 rdinit=/init cfs.mode=$mode cfs.out=$out tsc=reliable brd.rd_nr=1 brd.rd_size=1048576 $tsc_khz" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=cfsout,security_model=none,multidevs=remap \
 	</dev/null 2>&1 | console

@@ -23,7 +23,7 @@ fds_idle=$(fd_count "$(main_pid)")
 kills=0 pass=0 files=0 bytes=0 bad=0
 kill_times=$CFS_VM_TMP/kill-times
 : >"$kill_times"
-while [ "$kills" -lt "$min_kills" ] && [ "$pass" -lt 3 ] && [ "$SCENARIO_FAILED" = 0 ]; do
+while [ "$kills" -lt "$min_kills" ] && [ "$pass" -lt 6 ] && [ "$SCENARIO_FAILED" = 0 ]; do
 	name=big$pass
 	[ -e "$blobs/$name" ] || ln "$blobs/big0" "$blobs/$name"
 	mkdir -p "/mnt/$name"

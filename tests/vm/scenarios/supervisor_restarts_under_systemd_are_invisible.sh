@@ -36,7 +36,7 @@ while :; do
 	check_tree_wait || scenario_fail "pass $pass: readers saw errors or bad data"
 	files=$((files + CHECK_FILES)) bytes=$((bytes + CHECK_BYTES)) bad=$((bad + CHECK_BAD))
 	pass=$((pass + 1))
-	[ "$done_restarts" -lt "$restarts" ] && [ "$pass" -lt 3 ] || break
+	[ "$done_restarts" -lt "$restarts" ] && [ "$pass" -lt 6 ] || break
 	umount "/mnt/$name"
 done
 restart_s=$(elapsed "$t0")

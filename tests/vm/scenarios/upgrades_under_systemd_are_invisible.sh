@@ -39,10 +39,10 @@ end_pass() {
 	files=$((files + CHECK_FILES)) bad=$((bad + CHECK_BAD))
 	read_s=$(awk -v a="$read_s" -v b="$CHECK_SECONDS" 'BEGIN { print a + b }')
 }
-# True while readers run; starts a new pass if they are done (the cache fs holds three).
+# True while readers run; starts a new pass if they are done (the cache fs holds six).
 keep_reading() {
 	readers_running && return 0
-	[ "$pass" -lt 2 ] || return 1
+	[ "$pass" -lt 5 ] || return 1
 	end_pass
 	umount "/mnt/big$pass"
 	pass=$((pass + 1))

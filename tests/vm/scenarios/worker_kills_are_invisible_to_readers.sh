@@ -38,7 +38,7 @@ while :; do
 	deaths=$(grep -c 'killed by signal KILL' "$SUP_LOG" || true)
 	vm_log "pass $pass done, about $deaths kills so far"
 	# Each pass writes a new cache file: the cache fs holds only a few.
-	[ "$deaths" -lt "$min_kills" ] && [ "$SCENARIO_FAILED" = 0 ] && [ "$pass" -lt 3 ] || break
+	[ "$deaths" -lt "$min_kills" ] && [ "$SCENARIO_FAILED" = 0 ] && [ "$pass" -lt 6 ] || break
 done
 kill -TERM "$killer_pid" 2>/dev/null || true # it may have stopped at its maximum
 wait "$killer_pid"
