@@ -31,7 +31,7 @@ while [ "$kills" -lt "$min_kills" ] && [ "$pass" -lt 6 ] && [ "$SCENARIO_FAILED"
 	check_tree_bg "/mnt/$name" "$(image_manifest big)" 4
 	last=0
 	while readers_running && [ "$kills" -lt "$((min_kills * 3))" ]; do
-		sleep "0.$((RANDOM % 3 + 1))" # let reads run between kills (a restart itself takes ~0.5 s)
+		sleep "0.$((RANDOM % 4 + 2))" # let reads run between kills (a restart itself takes ~0.5 s)
 		# Not waiting for READY=1: a kill during recovery is a case too.
 		pid=$(main_pid)
 		[ "$pid" != 0 ] && [ "$pid" != "$last" ] || continue
