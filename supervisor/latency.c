@@ -90,14 +90,21 @@ void latency_worker_died(struct latency *l, pid_t pid, uint64_t now_us)
 
 uint64_t latency_read_completed(struct latency *l, uint64_t read_at_us, uint64_t now_us)
 {
-	uint64_t since_death;
+	uint64_t since_death, from;
 
 	latency_hist_add(&l->read_us, now_us > read_at_us ? now_us - read_at_us : 0);
 	if (!l->death_at_us)
 		return 0;
-	since_death = now_us > l->death_at_us ? now_us - l->death_at_us : 1;
+	/*
+	 * What the death cost a reader: from the death, or from the READ's
+	 * arrival if that came later (a reader served from readahead sends
+	 * its next READ when it needs one, not when a worker dies).
+	 */
+	from = read_at_us > l->death_at_us ? read_at_us : l->death_at_us;
+	since_death = now_us > from ? now_us - from : 1;
+	log_info("first READ since worker pid %d died waited %" PRIu64 ".%03" PRIu64 " ms (completed %" PRIu64
+		 " ms after the death)", (int)l->death_pid, since_death / 1000, since_death % 1000,
+		 (now_us > l->death_at_us ? now_us - l->death_at_us : 0) / 1000);
 	l->death_at_us = 0;
-	log_info("first READ completed %" PRIu64 ".%03" PRIu64 " ms after worker pid %d died", since_death / 1000,
-		 since_death % 1000, (int)l->death_pid);
 	return since_death;
 }

@@ -3,7 +3,7 @@
  * READ latency as the supervisor sees it (request read off the device to
  * READ_COMPLETE), kept in a log-linear histogram: fixed size, no allocation,
  * O(1) per sample, percentiles within 1/16 (6 %) of the true value. And a
- * one-shot recovery figure: how long after a worker died the next READ
+ * one-shot recovery figure: how long the first READ after a worker died
  * completed. Both are for the benchmarks and the SIGUSR1 stats line.
  */
 #ifndef CFS_LATENCY_H
@@ -43,8 +43,9 @@ int latency_hist_format(const struct latency_hist *h, char *buf, size_t size);
 void latency_worker_died(struct latency *l, pid_t pid, uint64_t now_us);
 /*
  * A READ read off the device at read_at_us completed: adds its latency and,
- * if a worker death is pending, logs how long the recovery took. Returns
- * that time in us, or 0 if no death was pending.
+ * if a worker death is pending, logs how long the recovery took: from the
+ * death, or from the READ's arrival if later, to now. Returns that time in
+ * us, or 0 if no death was pending.
  */
 uint64_t latency_read_completed(struct latency *l, uint64_t read_at_us, uint64_t now_us);
 

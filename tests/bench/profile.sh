@@ -81,7 +81,7 @@ for ((k = 1; k <= 20; k++)); do
 	sleep 0.3
 done
 perf_stop respawn
-grep 'first READ completed' "$SUP_LOG" | tail -n 20 >"$CFS_OUT/respawn-times.txt"
+grep 'first READ since worker' "$SUP_LOG" | tail -n 20 >"$CFS_OUT/respawn-times.txt"
 
 # 3. One respawn, step by step.
 strace -f -ttt -s 64 -o "$CFS_OUT/respawn-strace.txt" -p "$SUP_PID" &

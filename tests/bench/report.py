@@ -179,7 +179,7 @@ def print_recovery(runs, out, targets):
     sr = [r for r in runs if r.get("bench") == "supervisor_recovery"]
     if not wr and not sr:
         return
-    out.append("\n**Recovery** (kill to the next completed READ, ms, while one reader reads file256 cold)\n")
+    out.append("\n**Recovery** (kill to the first READ completed after it, counted from the READ's arrival if later; ms, while one reader reads file256 cold)\n")
     out.append("| what is killed | kills | avg | p50 | max |")
     out.append("|---|---:|---:|---:|---:|")
     for r in wr:

@@ -86,6 +86,9 @@ static void recovery_is_measured_once_from_the_first_death(void)
 	CHECK_EQ(l.read_us.max, 3100);
 	latency_worker_died(&l, 44, 5000);
 	CHECK_EQ(latency_read_completed(&l, 4999, 5000), 1); /* same microsecond still counts as a recovery */
+	/* A READ that arrived after the death waited only from its arrival. */
+	latency_worker_died(&l, 45, 6000);
+	CHECK_EQ(latency_read_completed(&l, 6500, 6600), 100);
 }
 
 int main(void)
