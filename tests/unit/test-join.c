@@ -51,6 +51,7 @@ static void teardown(void)
 {
 	close(obj->anon_fd);
 	objects_remove(&s.objects, obj);
+	objects_free(&s.objects);
 	inflight_free(&s.inflight);
 }
 
