@@ -110,12 +110,14 @@ static int parse_uint(const char *arg, const char *what, unsigned long max, unsi
 _Static_assert(CONFIG_READ_WINDOW_DEFAULT == 1u << 20, "--help names the default read window");
 _Static_assert(CONFIG_READAHEAD_DEFAULT == 32u << 20, "--help names the default readahead");
 
-static int parse_read_window(const char *arg, uint32_t *out)
+/* A size option up to max; what_and_example completes "'ARG' is not ..." in the error. */
+static int parse_size_option(const char *opt, const char *arg, uint32_t max, const char *what_and_example,
+			     uint32_t *out)
 {
 	uint64_t v;
 
-	if (config_parse_size(arg, CONFIG_READ_WINDOW_MAX, &v) < 0) {
-		log_error("--read-window: '%s' is not a size from 0 to 64M in multiples of 4K, e.g. 512K or 1M", arg);
+	if (config_parse_size(arg, max, &v) < 0) {
+		log_error("%s: '%s' is not %s", opt, arg, what_and_example);
 		return -EINVAL;
 	}
 	*out = (uint32_t)v;
@@ -193,14 +195,15 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 			break;
 		case OPT_DEVICE: cfg->device_path = optarg; break;
 		case OPT_READ_WINDOW:
-			if (parse_read_window(optarg, &d->read_window) < 0)
+			if (parse_size_option("--read-window", optarg, CONFIG_READ_WINDOW_MAX,
+					      "a size from 0 to 64M in multiples of 4K, e.g. 512K or 1M",
+					      &d->read_window) < 0)
 				return -EINVAL;
 			break;
 		case OPT_READAHEAD:
-			if (config_parse_size(optarg, CONFIG_READAHEAD_MAX, &v) < 0)
-				return log_error("--readahead: '%s' is not a size from 0 to 1G in multiples of 4K, "
-						 "e.g. 32M", optarg), -EINVAL;
-			d->readahead = (uint32_t)v;
+			if (parse_size_option("--readahead", optarg, CONFIG_READAHEAD_MAX,
+					      "a size from 0 to 1G in multiples of 4K, e.g. 32M", &d->readahead) < 0)
+				return -EINVAL;
 			break;
 		case OPT_PREFETCH:
 			if (config_parse_prefetch(optarg, &d->prefetch) < 0)
@@ -208,10 +211,10 @@ static int parse_args(int argc, char **argv, struct settings *cfg, struct domain
 						 "e.g. 64M", optarg), -EINVAL;
 			break;
 		case OPT_PREFETCH_RATE:
-			if (config_parse_size(optarg, CONFIG_PREFETCH_RATE_MAX, &v) < 0)
-				return log_error("--prefetch-rate: '%s' is not a size per second up to 1G in "
-						 "multiples of 4K, e.g. 32M", optarg), -EINVAL;
-			d->prefetch_rate = (uint32_t)v;
+			if (parse_size_option("--prefetch-rate", optarg, CONFIG_PREFETCH_RATE_MAX,
+					      "a size per second up to 1G in multiples of 4K, e.g. 32M",
+					      &d->prefetch_rate) < 0)
+				return -EINVAL;
 			break;
 		case OPT_READY_FILE: cfg->ready_file = optarg; break;
 		case OPT_CONTROL: cfg->control_path = optarg; break;

@@ -128,7 +128,7 @@ bool pool_prefetch(struct supervisor *s, struct domain *d, uint64_t now)
 	int slot;
 
 	/* Demand first: nothing is prefetched while a READ or OPEN waits for a worker. */
-	if (d->state == DOMAIN_UNUSED || s->inflight.queued > 0)
+	if (d->state == DOMAIN_UNUSED || s->inflight.queued > 0 || (!d->readahead_hint && !d->prefetch))
 		return false;
 	while ((slot = idle_worker(d)) >= 0) {
 		struct object *o;
