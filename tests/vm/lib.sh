@@ -20,6 +20,9 @@
 #                                   checksum of what was read
 #   stage_blob IMAGE NAME [DIR...] copy test image IMAGE to $BLOBS/NAME (the blob
 #                                   dir, /srv/blobs) and create each DIR
+#   mount_blob_as NAME SOURCE       mount blob NAME, a link to $BLOBS/SOURCE made if
+#                                   missing (a new name is a new, cold cache file),
+#                                   on /mnt/NAME; returns mount's status
 #   image_path NAME / image_manifest NAME
 #   baseline_daemon_bin             path of the built baseline-daemon
 #   daemon_start NAME CMD [ARGS...] run CMD --ready-file FIFO in the background and
@@ -83,6 +86,11 @@ BLOBS=/srv/blobs
 stage_blob() {
 	mkdir -p "$BLOBS" "${@:3}"
 	cp "$(image_path "$1")" "$BLOBS/$2"
+}
+mount_blob_as() {
+	[ -e "$BLOBS/$1" ] || ln "$BLOBS/$2" "$BLOBS/$1"
+	mkdir -p "/mnt/$1"
+	mount -t erofs none -o "fsid=$1" "/mnt/$1"
 }
 image_manifest() { echo "$CFS_IMAGES/$1.sha256"; }
 baseline_daemon_bin() { echo "${CFS_BASELINE_DAEMON:-$CFS_BUILD/tests/vm/baseline-daemon}"; }

@@ -76,9 +76,7 @@ wait_quiet_slot0() {
 pass=0 files=0 bad=0
 next_pass() {
 	local name=small$((pass % 8))
-	[ -e "$blobs/$name" ] || ln "$blobs/small0" "$blobs/$name"
-	mkdir -p "/mnt/$name"
-	mount -t erofs none -o "fsid=$name" "/mnt/$name"
+	mount_blob_as "$name" small0
 	check_tree_bg "/mnt/$name" "$manifest" 4
 }
 end_pass() {

@@ -25,9 +25,7 @@ kill_times=$CFS_VM_TMP/kill-times
 : >"$kill_times"
 while [ "$kills" -lt "$min_kills" ] && [ "$pass" -lt 6 ] && [ "$SCENARIO_FAILED" = 0 ]; do
 	name=big$pass
-	[ -e "$blobs/$name" ] || ln "$blobs/big0" "$blobs/$name"
-	mkdir -p "/mnt/$name"
-	mount -t erofs none -o "fsid=$name" "/mnt/$name" || { unit_dump "$UNIT"; scenario_fail "mount $name failed"; break; }
+	mount_blob_as "$name" big0 || { unit_dump "$UNIT"; scenario_fail "mount $name failed"; break; }
 	check_tree_bg "/mnt/$name" "$(image_manifest big)" 4
 	last=0
 	while readers_running && [ "$kills" -lt "$((min_kills * 3))" ]; do

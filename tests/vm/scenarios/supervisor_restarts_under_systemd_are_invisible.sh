@@ -23,9 +23,7 @@ done_restarts=0 pass=0 files=0 bytes=0 bad=0 t0=$EPOCHREALTIME
 # A new cold pass (new blob name: new cache file) if the reads end first.
 while :; do
 	name=big$pass
-	[ -e "$blobs/$name" ] || ln "$blobs/big" "$blobs/$name"
-	mkdir -p "/mnt/$name"
-	mount -t erofs none -o "fsid=$name" "/mnt/$name"
+	mount_blob_as "$name" big
 	check_tree_bg "/mnt/$name" "$(image_manifest big)" 4
 	while readers_running && [ "$done_restarts" -lt "$restarts" ]; do
 		# Type=notify: returns once the new instance said READY=1.

@@ -29,9 +29,7 @@ fds_idle=$(fd_count "$pid")
 # Readers run until every upgrade is made: read windows make a pass short.
 pass=0 files=0 bad=0 read_s=0
 start_pass() {
-	[ -e "$blobs/big$pass" ] || ln "$blobs/big" "$blobs/big$pass"
-	mkdir -p "/mnt/big$pass"
-	mount -t erofs none -o "fsid=big$pass" "/mnt/big$pass"
+	mount_blob_as "big$pass" big
 	check_tree_bg "/mnt/big$pass" "$(image_manifest big)" 4
 }
 end_pass() {

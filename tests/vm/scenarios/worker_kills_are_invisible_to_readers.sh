@@ -27,9 +27,7 @@ killer_pid=$!
 pass=0 files=0 bytes=0 bad=0 read_s=0
 while :; do
 	name=big$pass
-	[ -e "$blobs/$name" ] || ln "$blobs/big0" "$blobs/$name"
-	mkdir -p "/mnt/$name"
-	mount -t erofs none -o "fsid=$name" "/mnt/$name" || { scenario_fail "mount $name failed"; break; }
+	mount_blob_as "$name" big0 || { scenario_fail "mount $name failed"; break; }
 	check_tree "/mnt/$name" "$manifest" 4 || scenario_fail "pass $pass: content differs or reads failed"
 	umount "/mnt/$name"
 	files=$((files + CHECK_FILES)) bytes=$((bytes + CHECK_BYTES)) bad=$((bad + CHECK_BAD))
