@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfs-clock.h"
 #include "cfs-control.h"
 #include "cfs-util.h"
 
@@ -82,14 +83,6 @@ static void usage(FILE *f)
 		"Exit status: 0 on success, 1 on any error (the reason goes to stderr).\n"
 		"See cachefilesctl(8).\n",
 		CFS_CONTROL_UPGRADE_TIMEOUT_MS / 1000, CFS_CONTROL_DEFAULT_PATH);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(unsigned ms)

@@ -145,7 +145,7 @@ static void setup(void)
 	struct object *o;
 	/* A cookie a hostile mount option could give (domain_id mounts pass it raw). */
 	struct object proto = { .obj_id = 5, .anon_fd = -1, .state = OBJECT_OPEN, .size = 8192, .state_idx = -1,
-				.cookie_len = 6, .cookie = "a\"b\n\xff/", .volume_key = "erofs,dom" };
+				.key_len = 6, .key = "a\"b\n\xff/", .volume = "erofs,dom" };
 
 	CHECK(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/sub/control", dir); /* the directory is made if missing */
@@ -314,14 +314,14 @@ static void non_root_is_refused_even_if_the_mode_allows_it(void)
 static void a_long_table_goes_out_as_the_client_reads(void)
 {
 	enum { N = 2500 };
-	struct object proto = { .anon_fd = -1, .state = OBJECT_OPEN, .state_idx = -1, .cookie_len = COOKIE_KEY_MAX,
-				.volume_key = "erofs,big" };
+	struct object proto = { .anon_fd = -1, .state = OBJECT_OPEN, .state_idx = -1, .key_len = COOKIE_KEY_MAX,
+				.volume = "erofs,big" };
 	struct object *o;
 	int fd = client(), small = 4096;
 	char *out, *p;
 	unsigned lines = 0;
 
-	memset(proto.cookie, 0x01, COOKIE_KEY_MAX);
+	memset(proto.key, 0x01, COOKIE_KEY_MAX);
 	for (uint32_t i = 0; i < N; i++) {
 		proto.obj_id = 1000 + i;
 		CHECK_EQ(objects_insert(&s.objects, &proto, &o), 0);

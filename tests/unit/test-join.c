@@ -4,7 +4,8 @@
  * filling waits for that chunk, and is completed only if the cache file
  * then holds its pages; anything else sends it to the queue. The "anon fd"
  * is a sparse temporary file, so SEEK_HOLE answers as the cache file's
- * would; no worker runs (chunks are set up as pool-prefetch.c records them).
+ * would; no worker runs (chunks are set up as pool-chunks.c records them).
+ * It links the pool and the core only: a fake transport takes the answers.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include "check.h"
 #include "inflight.h"
 #include "pool-join.h"
-#include "pool-prefetch.h"
+#include "pool-chunks.h"
 
 int cfs_log_max_priority = 3;
 
@@ -23,6 +24,17 @@ int cfs_log_max_priority = 3;
 static struct supervisor s;
 static struct domain domain;
 static struct object *obj;
+static uint32_t filled_msg_id; /* the last fill the fake transport was told of */
+static int64_t filled_result;
+
+static void fake_fill_done(struct supervisor *sv, struct request *r, int64_t result)
+{
+	filled_msg_id = r->msg_id;
+	filled_result = result;
+	inflight_remove(&sv->inflight, r);
+}
+
+static const struct transport_ops fake_transport = { .name = "fake", .fill_done = fake_fill_done };
 
 /* One domain with two ready workers; one 4 MiB object whose cache file holds [1M, 2M). */
 static void setup(void)
@@ -38,7 +50,9 @@ static void setup(void)
 	memset(page, 'x', sizeof(page));
 	for (unsigned off = M; off < 2 * M; off += sizeof(page))
 		CHECK(pwrite(fd, page, sizeof(page), off) == (ssize_t)sizeof(page));
-	s = (struct supervisor){ .domains = &domain, .n_domains = 1 };
+	s = (struct supervisor){ .domains = &domain, .n_domains = 1, .transport = &fake_transport };
+	filled_msg_id = 0;
+	filled_result = -1;
 	domain = (struct domain){ .state = DOMAIN_ACTIVE, .read_window = M, .readahead = 32 * M };
 	for (unsigned i = 0; i < 2; i++)
 		domain.workers[i] = (struct worker){ .state = WORKER_READY, .wanted = true, .sock = -1, .pidfd = -1 };
@@ -66,7 +80,7 @@ static void hand_chunk(uint32_t job_id, uint64_t off, uint64_t len, bool readahe
 
 static struct request *read_request(uint32_t msg_id, uint64_t off, uint64_t len)
 {
-	struct request proto = { .msg_id = msg_id, .opcode = CACHEFILES_OP_READ, .obj_id = obj->obj_id,
+	struct request proto = { .msg_id = msg_id, .kind = REQ_FILL, .obj_id = obj->obj_id,
 				 .slot = obj->slot, .off = off, .len = len };
 	struct request *r;
 
@@ -94,6 +108,8 @@ static void a_filled_chunk_completes_its_reads(void)
 	CHECK(pool_join_chunk(&s, obj, read_request(1, M, 128 * 1024)));
 	CHECK(pool_prefetch_answered(&s, &domain, 1, 5, M) == NULL);
 	CHECK(inflight_get(&s.inflight, 1) == NULL);
+	CHECK_EQ(filled_msg_id, 1);
+	CHECK_EQ(filled_result, 0);
 	CHECK_EQ(s.stats.joined, 1);
 	CHECK_EQ(s.stats.readahead, M);
 	CHECK_EQ(s.chunks_out, 0);
@@ -112,6 +128,7 @@ static void a_chunk_that_left_a_hole_queues_its_reads(void)
 	CHECK_EQ(inflight_get(&s.inflight, 1)->joined_job, 0);
 	CHECK_EQ(s.inflight.queued, 1);
 	CHECK_EQ(s.stats.joined, 0);
+	CHECK_EQ(filled_msg_id, 0);
 	teardown();
 }
 

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "recover.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "cfs-log.h"
+#include "cfs-util.h"
+#include "fdnames.h"
+#include "fdstore.h"
+#include "requests.h"
+
+static void drop_fd(const char *name, int fd, const char *why)
+{
+	log_notice("fd store: dropping fd '%s': %s", name, why);
+	fdstore_remove(name);
+	close(fd);
+}
+
+/* Finds the one fd of that name; a second distinct one is dropped. */
+static int take_named(char **names, int n, const char *want)
+{
+	int found = -1;
+
+	for (int i = 0; i < n; i++) {
+		if (!names[i] || strcmp(names[i], want) != 0)
+			continue;
+		if (found < 0) {
+			found = SD_LISTEN_FDS_START + i;
+		} else {
+			log_warning("fd store: a second '%s' fd: closed", want);
+			close(SD_LISTEN_FDS_START + i);
+		}
+		free(names[i]);
+		names[i] = NULL;
+	}
+	return found;
+}
+
+/* obj_id -> record index + 1, for every valid record. */
+static int index_records(const struct state *st, struct idmap *by_obj_id)
+{
+	struct state_record rec;
+
+	for (uint32_t i = 0; i < st->n_records; i++) {
+		if (!st->used[i] || state_read(st, i, &rec) < 0)
+			continue;
+		int r = idmap_put(by_obj_id, rec.obj_id, (void *)(uintptr_t)(i + 1));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int recover_object(struct supervisor *s, struct transport_state *t, const struct idmap *records, const char *name, int fd,
+			  uint8_t *claimed)
+{
+	struct state_record rec;
+	struct object proto = { .anon_fd = fd, .state = OBJECT_OPEN, .in_fdstore = fdstore_available() };
+	struct object *o;
+	int idx, domain, r;
+
+	if (fdname_parse_object(name, &proto.obj_id) < 0)
+		return drop_fd(name, fd, "unknown name"), 0;
+	idx = (int)(uintptr_t)idmap_get(records, proto.obj_id) - 1;
+	if (idx < 0 || claimed[idx] || state_read(&t->state, (uint32_t)idx, &rec) < 0)
+		return drop_fd(name, fd, "no state record (the kernel reopens the object on demand)"), 0;
+	domain = s->sink->route(s, rec.volume_key);
+	if (domain < 0)
+		return drop_fd(name, fd, "no domain serves its volume any more"), 0;
+	proto.size = rec.size;
+	proto.domain = (unsigned)domain;
+	proto.state_idx = idx;
+	proto.key_len = rec.cookie_len;
+	memcpy(proto.key, rec.cookie, sizeof(proto.key));
+	memcpy(proto.volume, rec.volume_key, sizeof(proto.volume));
+	r = objects_insert(&s->objects, &proto, &o);
+	if (r < 0)
+		return drop_fd(name, fd, "cannot track it"), 0;
+	claimed[idx] = 1;
+	return 1;
+}
+
+/* Records nobody claimed describe objects whose fd is gone. */
+static void clear_unclaimed(struct state *st, const uint8_t *claimed)
+{
+	for (uint32_t i = 0; i < st->n_records; i++)
+		if (st->used[i] && !claimed[i])
+			state_clear(st, i);
+}
+
+int recover_from_listen_fds(struct supervisor *s, struct transport_state *t)
+{
+	char **names = NULL;
+	_cleanup_free_ uint8_t *claimed = NULL;
+	struct idmap records = { 0 };
+	int n, state_fd, recovered = 0, r;
+
+	n = sd_listen_fds_with_names(1, &names);
+	if (n <= 0) {
+		free(names);
+		return n < 0 ? log_error_errno(n, "LISTEN_FDS unreadable: %s", ERRSTR(n)) : 0;
+	}
+	for (int i = 0; i < n; i++)
+		fcntl(SD_LISTEN_FDS_START + i, F_SETFD, FD_CLOEXEC); /* before any worker is forked */
+
+	t->dev_fd = take_named(names, n, FDNAME_DEVICE);
+	state_fd = take_named(names, n, FDNAME_STATE);
+	/* Without its state the objects' fds cannot be told apart: they all go. */
+	r = state_fd >= 0 ? state_adopt(&t->state, state_fd) : 0;
+	if (r < 0)
+		return log_error_errno(r, "Cannot use the state memfd: %s", ERRSTR(r));
+	claimed = calloc(t->state.n_records + 1, 1);
+	if (!claimed || index_records(&t->state, &records) < 0)
+		return log_error_errno(-ENOMEM, "Out of memory recovering objects");
+
+	for (int i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+		if (!names[i])
+			continue;
+		if (t->dev_fd < 0)
+			drop_fd(names[i], fd, "the device did not come back: the cache starts afresh");
+		else
+			recovered += recover_object(s, t, &records, names[i], fd, claimed);
+		free(names[i]);
+	}
+	free(names);
+	idmap_free(&records);
+	clear_unclaimed(&t->state, claimed);
+	log_notice("recovered %s and %d objects from %d fds", t->dev_fd >= 0 ? "the device" : "no device",
+		   recovered, n);
+	return recovered;
+}

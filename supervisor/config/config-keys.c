@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What sections and keys mean: one table of keys per section kind, a parser
+ * per value type, and the checks that need more than one line (required keys,
+ * volume patterns claimed twice, no domain at all). Every problem becomes an
+ * error naming its line and what to write instead; parsing goes on so one
+ * run lists them all.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cfs-log.h"
+#include "cfs-util.h"
+#include "config-keys.h"
+#include "sandbox-settings.h"
+
+#define ONE_CACHE_WHY                                                                              \
+	"the kernel allows one cachefiles cache per machine (a second open of /dev/cachefiles fails " \
+	"with EBUSY): serve several sources as [domain NAME] sections behind the one [cache]"
+
+enum key_type { KEY_UINT, KEY_DURATION, KEY_SIZE, KEY_PREFETCH, KEY_PATH, KEY_BLOB_DIR, KEY_TAG, KEY_USER, KEY_SANDBOX, KEY_VOLUME };
+
+struct key_def {
+	const char *name;
+	enum key_type type;
+	size_t offset, size; /* of the field in struct config_cache or config_domain */
+	uint64_t min, max;
+	const char *if_missing; /* required keys: what to write; NULL: optional */
+};
+
+#define FIELD(type, field) offsetof(struct type, field), sizeof(((struct type *)0)->field)
+
+static const struct key_def cache_keys[] = {
+	{ "dir", KEY_PATH, FIELD(config_cache, dir), 0, 0, NULL },
+	{ "tag", KEY_TAG, FIELD(config_cache, tag), 0, 0, NULL },
+	{ "device", KEY_PATH, FIELD(config_cache, device), 0, 0, NULL },
+	{ "max_objects", KEY_UINT, FIELD(config_cache, max_objects), 1, 1u << 20, NULL },
+	{ "request_timeout", KEY_DURATION, FIELD(config_cache, request_timeout_ms), 1, 3600 * 1000, NULL },
+	{ "crash_limit", KEY_UINT, FIELD(config_cache, crash_limit), 1, 100, NULL },
+};
+
+static const struct key_def domain_keys[] = {
+	{ "volume", KEY_VOLUME, 0, 0, 0, 0, "list the volume keys it serves, e.g. volume = erofs,images-*" },
+	{ "blob_dir", KEY_BLOB_DIR, FIELD(config_domain, blob_dir), 0, 0, "set it to the directory holding its blobs" },
+	{ "workers", KEY_UINT, FIELD(config_domain, workers), 1, CONFIG_WORKERS_MAX, NULL },
+	{ "worker_user", KEY_USER, FIELD(config_domain, worker_user), 0, 0, NULL },
+	{ "request_timeout", KEY_DURATION, FIELD(config_domain, request_timeout_ms), 1, 3600 * 1000, NULL },
+	{ "sandbox", KEY_SANDBOX, FIELD(config_domain, sandbox_log), 0, 0, NULL },
+	{ "read_window", KEY_SIZE, FIELD(config_domain, read_window), 0, CONFIG_READ_WINDOW_MAX, NULL },
+	{ "readahead", KEY_SIZE, FIELD(config_domain, readahead), 0, CONFIG_READAHEAD_MAX, NULL },
+	{ "prefetch", KEY_PREFETCH, FIELD(config_domain, prefetch), 0, CONFIG_PREFETCH_MAX, NULL },
+	{ "prefetch_rate", KEY_SIZE, FIELD(config_domain, prefetch_rate), 0, CONFIG_PREFETCH_RATE_MAX, NULL },
+};
+
+_Static_assert(ARRAY_SIZE(cache_keys) <= ARRAY_SIZE(((struct parse *)0)->key_lines), "key_lines too small");
+_Static_assert(ARRAY_SIZE(domain_keys) <= ARRAY_SIZE(((struct parse *)0)->key_lines), "key_lines too small");
+
+static void cache_defaults(struct config_cache *c)
+{
+	*c = (struct config_cache){ .max_objects = CONFIG_MAX_OBJECTS_DEFAULT, .request_timeout_ms = 30 * 1000, .crash_limit = 3 };
+	strcpy(c->dir, "/var/cache/cachefiles");
+	strcpy(c->tag, "cfs");
+	strcpy(c->device, "/dev/cachefiles");
+}
+
+static void domain_defaults(struct config_domain *d, const char *name, unsigned line)
+{
+	/* request_timeout 0: the cache's */
+	*d = (struct config_domain){ .line = line, .workers = 2, .read_window = CONFIG_READ_WINDOW_DEFAULT,
+				    .readahead = CONFIG_READAHEAD_DEFAULT };
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->worker_user, sizeof(d->worker_user), "%s", SANDBOX_DEFAULT_USER);
+}
+
+int config_defaults(struct parse *p)
+{
+	cache_defaults(&p->cfg.cache);
+	/* Allocated once so pointers into it stay valid while the file is read. */
+	p->cfg.domains = calloc(CONFIG_MAX_DOMAINS, sizeof(*p->cfg.domains));
+	return p->cfg.domains ? 0 : -ENOMEM;
+}
+
+static void error_here(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void error_here(struct parse *p, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	config_error_add(p, p->lineno, "%s", msg);
+}
+
+/* ---- sections ---- */
+
+static void section_end(struct parse *p)
+{
+	if (p->section != SECTION_DOMAIN || !p->domain_is_real)
+		return;
+	if (p->domain->prefetch && p->domain->workers < 2)
+		config_error_add(p, p->section_line, "%s: prefetch needs workers = 2 or more (one worker always "
+				 "stays free for READs)", p->label);
+	for (size_t i = 0; i < ARRAY_SIZE(domain_keys); i++)
+		if (domain_keys[i].if_missing && p->key_lines[i] == 0)
+			config_error_add(p, p->section_line, "%s lacks '%s': %s", p->label, domain_keys[i].name,
+					 domain_keys[i].if_missing);
+}
+
+static void cache_begin(struct parse *p, const char *name)
+{
+	p->section = SECTION_CACHE;
+	snprintf(p->label, sizeof(p->label), "[cache]");
+	p->cache = p->cache_line ? &p->scratch_cache : &p->cfg.cache;
+	if (name[strlen("cache")])
+		error_here(p, "[%s]: the cache takes no name: " ONE_CACHE_WHY, name);
+	else if (p->cache_line)
+		error_here(p, "second [cache] section (the first is at line %u): " ONE_CACHE_WHY, p->cache_line);
+	if (!p->cache_line)
+		p->cache_line = p->lineno;
+}
+
+static const struct config_domain *find_domain(const struct parse *p, const char *name)
+{
+	for (unsigned i = 0; i < p->cfg.n_domains; i++)
+		if (strcmp(p->cfg.domains[i].name, name) == 0)
+			return &p->cfg.domains[i];
+	return NULL;
+}
+
+static void domain_begin(struct parse *p, const char *name)
+{
+	const struct config_domain *first;
+
+	while (isspace((unsigned char)*name))
+		name++;
+	p->section = SECTION_DOMAIN;
+	p->domain_headers++;
+	snprintf(p->label, sizeof(p->label), "[domain %.63s]", name);
+	/* A domain in error is still read, into a stand-in, so its keys are checked too. */
+	p->domain = &p->scratch_domain;
+	p->domain_is_real = false;
+	domain_defaults(p->domain, name, p->lineno);
+	if (!*name)
+		error_here(p, "[domain] needs a name: [domain NAME]");
+	else if (!config_name_is_valid(name, CONFIG_NAME_MAX))
+		error_here(p, "invalid domain name '%s': use 1 to %d of A-Z a-z 0-9 _ . -", name, CONFIG_NAME_MAX);
+	else if ((first = find_domain(p, name)))
+		error_here(p, "duplicate [domain %s] (the first is at line %u): domain names must be unique", name,
+			   first->line);
+	else if (p->cfg.n_domains == CONFIG_MAX_DOMAINS)
+		error_here(p, "more than %d domains", CONFIG_MAX_DOMAINS);
+	else {
+		p->domain = &p->cfg.domains[p->cfg.n_domains++];
+		p->domain_is_real = true;
+		domain_defaults(p->domain, name, p->lineno);
+	}
+}
+
+static bool is_section(const char *name, const char *kind)
+{
+	size_t n = strlen(kind);
+	return strncmp(name, kind, n) == 0 && (name[n] == '\0' || isspace((unsigned char)name[n]));
+}
+
+void config_section_begin(struct parse *p, const char *name)
+{
+	section_end(p);
+	p->section_line = p->lineno;
+	memset(p->key_lines, 0, sizeof(p->key_lines));
+	p->last_key = NULL;
+	p->volumes_overflowed = false;
+	if (!name)
+		p->section = SECTION_IGNORED;
+	else if (is_section(name, "cache"))
+		cache_begin(p, name);
+	else if (is_section(name, "domain"))
+		domain_begin(p, name + strlen("domain"));
+	else {
+		p->section = SECTION_IGNORED;
+		error_here(p, "unknown section [%s]: expected [cache] or [domain NAME]", name);
+	}
+}
+
+/* ---- volumes ---- */
+
+/* The other real domain that lists exactly this pattern, if any. */
+static const struct config_domain *claimed_elsewhere(const struct parse *p, const char *pattern,
+						      const struct config_volume **claim)
+{
+	for (unsigned o = 0; o < p->cfg.n_domains; o++) {
+		const struct config_domain *other = &p->cfg.domains[o];
+		if (other == p->domain)
+			continue;
+		for (unsigned i = 0; i < other->n_volumes; i++)
+			if (strcmp(other->volumes[i].pattern, pattern) == 0) {
+				*claim = &other->volumes[i];
+				return other;
+			}
+	}
+	return NULL;
+}
+
+static void volume_add(struct parse *p, const char *token)
+{
+	struct config_domain *d = p->domain;
+	const struct config_domain *other;
+	const struct config_volume *claim;
+	char pattern[CONFIG_VALUE_MAX + 1];
+	const char *problem = config_volume_normalize(token, pattern);
+
+	if (problem) {
+		error_here(p, "volume pattern '%s' %s", token, problem);
+		return;
+	}
+	for (unsigned i = 0; i < d->n_volumes; i++)
+		if (strcmp(d->volumes[i].pattern, pattern) == 0) {
+			error_here(p, "volume pattern '%s' is listed twice in %s (also at line %u)", pattern, p->label,
+				   d->volumes[i].line);
+			return;
+		}
+	/* Identical patterns in two domains would make routing depend on file order. */
+	if (p->domain_is_real && (other = claimed_elsewhere(p, pattern, &claim))) {
+		error_here(p, "volume pattern '%s' is already claimed by [domain %s] (line %u): "
+			      "a volume key must route to one domain",
+			   pattern, other->name, claim->line);
+		return;
+	}
+	if (d->n_volumes == CONFIG_MAX_VOLUMES) {
+		if (!p->volumes_overflowed)
+			error_here(p, "%s has more than %d volume patterns", p->label, CONFIG_MAX_VOLUMES);
+		p->volumes_overflowed = true;
+		return;
+	}
+	struct config_volume *v = &d->volumes[d->n_volumes++];
+	snprintf(v->pattern, sizeof(v->pattern), "%s", pattern);
+	v->glob = strpbrk(pattern, "*?[\\") != NULL;
+	v->line = p->lineno;
+}
+
+static void volumes_add(struct parse *p, const char *value)
+{
+	char token[CONFIG_VALUE_MAX + 2];
+
+	for (const char *s = value; *s;) {
+		size_t n = 0;
+		while (isspace((unsigned char)*s))
+			s++;
+		while (s[n] && !isspace((unsigned char)s[n]))
+			n++;
+		if (n == 0)
+			break;
+		/* One byte more than a pattern may have, so an overlong one is still refused as such. */
+		snprintf(token, sizeof(token), "%.*s", (int)n, s);
+		volume_add(p, token);
+		s += n;
+	}
+}
+
+/* ---- keys ---- */
+
+static void set_string(struct parse *p, const struct key_def *k, char *field, const char *value)
+{
+	if (strlen(value) >= k->size) {
+		error_here(p, "%s is longer than %zu bytes", k->name, k->size - 1);
+		return;
+	}
+	strcpy(field, value);
+}
+
+static void set_blob_dir(struct parse *p, const struct key_def *k, char *field, const char *value)
+{
+	struct stat st;
+
+	if (value[0] != '/') {
+		error_here(p, "%s = '%s': expected an absolute path", k->name, value);
+	} else if (stat(value, &st) < 0) {
+		int r = negative_errno();
+		if (r == -ENOENT)
+			error_here(p, "%s '%s' does not exist: create it or fix the path", k->name, value);
+		else
+			error_here(p, "%s '%s' cannot be checked: %s", k->name, value, ERRSTR(r));
+	} else if (!S_ISDIR(st.st_mode))
+		error_here(p, "%s '%s' is not a directory", k->name, value);
+	else
+		set_string(p, k, field, value);
+}
+
+static void set_value(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+	char lo[32], hi[32];
+	uint64_t v;
+
+	switch (k->type) {
+	case KEY_UINT:
+		if (config_parse_uint(value, k->min, k->max, &v) < 0)
+			error_here(p, "%s = '%s': expected a whole number from %llu to %llu", k->name, value,
+				   (unsigned long long)k->min, (unsigned long long)k->max);
+		else
+			*(unsigned *)field = (unsigned)v;
+		break;
+	case KEY_DURATION:
+		if (config_parse_duration_ms(value, k->min, k->max, &v) < 0)
+			error_here(p, "%s = '%s': expected a duration from %s to %s with its unit, e.g. 30s or 500ms",
+				   k->name, value, config_format_duration(k->min, lo), config_format_duration(k->max, hi));
+		else
+			*(uint64_t *)field = v;
+		break;
+	case KEY_SIZE:
+		if (config_parse_size(value, k->max, &v) < 0)
+			error_here(p, "%s = '%s': expected a size from 0 to %s in multiples of %s, e.g. 512K or 4M",
+				   k->name, value, config_format_size(k->max, hi), config_format_size(CFS_PAGE_SIZE, lo));
+		else
+			*(uint32_t *)field = (uint32_t)v;
+		break;
+	case KEY_PREFETCH:
+		if (config_parse_prefetch(value, &v) < 0)
+			error_here(p, "%s = '%s': expected 'none', 'all' or the size of each blob's start to fill, "
+				      "in multiples of %s, e.g. 64M", k->name, value, config_format_size(CFS_PAGE_SIZE, lo));
+		else
+			*(uint64_t *)field = v;
+		break;
+	case KEY_SANDBOX:
+		if (strcmp(value, "enforce") != 0 && strcmp(value, "log") != 0)
+			error_here(p, "%s = '%s': expected 'enforce' (a forbidden system call kills the worker) "
+				      "or 'log' (it is only logged)", k->name, value);
+		else
+			*(bool *)field = strcmp(value, "log") == 0;
+		break;
+	case KEY_PATH:
+		if (value[0] != '/')
+			error_here(p, "%s = '%s': expected an absolute path", k->name, value);
+		else
+			set_string(p, k, field, value);
+		break;
+	case KEY_BLOB_DIR:
+		set_blob_dir(p, k, field, value);
+		break;
+	case KEY_TAG:
+		if (!config_name_is_valid(value, CONFIG_NAME_MAX))
+			error_here(p, "%s = '%s': expected 1 to %d of A-Z a-z 0-9 _ . -", k->name, value,
+				   CONFIG_NAME_MAX);
+		else
+			set_string(p, k, field, value);
+		break;
+	case KEY_USER:
+		if (!config_name_is_valid(value, CONFIG_USER_MAX) || value[0] == '-')
+			error_here(p, "%s = '%s': expected a user name, 1 to %d of A-Z a-z 0-9 _ . - "
+				      "not starting with '-'", k->name, value, CONFIG_USER_MAX);
+		else
+			set_string(p, k, field, value);
+		break;
+	case KEY_VOLUME:
+		volumes_add(p, value);
+		break;
+	}
+}
+
+static const struct key_def *find_key(const struct key_def *keys, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static void unknown_key(struct parse *p, const struct key_def *keys, size_t n, const char *name)
+{
+	bool in_cache = p->section == SECTION_CACHE;
+	const struct key_def *best = NULL;
+	unsigned best_distance = 3; /* further than 2 edits is no longer a typo */
+	char known[256] = "";
+
+	if (in_cache ? find_key(domain_keys, ARRAY_SIZE(domain_keys), name)
+		     : find_key(cache_keys, ARRAY_SIZE(cache_keys), name)) {
+		error_here(p, "unknown key '%s' in %s: it belongs in %s", name, p->label,
+			   in_cache ? "a [domain NAME] section" : "the [cache] section");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = config_edit_distance(name, keys[i].name);
+		if (d < best_distance && d < strlen(name)) {
+			best = &keys[i];
+			best_distance = d;
+		}
+		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "", keys[i].name);
+	}
+	if (best)
+		error_here(p, "unknown key '%s' in %s; did you mean '%s'?", name, p->label, best->name);
+	else
+		error_here(p, "unknown key '%s' in %s; known keys: %s", name, p->label, known);
+}
+
+void config_key(struct parse *p, const char *name, const char *value)
+{
+	const struct key_def *keys = p->section == SECTION_CACHE ? cache_keys : domain_keys;
+	size_t n = p->section == SECTION_CACHE ? ARRAY_SIZE(cache_keys) : ARRAY_SIZE(domain_keys);
+	const struct key_def *k;
+
+	p->last_key = NULL;
+	if (p->section == SECTION_IGNORED)
+		return; /* the header was refused already */
+	if (p->section == SECTION_NONE) {
+		error_here(p, "'%s' is outside any section: put it under [cache] or [domain NAME]", name);
+		return;
+	}
+	if (!*name) {
+		error_here(p, "a key name is missing before '='");
+		return;
+	}
+	k = find_key(keys, n, name);
+	if (!k) {
+		unknown_key(p, keys, n, name);
+		return;
+	}
+	if (p->key_lines[k - keys]) {
+		error_here(p, "duplicate key '%s' in %s (first set at line %u)", name, p->label, p->key_lines[k - keys]);
+		return;
+	}
+	p->key_lines[k - keys] = p->lineno;
+	p->last_key = k;
+	set_value(p, k, (char *)(p->section == SECTION_CACHE ? (void *)p->cache : (void *)p->domain) + k->offset,
+		  value);
+}
+
+void config_continuation(struct parse *p, const char *value)
+{
+	if (!p->last_key)
+		return; /* what it continues was refused already */
+	if (p->last_key->type != KEY_VOLUME) {
+		error_here(p, "'%s' takes one value, but this indented line continues it: "
+			      "only a volume list may go on over indented lines", p->last_key->name);
+		p->last_key = NULL;
+		return;
+	}
+	volumes_add(p, value);
+}
+
+void config_finish(struct parse *p)
+{
+	section_end(p);
+	p->section = SECTION_NONE;
+	if (p->domain_headers == 0)
+		config_error_add(p, 0, "no [domain NAME] section: add one that routes volume keys to a blob_dir");
+	for (unsigned i = 0; i < p->cfg.n_domains; i++)
+		if (p->cfg.domains[i].request_timeout_ms == 0)
+			p->cfg.domains[i].request_timeout_ms = p->cfg.cache.request_timeout_ms;
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The one supervisor state, passed explicitly. Privileged code only: nothing
+ * in worker/ includes this.
+ */
+#ifndef CFS_SUPERVISOR_H
+#define CFS_SUPERVISOR_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cfs-clock.h"
+#include "inflight.h"
+#include "latency.h"
+#include "objects.h"
+#include "prefetch.h"
+#include "sandbox-settings.h"
+#include "transport.h"
+
+/* object->adopted_mask is 64 bits; half the slots let a new generation start beside a draining one */
+#define WORKER_SLOTS 64
+#define MAX_WORKERS_PER_DOMAIN (WORKER_SLOTS / 2)
+
+enum worker_state {
+	WORKER_EMPTY,    /* no process; respawn at respawn_at_ms */
+	WORKER_STARTING, /* forked, HELLO not yet received */
+	WORKER_READY,
+};
+
+struct worker {
+	enum worker_state state;
+	pid_t pid;
+	int pidfd;
+	int sock;
+	unsigned outstanding;  /* requests it holds */
+	bool killed_by_us;     /* hung or broke the protocol: its requests are suspects */
+	bool dying;            /* socket gone or kill sent: nothing more goes to it */
+	bool wanted;           /* slot of the current generation: kept running */
+	bool retiring;         /* old generation: finishes what it holds, then leaves */
+	uint64_t started_ms;
+	uint64_t respawn_at_ms;
+	char version[32];
+	struct prefetch_job prefetch; /* the prefetch chunk it holds; job_id 0: none, it takes READs */
+};
+
+/* Per-domain share of struct stats, for the control socket's status. */
+struct domain_stats {
+	uint64_t reads, bytes_served, spawns, deaths;
+	uint64_t prefetched; /* bytes prefetch wrote */
+	uint64_t readahead;  /* bytes readahead wrote (window.h) */
+};
+
+enum domain_state {
+	DOMAIN_UNUSED, /* a free slot (its old workers may still be draining) */
+	DOMAIN_ACTIVE,
+	DOMAIN_RETIRED, /* gone from the config: serves its open objects, takes no new volume */
+};
+
+struct domain {
+	enum domain_state state;
+	char name[64];
+	char blob_dir[PATH_MAX];
+	int blob_dir_fd;
+	unsigned n_workers;
+	uint64_t request_timeout_ms;
+	uint32_t read_window;            /* bytes a READ's fill may reach; 0: exact (window.h) */
+	uint32_t readahead;              /* bytes filled ahead of a sequential reader at most; 0: none */
+	uint64_t prefetch;               /* bytes of each blob prefetched; 0: none, UINT64_MAX: all */
+	uint32_t prefetch_rate;          /* bytes per second; 0: no limit */
+	struct prefetch_bucket prefetch_bucket;
+	uint32_t prefetch_cursor;        /* object slot where the next search for work starts */
+	bool readahead_hint;             /* an object of it may want readahead: worth a search */
+	struct sandbox_settings sandbox; /* its worker user and seccomp mode */
+	char worker_user[33];            /* sandbox.user points here when it comes from the config */
+	unsigned backoff_ms; /* grows while workers die before saying HELLO */
+	char worker_version[32]; /* what the newest ready worker reported */
+	struct domain_stats stats;
+	struct worker workers[WORKER_SLOTS];
+};
+
+struct settings {
+	const char *device_path;
+	const char *cache_dir;
+	const char *tag;
+	const char *worker_exe;
+	uint64_t request_timeout_ms;
+	unsigned crash_limit;      /* crashes/hangs a request may cause before it fails */
+	unsigned kill_limit;       /* outside SIGKILLs (OOM, admin) likewise, looser */
+	unsigned queue_per_worker; /* requests handed to one worker at once */
+	unsigned max_objects;      /* OPENs beyond it are refused: the fd store has room for this many */
+	const char *ready_file;
+	const char *control_path;  /* the control socket; NULL or "": none */
+};
+
+struct stats {
+	uint64_t opens, reads, closes, duplicates, malformed;
+	uint64_t bytes_served;
+	uint64_t spawns, deaths, timeouts, violations, restores, failed_requests;
+	uint64_t refused_keys;
+	uint64_t prefetched;
+	uint64_t readahead; /* bytes readahead chunks wrote */
+	uint64_t joined;    /* READs answered by the chunk they waited for, without a worker of their own */
+};
+
+struct config;
+struct control;
+
+struct supervisor {
+	struct settings cfg;
+	struct config *config; /* NULL when the one domain comes from --blob-dir */
+	const char *config_path; /* re-read on SIGHUP */
+	const struct transport_ops *transport;
+	struct transport_state *transport_state; /* the transport's own (transport.h) */
+	const struct transport_sink *sink;        /* where the transport hands requests (process/hub.c) */
+	int epoll_fd;
+	int signal_fd;
+	int timer_fd;
+	unsigned timer_interval_ms; /* 0 = disarmed */
+	uint64_t busy_until_ms;     /* the timeout tick lingers until then (loop.c) */
+	struct objects objects;
+	struct inflight inflight;
+	struct domain *domains;
+	unsigned n_domains;    /* slots in use or once used, of CONFIG_MAX_DOMAINS with a config */
+	bool quit;
+	bool reexec_wanted;
+	unsigned starts;       /* starts on this cache's state (restarts + 1) */
+	bool resumed;          /* this start took over a bound cache instead of binding one */
+	uint64_t started_ms;
+	bool served_since_start;
+	int housekeeping_fd;   /* timerfd: STATUS= and WATCHDOG=1 under systemd */
+	uint64_t watchdog_usec; /* 0: no watchdog */
+	const char *self_exe;  /* our binary's path, for re-exec */
+	char **argv;
+	struct control *control; /* the control socket (control.c); NULL: none */
+	struct stats stats;
+	uint32_t prefetch_jobs; /* the last prefetch job_id handed out */
+	unsigned chunks_out;    /* workers holding a prefetch or readahead chunk */
+	struct latency latency; /* READ latency histogram, recovery after worker deaths */
+};
+
+
+/* Epoll tags: what an event belongs to. */
+enum event_kind {
+	EV_TRANSPORT = 1, EV_SIGNAL, EV_TIMER, EV_WORKER_SOCK, EV_WORKER_PIDFD, EV_HOUSEKEEPING,
+	EV_CONTROL,      /* the control socket's listener and timer (control.c) */
+	EV_CONTROL_CONN, /* a control connection: slot, and a generation in the domain field */
+};
+#define EV_TAG(kind, domain, slot) (((uint64_t)(kind) << 56) | ((uint64_t)(domain) << 16) | (slot))
+#define EV_KIND(tag) ((unsigned)((tag) >> 56))
+#define EV_DOMAIN(tag) ((unsigned)(((tag) >> 16) & 0xffffffffu))
+#define EV_SLOT(tag) ((unsigned)((tag) & 0xffffu))
+
+#endif

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "pool-chunks.h"
+
+#include <inttypes.h>
+
+#include "cfs-log.h"
+#include "pool-join.h"
+#include "pool.h"
+#include "wire-io.h"
+
+/*
+ * A worker that may take a chunk: ready, of the current generation, holding
+ * nothing; and never the last such one, so a READ always finds a worker
+ * that is not prefetching. -1 if none.
+ */
+static int idle_worker(const struct domain *d)
+{
+	unsigned ready = 0, prefetching = 0;
+	int idle = -1;
+
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
+		const struct worker *w = &d->workers[i];
+		if (w->state != WORKER_READY || w->dying || w->retiring || !w->wanted)
+			continue;
+		ready++;
+		prefetching += w->prefetch.job_id != 0;
+		if (idle < 0 && w->outstanding == 0 && !w->prefetch.job_id)
+			idle = (int)i;
+	}
+	return prefetching + 1 < ready ? idle : -1;
+}
+
+/* The next open object of the domain with a chunk to hand out, round robin. */
+static struct object *object_with_work(struct supervisor *s, struct domain *d)
+{
+	struct objects *t = &s->objects;
+	unsigned di = (unsigned)(d - s->domains);
+
+	for (uint32_t n = 0; n < t->n_slots; n++) {
+		uint32_t i = (d->prefetch_cursor + n) % t->n_slots;
+		struct object *o = t->slots[i];
+		if (!o || o->domain != di || o->state != OBJECT_OPEN)
+			continue;
+		if (!o->prefetch.planned)
+			prefetch_plan(&o->prefetch, d->prefetch, o->size);
+		if (prefetch_wanted(&o->prefetch)) {
+			d->prefetch_cursor = i + 1;
+			return o;
+		}
+	}
+	return NULL;
+}
+
+/* A chunk that did not go out, or will not be answered: it is not in the cache file. */
+static void chunk_lost(struct supervisor *s, struct object *o, const struct prefetch_job *job, bool crashed)
+{
+	if (job->readahead)
+		window_fill_lost(&o->window, job->off);
+	else
+		prefetch_lost(&o->prefetch, job->off, crashed, s->cfg.crash_limit);
+}
+
+static int send_chunk(struct supervisor *s, struct domain *d, unsigned slot, struct object *o,
+		      struct prefetch_job job, uint64_t now)
+{
+	struct worker *w = &d->workers[slot];
+	struct wire_prefetch m = { .slot = o->slot, .off = job.off, .len = job.len };
+	int e;
+
+	/* Job ids only tell a worker's answer from a stale one: wrapping is harmless, 0 is "none". */
+	if (++s->prefetch_jobs == 0)
+		s->prefetch_jobs = 1;
+	m.job_id = s->prefetch_jobs;
+	wire_init(&m.hdr, WIRE_PREFETCH);
+	e = pool_adopt(w, slot, o);
+	if (e == 0)
+		e = wire_send(w->sock, &m, sizeof(m), -1);
+	if (e < 0) {
+		chunk_lost(s, o, &job, false);
+		pool_send_failed(s, d, slot, e);
+		return e;
+	}
+	job.job_id = m.job_id;
+	job.obj_id = o->obj_id;
+	job.obj_slot = o->slot;
+	job.deadline_ms = now + d->request_timeout_ms;
+	w->prefetch = job;
+	s->chunks_out++;
+	return 0;
+}
+
+/*
+ * The next readahead chunk of the domain's open objects, if any wants one.
+ * A stream asks for readahead only from a READ (window.c), so the search
+ * runs only after one: the hint.
+ */
+static bool send_readahead(struct supervisor *s, struct domain *d, unsigned slot, uint64_t now)
+{
+	struct objects *t = &s->objects;
+	unsigned di = (unsigned)(d - s->domains);
+	struct window_fill f;
+
+	if (!d->readahead_hint)
+		return false;
+	for (uint32_t i = 0; i < t->n_slots; i++) {
+		struct object *o = t->slots[i];
+		if (!o || o->domain != di || o->state != OBJECT_OPEN ||
+		    !window_readahead_take(&o->window, d->read_window, o->size, &f))
+			continue;
+		(void)send_chunk(s, d, slot, o, (struct prefetch_job){ .readahead = true, .off = f.off, .len = f.len },
+				 now);
+		return true;
+	}
+	d->readahead_hint = false;
+	return false;
+}
+
+static void send_prefetch(struct supervisor *s, struct domain *d, unsigned slot, struct object *o, uint64_t now)
+{
+	struct prefetch_job job = { 0 };
+
+	prefetch_take(&o->prefetch, PREFETCH_CHUNK, &job.off, &job.len);
+	(void)send_chunk(s, d, slot, o, job, now);
+}
+
+bool pool_prefetch(struct supervisor *s, struct domain *d, uint64_t now)
+{
+	int slot;
+
+	/* Demand first: nothing is prefetched while a READ or OPEN waits for a worker. */
+	if (d->state == DOMAIN_UNUSED || s->inflight.queued > 0 || (!d->readahead_hint && !d->prefetch))
+		return false;
+	while ((slot = idle_worker(d)) >= 0) {
+		struct object *o;
+		uint64_t left;
+		/* Readahead before prefetch: a reader is known to want it soon. */
+		if (send_readahead(s, d, (unsigned)slot, now))
+			continue;
+		o = d->prefetch ? object_with_work(s, d) : NULL;
+		if (!o)
+			return false;
+		left = o->prefetch.end - o->prefetch.next;
+		if (prefetch_bucket_take(&d->prefetch_bucket, d->prefetch_rate, now,
+					 left < PREFETCH_CHUNK ? left : PREFETCH_CHUNK) > 0)
+			return true;
+		send_prefetch(s, d, (unsigned)slot, o, now);
+	}
+	return false;
+}
+
+static void add_readahead(struct supervisor *s, struct domain *d, uint64_t bytes)
+{
+	s->stats.readahead += bytes;
+	d->stats.readahead += bytes;
+}
+
+const char *pool_prefetch_answered(struct supervisor *s, struct domain *d, unsigned slot, uint32_t job_id,
+				   int64_t result)
+{
+	struct worker *w = &d->workers[slot];
+	struct prefetch_job job = w->prefetch;
+	struct object *o;
+
+	if (!job.job_id || job.job_id != job_id)
+		return "PREFETCH_DONE for a chunk it does not hold";
+	if (result > (int64_t)job.len)
+		return "PREFETCH_DONE with more bytes than the chunk has";
+	w->prefetch = (struct prefetch_job){ 0 };
+	s->chunks_out--;
+	o = objects_by_id(&s->objects, job.obj_id);
+	if (o && o->slot != job.obj_slot)
+		o = NULL;
+	pool_release_joined(s, job.job_id, o, result >= 0);
+	if (!o)
+		return NULL; /* closed meanwhile: prefetch stops with it */
+	if (job.readahead) {
+		if (result < 0)
+			window_fill_lost(&o->window, job.off);
+		else
+			add_readahead(s, d, (uint64_t)result);
+		return NULL;
+	}
+	prefetch_answered(&o->prefetch, job.off, job.len, result);
+	if (result < 0) {
+		log_warning("domain %s obj %u: prefetch stopped at %" PRIu64 ": %s (READs go on as usual)", d->name,
+			    o->obj_id, job.off, ERRSTR((int)result));
+		return NULL;
+	}
+	s->stats.prefetched += (uint64_t)result;
+	d->stats.prefetched += (uint64_t)result;
+	if (o->prefetch.next >= o->prefetch.end)
+		log_info("domain %s obj %u: prefetch done, %" PRIu64 " bytes in the cache file", d->name, o->obj_id,
+			 o->prefetch.end);
+	return NULL;
+}
+
+void pool_prefetch_lost(struct supervisor *s, struct domain *d, struct worker *w, bool crashed)
+{
+	struct object *o = w->prefetch.job_id ? objects_by_id(&s->objects, w->prefetch.obj_id) : NULL;
+
+	if (o && o->slot != w->prefetch.obj_slot)
+		o = NULL;
+	if (w->prefetch.job_id) {
+		s->chunks_out--;
+		pool_release_joined(s, w->prefetch.job_id, NULL, false);
+	}
+	if (o) {
+		chunk_lost(s, o, &w->prefetch, crashed);
+		if (!w->prefetch.readahead && o->prefetch.stopped)
+			log_warning("domain %s obj %u: prefetch stopped: %u workers crashed on it (READs go on as "
+				    "usual)", d->name, o->obj_id, o->prefetch.crashes);
+	}
+	w->prefetch = (struct prefetch_job){ 0 };
+}
+
+void pool_prefetch_timeouts(struct supervisor *s, uint64_t now)
+{
+	for (unsigned i = 0; i < s->n_domains; i++)
+		for (unsigned j = 0; j < WORKER_SLOTS; j++) {
+			struct worker *w = &s->domains[i].workers[j];
+			if (w->prefetch.job_id && w->prefetch.deadline_ms <= now && !w->killed_by_us) {
+				s->stats.timeouts++;
+				pool_kill(s, &s->domains[i], j, "prefetch chunk timeout");
+			}
+		}
+}
+
+bool pool_prefetch_busy(const struct supervisor *s)
+{
+	return s->chunks_out > 0;
+}

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "pool.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cfs-log.h"
+#include "spawn.h"
+#include "window.h"
+#include "wire-io.h"
+
+
+static unsigned domain_index(const struct supervisor *s, const struct domain *d)
+{
+	return (unsigned)(d - s->domains);
+}
+
+uint64_t pool_backoff(struct domain *d)
+{
+	d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : POOL_BACKOFF_MIN_MS;
+	if (d->backoff_ms > POOL_BACKOFF_MAX_MS)
+		d->backoff_ms = POOL_BACKOFF_MAX_MS;
+	return now_ms() + d->backoff_ms;
+}
+
+static int worker_spawn(struct supervisor *s, struct domain *d, unsigned slot)
+{
+	struct worker *w = &d->workers[slot];
+	unsigned di = domain_index(s, d);
+	struct epoll_event ev = { .events = EPOLLIN };
+	int r;
+
+	r = spawn_worker(&s->cfg, d, slot, &w->pid, &w->pidfd, &w->sock);
+	if (r < 0) {
+		w->state = WORKER_EMPTY;
+		w->respawn_at_ms = pool_backoff(d);
+		return r;
+	}
+	ev.data.u64 = EV_TAG(EV_WORKER_SOCK, di, slot);
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, w->sock, &ev);
+	ev.data.u64 = EV_TAG(EV_WORKER_PIDFD, di, slot);
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, w->pidfd, &ev);
+	w->state = WORKER_STARTING;
+	w->outstanding = 0;
+	w->killed_by_us = false;
+	w->dying = false;
+	w->retiring = false;
+	w->started_ms = now_ms();
+	w->version[0] = '\0';
+	w->prefetch = (struct prefetch_job){ 0 };
+	s->stats.spawns++;
+	d->stats.spawns++;
+	log_debug("domain %s worker %u: started pid %d", d->name, slot, (int)w->pid);
+	return 0;
+}
+
+int pool_start(struct supervisor *s, struct domain *d)
+{
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		int r;
+		d->workers[i].wanted = true;
+		r = worker_spawn(s, d, i);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void pool_upgrade(struct supervisor *s, struct domain *d)
+{
+	unsigned started = 0;
+
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
+		struct worker *w = &d->workers[i];
+		if (!w->wanted)
+			continue;
+		w->wanted = false;
+		w->retiring = w->state != WORKER_EMPTY;
+	}
+	for (unsigned i = 0; i < WORKER_SLOTS && started < d->n_workers; i++) {
+		struct worker *w = &d->workers[i];
+		if (w->state != WORKER_EMPTY)
+			continue;
+		w->wanted = true;
+		w->respawn_at_ms = 0;
+		started++;
+	}
+	d->backoff_ms = 0;
+	log_notice("domain %s: starting %u workers from %s, draining the old ones", d->name, started,
+		   s->cfg.worker_exe);
+}
+
+/* Workers that are wanted: none once a retired domain is released. */
+static bool any_wanted(const struct domain *d)
+{
+	for (unsigned i = 0; i < WORKER_SLOTS; i++)
+		if (d->workers[i].wanted)
+			return true;
+	return false;
+}
+
+void pool_release_drained(struct supervisor *s, struct domain *d)
+{
+	/*
+	 * The old generation stays until a new worker is ready: a new binary
+	 * that cannot start (broken install, protocol mismatch) must leave the
+	 * old workers serving, not a domain with none.
+	 */
+	if (pool_ready_count(d) == 0 && any_wanted(d))
+		return;
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
+		struct worker *w = &d->workers[i];
+		/* Closing its socket is how a worker learns to exit. */
+		if (w->retiring && !w->dying && w->outstanding == 0 && !w->prefetch.job_id && w->state != WORKER_EMPTY) {
+			shutdown(w->sock, SHUT_RDWR);
+			pool_mark_dying(s, d, i);
+		}
+	}
+}
+
+void pool_stop(struct supervisor *s, struct domain *d)
+{
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
+		struct worker *w = &d->workers[i];
+		if (w->state == WORKER_EMPTY)
+			continue;
+		syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
+		waitid(P_PIDFD, (id_t)w->pidfd, NULL, WEXITED);
+		close(w->sock);
+		close(w->pidfd);
+		w->state = WORKER_EMPTY;
+	}
+}
+
+void pool_respawn_due(struct supervisor *s, struct domain *d, uint64_t now)
+{
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
+		struct worker *w = &d->workers[i];
+		if (w->wanted && w->state == WORKER_EMPTY && w->respawn_at_ms <= now)
+			(void)worker_spawn(s, d, i);
+	}
+}
+
+unsigned pool_ready_count(const struct domain *d)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < WORKER_SLOTS; i++)
+		n += d->workers[i].state == WORKER_READY && d->workers[i].wanted;
+	return n;
+}
+
+bool pool_can_serve(const struct domain *d)
+{
+	for (unsigned i = 0; i < WORKER_SLOTS; i++)
+		if (d->workers[i].state == WORKER_READY && !d->workers[i].dying)
+			return true;
+	return false;
+}
+
+void pool_mark_dying(struct supervisor *s, struct domain *d, unsigned slot)
+{
+	struct worker *w = &d->workers[slot];
+
+	if (w->state == WORKER_EMPTY || w->dying)
+		return;
+	w->dying = true;
+	/* Nothing more goes to it; its death arrives through the pidfd. */
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, w->sock, NULL);
+}
+
+void pool_kill(struct supervisor *s, struct domain *d, unsigned slot, const char *why)
+{
+	struct worker *w = &d->workers[slot];
+
+	if (w->state == WORKER_EMPTY || w->killed_by_us)
+		return;
+	log_warning("domain %s worker %u (pid %d): killing it: %s", d->name, slot, (int)w->pid, why);
+	w->killed_by_us = true;
+	syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
+	pool_mark_dying(s, d, slot);
+}
+
+/* A send failed: a peer that is gone (EPIPE) is dying, anything else is broken. */
+void pool_send_failed(struct supervisor *s, struct domain *d, unsigned slot, int err)
+{
+	if (err == -EPIPE || err == -ECONNRESET)
+		pool_mark_dying(s, d, slot);
+	else
+		pool_kill(s, d, slot, "its socket refused a message");
+}
+
+static int least_loaded_worker(const struct supervisor *s, const struct domain *d)
+{
+	/* Retiring workers serve only while no worker of the new generation is ready. */
+	bool use_retiring = pool_ready_count(d) == 0;
+	int best = -1;
+
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
+		const struct worker *w = &d->workers[i];
+		/* A READ never waits behind a prefetch chunk (pool-prefetch.c). */
+		if (w->state != WORKER_READY || w->dying || (w->retiring && !use_retiring) ||
+		    w->outstanding >= s->cfg.queue_per_worker || w->prefetch.job_id)
+			continue;
+		if (best < 0 || w->outstanding < d->workers[best].outstanding)
+			best = (int)i;
+	}
+	return best;
+}
+
+int pool_adopt(struct worker *w, unsigned slot, struct object *o)
+{
+	struct wire_adopt m = { .slot = o->slot, .cookie_len = o->key_len, .size = o->size };
+	int r;
+
+	/* Workers learn objects lazily: only the ones they are asked to serve. */
+	if (o->adopted_mask & (UINT64_C(1) << slot))
+		return 0;
+	wire_init(&m.hdr, WIRE_ADOPT);
+	memcpy(m.cookie, o->key, sizeof(m.cookie));
+	r = wire_send(w->sock, &m, sizeof(m), o->anon_fd);
+	if (r == 0)
+		o->adopted_mask |= UINT64_C(1) << slot;
+	return r;
+}
+
+static int send_request(struct supervisor *s, struct worker *w, unsigned slot, struct request *r)
+{
+	struct object *o = objects_by_id(&s->objects, r->obj_id);
+
+	if (r->kind == REQ_LOOKUP) {
+		struct wire_open m = { .msg_id = r->msg_id };
+		wire_init(&m.hdr, WIRE_OPEN);
+		m.cookie_len = o->key_len;
+		memcpy(m.cookie, o->key, sizeof(m.cookie));
+		return wire_send(w->sock, &m, sizeof(m), -1);
+	}
+	int e = pool_adopt(w, slot, o);
+	if (e < 0)
+		return e;
+	/* Once: a worker that dies mid-fill leaves its successor the same window to finish. */
+	if (r->fill_len == 0) {
+		struct domain *d = &s->domains[o->domain];
+		struct window_fill f = window_plan(&o->window, d->read_window, d->readahead, o->size, r->off, r->len);
+		r->fill_off = f.off;
+		r->fill_len = f.len;
+		/* It may have asked for readahead (pool-prefetch.c looks). */
+		d->readahead_hint = d->read_window > 0 && d->readahead > 0;
+		log_debug("domain %s obj %u msg %u: READ %" PRIu64 "+%" PRIu64 " fills %" PRIu64 "+%" PRIu64,
+			  s->domains[o->domain].name, r->obj_id, r->msg_id, r->off, r->len, f.off, f.len);
+	}
+	struct wire_read m = { .msg_id = r->msg_id, .slot = o->slot, .off = r->off, .len = r->len,
+			       .fill_off = r->fill_off, .fill_len = r->fill_len };
+	wire_init(&m.hdr, WIRE_READ);
+	return wire_send(w->sock, &m, sizeof(m), -1);
+}
+
+void pool_dispatch(struct supervisor *s, struct domain *d)
+{
+	unsigned di = domain_index(s, d);
+	int slot;
+
+	while ((slot = least_loaded_worker(s, d)) >= 0) {
+		struct request *r = inflight_dequeue(&s->inflight, di);
+		struct worker *w = &d->workers[slot];
+		struct object *o;
+		int e;
+
+		if (!r)
+			return;
+		o = objects_by_id(&s->objects, r->obj_id);
+		if (!o || o->slot != r->slot) {
+			inflight_remove(&s->inflight, r); /* closed meanwhile */
+			continue;
+		}
+		e = send_request(s, w, (unsigned)slot, r);
+		if (e < 0) {
+			inflight_enqueue(&s->inflight, r, 1);
+			pool_send_failed(s, d, (unsigned)slot, e);
+			continue;
+		}
+		r->worker = slot;
+		r->deadline_ms = now_ms() + d->request_timeout_ms;
+		w->outstanding++;
+	}
+}
+
+void pool_drop_object(struct supervisor *s, struct object *o)
+{
+	struct domain *d = &s->domains[o->domain];
+	struct wire_drop m = { .slot = o->slot };
+
+	wire_init(&m.hdr, WIRE_DROP);
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
+		if (!(o->adopted_mask & (UINT64_C(1) << i)))
+			continue;
+		/* A worker that cannot take it is broken; dying drops it too. */
+		int e = d->workers[i].dying ? 0 : wire_send(d->workers[i].sock, &m, sizeof(m), -1);
+		if (e < 0)
+			pool_send_failed(s, d, i, e);
+	}
+	o->adopted_mask = 0;
+}
