@@ -197,7 +197,7 @@ static int serve(struct worker *w)
 		if (r < 0) {
 			if (fd >= 0)
 				close(fd);
-			log_error_errno(r, "domain %s: cannot handle message type %u: %s", w->domain, m.hdr.type, ERRSTR(r));
+			log_error_errno(r, "domain %s: cannot handle message type %u", w->domain, m.hdr.type);
 			return r;
 		}
 	}

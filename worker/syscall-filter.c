@@ -121,11 +121,11 @@ int syscall_filter_install(int ipc_fd, bool log_only)
 
 	/* The list names x86_64 calls (open, newfstatat...); another ABI needs its own review. */
 	if (arch != SCMP_ARCH_X86_64)
-		return log_error_errno(EAFNOSUPPORT, "seccomp: the allowlist is written for x86_64, not arch 0x%x",
+		return log_error_errno(-EAFNOSUPPORT, "seccomp: the allowlist is written for x86_64, not arch 0x%x",
 				       (unsigned)arch);
 	ctx = seccomp_init(log_only ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
-		return log_error_errno(ENOMEM, "seccomp: cannot create a filter");
+		return log_error_errno(-ENOMEM, "seccomp: cannot create a filter");
 	/* Only the native arch is in a new filter; any other (i386 int 0x80, x32) kills. */
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (r >= 0 && log_only)
@@ -133,10 +133,10 @@ int syscall_filter_install(int ipc_fd, bool log_only)
 	if (r >= 0)
 		r = add_rules(ctx, ipc_fd);
 	if (r < 0)
-		return log_error_errno(r, "seccomp: cannot build the allowlist: %s", ERRSTR(r));
+		return log_error_errno(r, "seccomp: cannot build the allowlist");
 	r = seccomp_load(ctx);
 	if (r < 0)
-		return log_error_errno(r, "seccomp: cannot load the allowlist: %s", ERRSTR(r));
+		return log_error_errno(r, "seccomp: cannot load the allowlist");
 	if (log_only)
 		log_warning("seccomp: log mode: forbidden calls are logged, not stopped (--seccomp log)");
 	return 0;

@@ -20,18 +20,18 @@ int device_open(const char *path)
 		return fd;
 	switch (errno) {
 	case EBUSY:
-		return log_error_errno(errno, "%s is held by another daemon (only one cache per kernel): "
+		return log_error_errno(-errno, "%s is held by another daemon (only one cache per kernel): "
 					      "stop cachefilesd or the other supervisor first", path);
 	case ENOENT:
 	case ENODEV:
 	case ENXIO:
-		return log_error_errno(errno, "%s is missing: load the cachefiles module; the kernel "
-					      "needs CONFIG_CACHEFILES_ONDEMAND=y (%s)", path, ERRSTR(errno));
+		return log_error_errno(-errno, "%s is missing: load the cachefiles module; the kernel "
+					      "needs CONFIG_CACHEFILES_ONDEMAND=y", path);
 	case EPERM:
 	case EACCES:
-		return log_error_errno(errno, "Cannot open %s: CAP_SYS_ADMIN is required (%s)", path, ERRSTR(errno));
+		return log_error_errno(-errno, "Cannot open %s: CAP_SYS_ADMIN is required", path);
 	default:
-		return log_error_errno(errno, "Failed to open %s: %s", path, ERRSTR(errno));
+		return log_error_errno(-errno, "Failed to open %s", path);
 	}
 }
 
@@ -54,17 +54,17 @@ int device_bind(int dev_fd, const char *cache_dir, const char *tag)
 	snprintf(cmd, sizeof(cmd), "dir %s", cache_dir);
 	r = device_command(dev_fd, cmd);
 	if (r < 0)
-		return log_error_errno(r, "Cache dir %s refused by the kernel: %s", cache_dir, ERRSTR(r));
+		return log_error_errno(r, "Cache dir %s refused by the kernel", cache_dir);
 	snprintf(cmd, sizeof(cmd), "tag %s", tag);
 	r = device_command(dev_fd, cmd);
 	if (r < 0)
-		return log_error_errno(r, "Cache tag %s refused by the kernel: %s", tag, ERRSTR(r));
+		return log_error_errno(r, "Cache tag %s refused by the kernel", tag);
 	r = device_command(dev_fd, "bind ondemand");
 	if (r == -EOPNOTSUPP)
 		return log_error_errno(r, "bind ondemand refused: the kernel lacks CONFIG_CACHEFILES_ONDEMAND");
 	if (r < 0)
 		return log_error_errno(r, "bind ondemand failed for %s (the cache dir needs xattrs, "
-					  "e.g. ext4, not tmpfs): %s", cache_dir, ERRSTR(r));
+					  "e.g. ext4, not tmpfs)", cache_dir);
 	return 0;
 }
 

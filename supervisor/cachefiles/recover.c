@@ -13,11 +13,26 @@
 #include "fdstore.h"
 #include "requests.h"
 
-static void drop_fd(const char *name, int fd, const char *why)
+/* Returns 0: no object recovered from this fd. */
+static int drop_fd(const char *name, int fd, const char *why)
 {
 	log_notice("fd store: dropping fd '%s': %s", name, why);
 	fdstore_remove(name);
 	close(fd);
+	return 0;
+}
+
+/* LISTEN_FDNAMES, n of them; taken ones are freed and set to NULL on the way. */
+struct listen_names {
+	char **v;
+	int n;
+};
+
+static void listen_names_free(struct listen_names *l)
+{
+	for (int i = 0; l->v && i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
 }
 
 /* Finds the one fd of that name; a second distinct one is dropped. */
@@ -64,13 +79,13 @@ static int recover_object(struct supervisor *s, struct transport_state *t, const
 	int idx, domain, r;
 
 	if (fdname_parse_object(name, &proto.obj_id) < 0)
-		return drop_fd(name, fd, "unknown name"), 0;
+		return drop_fd(name, fd, "unknown name");
 	idx = (int)(uintptr_t)idmap_get(records, proto.obj_id) - 1;
 	if (idx < 0 || claimed[idx] || state_read(&t->state, (uint32_t)idx, &rec) < 0)
-		return drop_fd(name, fd, "no state record (the kernel reopens the object on demand)"), 0;
+		return drop_fd(name, fd, "no state record (the kernel reopens the object on demand)");
 	domain = s->sink->route(s, rec.volume_key);
 	if (domain < 0)
-		return drop_fd(name, fd, "no domain serves its volume any more"), 0;
+		return drop_fd(name, fd, "no domain serves its volume any more");
 	proto.size = rec.size;
 	proto.domain = (unsigned)domain;
 	proto.state_idx = idx;
@@ -79,7 +94,7 @@ static int recover_object(struct supervisor *s, struct transport_state *t, const
 	memcpy(proto.volume, rec.volume_key, sizeof(proto.volume));
 	r = objects_insert(&s->objects, &proto, &o);
 	if (r < 0)
-		return drop_fd(name, fd, "cannot track it"), 0;
+		return drop_fd(name, fd, "cannot track it");
 	claimed[idx] = 1;
 	return 1;
 }
@@ -94,16 +109,18 @@ static void clear_unclaimed(struct state *st, const uint8_t *claimed)
 
 int recover_from_listen_fds(struct supervisor *s, struct transport_state *t)
 {
-	char **names = NULL;
+	_cleanup_(listen_names_free) struct listen_names l = { 0 };
 	_cleanup_free_ uint8_t *claimed = NULL;
-	struct idmap records = { 0 };
+	_cleanup_(idmap_free) struct idmap records = { 0 };
+	char **names;
 	int n, state_fd, recovered = 0, r;
 
-	n = sd_listen_fds_with_names(1, &names);
-	if (n <= 0) {
-		free(names);
-		return n < 0 ? log_error_errno(n, "LISTEN_FDS unreadable: %s", ERRSTR(n)) : 0;
-	}
+	n = l.n = sd_listen_fds_with_names(1, &l.v);
+	if (n < 0)
+		return log_error_errno(n, "LISTEN_FDS unreadable");
+	if (n == 0)
+		return 0;
+	names = l.v;
 	for (int i = 0; i < n; i++)
 		fcntl(SD_LISTEN_FDS_START + i, F_SETFD, FD_CLOEXEC); /* before any worker is forked */
 
@@ -112,7 +129,7 @@ int recover_from_listen_fds(struct supervisor *s, struct transport_state *t)
 	/* Without its state the objects' fds cannot be told apart: they all go. */
 	r = state_fd >= 0 ? state_adopt(&t->state, state_fd) : 0;
 	if (r < 0)
-		return log_error_errno(r, "Cannot use the state memfd: %s", ERRSTR(r));
+		return log_error_errno(r, "Cannot use the state memfd");
 	claimed = calloc(t->state.n_records + 1, 1);
 	if (!claimed || index_records(&t->state, &records) < 0)
 		return log_error_errno(-ENOMEM, "Out of memory recovering objects");
@@ -126,9 +143,8 @@ int recover_from_listen_fds(struct supervisor *s, struct transport_state *t)
 		else
 			recovered += recover_object(s, t, &records, names[i], fd, claimed);
 		free(names[i]);
+		names[i] = NULL;
 	}
-	free(names);
-	idmap_free(&records);
 	clear_unclaimed(&t->state, claimed);
 	log_notice("recovered %s and %d objects from %d fds", t->dev_fd >= 0 ? "the device" : "no device",
 		   recovered, n);

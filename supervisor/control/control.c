@@ -269,7 +269,7 @@ static bool peer_is_root(int fd)
 	socklen_t len = sizeof(uc);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
-		log_warning_errno(errno, "control: cannot read a client's credentials: %s", ERRSTR(errno));
+		log_warning_errno(-errno, "control: cannot read a client's credentials");
 		return false;
 	}
 	if (uc.uid == 0)
@@ -305,7 +305,7 @@ static void conn_add(struct supervisor *s, int fd)
 	c->out = (struct ctlbuf){ .data = c->out_data, .cap = CONTROL_OUT_MAX - CONTROL_FINAL_RESERVE };
 	ev.data.u64 = EV_TAG(EV_CONTROL_CONN, c->gen, (unsigned)slot);
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		log_warning_errno(errno, "control: cannot poll a connection: %s", ERRSTR(errno));
+		log_warning_errno(-errno, "control: cannot poll a connection");
 		free(c);
 		refuse(fd, "the supervisor cannot poll this connection");
 		return;
@@ -337,7 +337,7 @@ static void on_accept(struct supervisor *s)
 		if (fd < 0) {
 			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
 				return;
-			log_warning_errno(errno, "control: accept failed: %s", ERRSTR(errno));
+			log_warning_errno(-errno, "control: accept failed");
 			pause_accepting(s, true);
 			return;
 		}
@@ -431,15 +431,15 @@ static int open_control(struct supervisor *s, struct control *ctl)
 		return log_error_errno(ctl->listen_fd, "control socket %s: the path exists and is not a socket; "
 				       "move it away", ctl->path);
 	if (ctl->listen_fd < 0)
-		return log_error_errno(ctl->listen_fd, "control socket %s: %s", ctl->path, ERRSTR(ctl->listen_fd));
+		return log_error_errno(ctl->listen_fd, "control socket %s", ctl->path);
 	ctl->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (ctl->timer_fd < 0)
-		return log_error_errno(errno, "control socket: timerfd failed: %s", ERRSTR(errno));
+		return log_error_errno(-errno, "control socket: timerfd failed");
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, ctl->listen_fd, &ev) < 0)
-		return log_error_errno(errno, "control socket: cannot poll it: %s", ERRSTR(errno));
+		return log_error_errno(-errno, "control socket: cannot poll it");
 	ev.data.u64 = EV_TAG(EV_CONTROL, 0, CONTROL_TIMER_SLOT);
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, ctl->timer_fd, &ev) < 0)
-		return log_error_errno(errno, "control socket: cannot poll its timer: %s", ERRSTR(errno));
+		return log_error_errno(-errno, "control socket: cannot poll its timer");
 	return 0;
 }
 
@@ -461,11 +461,11 @@ int control_setup(struct supervisor *s)
 	if (!path || !path[0])
 		return 0;
 	if (strlen(path) >= sizeof(ctl->path))
-		return log_error_errno(ENAMETOOLONG, "control socket %s: longer than %zu bytes", path,
+		return log_error_errno(-ENAMETOOLONG, "control socket %s: longer than %zu bytes", path,
 				       sizeof(ctl->path) - 1);
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
-		return log_error_errno(ENOMEM, "control socket: out of memory");
+		return log_error_errno(-ENOMEM, "control socket: out of memory");
 	ctl->listen_fd = ctl->timer_fd = -EBADF;
 	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
 	r = open_control(s, ctl);

@@ -26,7 +26,7 @@ int fdstore_push(const char *name, int fd)
 	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s\nFDPOLL=0", name);
 	r = sd_pid_notify_with_fds(0, 0, msg, &fd, 1);
 	if (r < 0)
-		return log_error_errno(r, "Failed to put fd %s into the fd store: %s", name, ERRSTR(r));
+		return log_error_errno(r, "Failed to put fd %s into the fd store", name);
 	return 0;
 }
 
@@ -40,7 +40,7 @@ int fdstore_remove(const char *name)
 	snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", name);
 	r = sd_pid_notify(0, 0, msg);
 	if (r < 0)
-		return log_warning_errno(r, "Failed to remove fd %s from the fd store: %s", name, ERRSTR(r));
+		return log_warning_errno(r, "Failed to remove fd %s from the fd store", name);
 	return 0;
 }
 

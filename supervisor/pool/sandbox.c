@@ -62,17 +62,20 @@ int sandbox_resolve_user(struct sandbox_settings *sb)
 	int r = getpwnam_r(sb->user, &pw, buf, sizeof(buf), &found);
 
 	if (r != 0)
-		return log_error_errno(r, "worker user %s: lookup failed: %s", sb->user, ERRSTR(r));
-	if (!found)
-		return log_error_errno(ENOENT,
-				       "worker user %s does not exist: create it (systemd-sysusers with "
-				       "cachefiles-supervisor.sysusers, or useradd --system --no-create-home "
-				       "--shell /usr/sbin/nologin %s) or name another one with --worker-user",
-				       sb->user, sb->user);
+		return log_error_errno(-r, "worker user %s: lookup failed", sb->user);
+	if (!found) {
+		log_error("worker user %s does not exist: create it (systemd-sysusers with "
+			  "cachefiles-supervisor.sysusers, or useradd --system --no-create-home "
+			  "--shell /usr/sbin/nologin %s) or name another one with --worker-user",
+			  sb->user, sb->user);
+		return -ENOENT;
+	}
 	/* Workers sharing root's or our own ids could signal or trace the supervisor. */
-	if (pw.pw_uid == 0 || pw.pw_gid == 0 || pw.pw_uid == geteuid())
-		return log_error_errno(EPERM, "worker user %s (uid %u, gid %u) must not be root or the supervisor's user",
-				       sb->user, (unsigned)pw.pw_uid, (unsigned)pw.pw_gid);
+	if (pw.pw_uid == 0 || pw.pw_gid == 0 || pw.pw_uid == geteuid()) {
+		log_error("worker user %s (uid %u, gid %u) must not be root or the supervisor's user", sb->user,
+			  (unsigned)pw.pw_uid, (unsigned)pw.pw_gid);
+		return -EPERM;
+	}
 	sb->uid = pw.pw_uid;
 	sb->gid = pw.pw_gid;
 	return 0;
@@ -85,7 +88,7 @@ int sandbox_parse_seccomp_mode(const char *arg, bool *log_only)
 	else if (strcmp(arg, "log") == 0)
 		*log_only = true;
 	else
-		return log_error_errno(EINVAL, "--seccomp must be 'enforce' or 'log', not '%s'", arg);
+		return log_error_errno(-EINVAL, "--seccomp must be 'enforce' or 'log', not '%s'", arg);
 	return 0;
 }
 

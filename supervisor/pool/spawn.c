@@ -87,12 +87,12 @@ int spawn_worker(const struct settings *cfg, const struct domain *d, unsigned sl
 	int sv[2], fd;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return log_error_errno(errno, "domain %s: socketpair for a worker failed: %s", d->name, ERRSTR(errno));
+		return log_error_errno(-errno, "domain %s: socketpair for a worker failed", d->name);
 	ours = sv[0];
 	theirs = sv[1];
 	child = fork();
 	if (child < 0)
-		return log_error_errno(errno, "domain %s: fork of a worker failed: %s", d->name, ERRSTR(errno));
+		return log_error_errno(-errno, "domain %s: fork of a worker failed", d->name);
 	if (child == 0)
 		exec_worker_child(cfg, d, slot, theirs, parent);
 
@@ -101,7 +101,7 @@ int spawn_worker(const struct settings *cfg, const struct domain *d, unsigned sl
 		int r = -errno;
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
-		return log_error_errno(r, "domain %s: pidfd_open for worker %d failed: %s", d->name, (int)child, ERRSTR(r));
+		return log_error_errno(r, "domain %s: pidfd_open for worker %d failed", d->name, (int)child);
 	}
 	fcntl(ours, F_SETFL, O_NONBLOCK);
 	*pid = child;

@@ -242,7 +242,7 @@ int loop_run(struct supervisor *s)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return log_error_errno(errno, "epoll_wait failed: %s", ERRSTR(errno));
+			return log_error_errno(-errno, "epoll_wait failed");
 		}
 		for (int i = 0; i < n; i++)
 			on_event(s, events[i].data.u64);
@@ -264,7 +264,7 @@ static int setup_housekeeping(struct supervisor *s)
 		interval_usec = s->watchdog_usec / 2;
 	s->housekeeping_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (s->housekeeping_fd < 0)
-		return log_error_errno(errno, "timerfd failed: %s", ERRSTR(errno));
+		return log_error_errno(-errno, "timerfd failed");
 	its.it_interval.tv_sec = (time_t)(interval_usec / 1000000);
 	its.it_interval.tv_nsec = (long)(interval_usec % 1000000) * 1000;
 	its.it_value = its.it_interval;
@@ -280,7 +280,7 @@ int loop_setup(struct supervisor *s)
 
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epoll_fd < 0)
-		return log_error_errno(errno, "epoll_create1 failed: %s", ERRSTR(errno));
+		return log_error_errno(-errno, "epoll_create1 failed");
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -291,11 +291,11 @@ int loop_setup(struct supervisor *s)
 	s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (s->signal_fd < 0 || s->timer_fd < 0)
-		return log_error_errno(errno, "signalfd/timerfd failed: %s", ERRSTR(errno));
+		return log_error_errno(-errno, "signalfd/timerfd failed");
 
 	ev.data.u64 = EV_TAG(EV_TRANSPORT, 0, 0);
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->transport->event_fd(s), &ev) < 0)
-		return log_error_errno(errno, "Cannot poll %s: %s", s->cfg.device_path, ERRSTR(errno));
+		return log_error_errno(-errno, "Cannot poll %s", s->cfg.device_path);
 	ev.data.u64 = EV_TAG(EV_SIGNAL, 0, 0);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->signal_fd, &ev);
 	ev.data.u64 = EV_TAG(EV_TIMER, 0, 0);

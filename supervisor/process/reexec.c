@@ -68,7 +68,7 @@ int supervisor_reexec(struct supervisor *s)
 	if (r == 0)
 		r = move_into_place(&p);
 	if (r < 0)
-		return log_error_errno(r, "re-exec: cannot pass fds: %s", ERRSTR(r));
+		return log_error_errno(r, "re-exec: cannot pass fds");
 	snprintf(num, sizeof(num), "%d", (int)getpid());
 	setenv("LISTEN_PID", num, 1);
 	snprintf(num, sizeof(num), "%zu", p.n);
@@ -78,8 +78,8 @@ int supervisor_reexec(struct supervisor *s)
 	fflush(NULL);
 	execv(s->self_exe, s->argv);
 	r = -errno;
-	log_error_errno(r, "re-exec of %s failed: %s; restarting the running image", s->self_exe, ERRSTR(r));
+	log_error_errno(r, "re-exec of %s failed; restarting the running image", s->self_exe);
 	/* The old image is still mapped: better it than losing every fd. */
 	execv("/proc/self/exe", s->argv);
-	return log_error_errno(errno, "re-exec of /proc/self/exe failed too: %s", ERRSTR(errno));
+	return log_error_errno(-errno, "re-exec of /proc/self/exe failed too");
 }
