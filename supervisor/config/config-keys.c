@@ -17,64 +17,179 @@
 #include "cfs-log.h"
 #include "cfs-util.h"
 #include "config-keys.h"
-#include "sandbox-settings.h"
 
 #define ONE_CACHE_WHY                                                                              \
 	"the kernel allows one cachefiles cache per machine (a second open of /dev/cachefiles fails " \
 	"with EBUSY): serve several sources as [domain NAME] sections behind the one [cache]"
 
-enum key_type { KEY_UINT, KEY_DURATION, KEY_SIZE, KEY_PREFETCH, KEY_PATH, KEY_BLOB_DIR, KEY_TAG, KEY_USER, KEY_SANDBOX, KEY_VOLUME };
+enum key_type {
+	KEY_UINT, KEY_DURATION, KEY_SIZE, KEY_PREFETCH, KEY_SECCOMP, KEY_PATH, KEY_TAG, KEY_USER, /* key_parse() */
+	KEY_BLOB_DIR, KEY_VOLUME, /* the file's only */
+};
 
+/*
+ * A key: its value's type and bounds, where it goes, its default, and its
+ * name on the command line of --blob-dir mode. The one place a setting is
+ * defined: the file, the command line, --help (config_key_default()) and the
+ * running domain (struct domain_settings) all take it from here.
+ */
 struct key_def {
 	const char *name;
 	enum key_type type;
 	size_t offset, size; /* of the field in struct config_cache or config_domain */
 	uint64_t min, max;
+	const char *def;        /* the default, as the file would write it; NULL: 0 or empty */
+	const char *option;     /* --blob-dir mode's option; NULL: the file's only */
+	char short_opt;         /* and its short form; 0: none */
 	const char *if_missing; /* required keys: what to write; NULL: optional */
 };
 
-#define FIELD(type, field) offsetof(struct type, field), sizeof(((struct type *)0)->field)
+#define FIELD(type, field) .offset = offsetof(struct type, field), .size = sizeof(((struct type *)0)->field)
+#define SETTING(field) FIELD(config_domain, settings.field)
+#define MS_PER_HOUR (3600 * 1000)
 
 static const struct key_def cache_keys[] = {
-	{ "dir", KEY_PATH, FIELD(config_cache, dir), 0, 0, NULL },
-	{ "tag", KEY_TAG, FIELD(config_cache, tag), 0, 0, NULL },
-	{ "device", KEY_PATH, FIELD(config_cache, device), 0, 0, NULL },
-	{ "max_objects", KEY_UINT, FIELD(config_cache, max_objects), 1, 1u << 20, NULL },
-	{ "request_timeout", KEY_DURATION, FIELD(config_cache, request_timeout_ms), 1, 3600 * 1000, NULL },
-	{ "crash_limit", KEY_UINT, FIELD(config_cache, crash_limit), 1, 100, NULL },
+	{ "dir", KEY_PATH, FIELD(config_cache, dir), .def = "/var/cache/cachefiles", .option = "--cache-dir",
+	  .short_opt = 'd' },
+	{ "tag", KEY_TAG, FIELD(config_cache, tag), .def = "cfs", .option = "--tag", .short_opt = 't' },
+	{ "device", KEY_PATH, FIELD(config_cache, device), .def = "/dev/cachefiles", .option = "--device" },
+	/* = FileDescriptorStoreMax in the unit, less the device and the state memfd */
+	{ "max_objects", KEY_UINT, FIELD(config_cache, max_objects), 1, 1u << 20, .def = "16384" },
+	{ "request_timeout", KEY_DURATION, FIELD(config_cache, request_timeout_ms), 1, MS_PER_HOUR, .def = "30s",
+	  .option = "--request-timeout" },
+	{ "crash_limit", KEY_UINT, FIELD(config_cache, crash_limit), 1, 100, .def = "3", .option = "--crash-limit" },
 };
 
 static const struct key_def domain_keys[] = {
-	{ "volume", KEY_VOLUME, 0, 0, 0, 0, "list the volume keys it serves, e.g. volume = erofs,images-*" },
-	{ "blob_dir", KEY_BLOB_DIR, FIELD(config_domain, blob_dir), 0, 0, "set it to the directory holding its blobs" },
-	{ "workers", KEY_UINT, FIELD(config_domain, workers), 1, CONFIG_WORKERS_MAX, NULL },
-	{ "worker_user", KEY_USER, FIELD(config_domain, worker_user), 0, 0, NULL },
-	{ "request_timeout", KEY_DURATION, FIELD(config_domain, request_timeout_ms), 1, 3600 * 1000, NULL },
-	{ "sandbox", KEY_SANDBOX, FIELD(config_domain, sandbox_log), 0, 0, NULL },
-	{ "read_window", KEY_SIZE, FIELD(config_domain, read_window), 0, CONFIG_READ_WINDOW_MAX, NULL },
-	{ "readahead", KEY_SIZE, FIELD(config_domain, readahead), 0, CONFIG_READAHEAD_MAX, NULL },
-	{ "prefetch", KEY_PREFETCH, FIELD(config_domain, prefetch), 0, CONFIG_PREFETCH_MAX, NULL },
-	{ "prefetch_rate", KEY_SIZE, FIELD(config_domain, prefetch_rate), 0, CONFIG_PREFETCH_RATE_MAX, NULL },
+	{ "volume", KEY_VOLUME, .if_missing = "list the volume keys it serves, e.g. volume = erofs,images-*" },
+	{ "blob_dir", KEY_BLOB_DIR, SETTING(blob_dir), .if_missing = "set it to the directory holding its blobs" },
+	{ "workers", KEY_UINT, SETTING(n_workers), 1, CONFIG_WORKERS_MAX, .def = "2", .option = "--workers",
+	  .short_opt = 'w' },
+	{ "worker_user", KEY_USER, SETTING(worker_user), .def = "cachefiles-worker", .option = "--worker-user" },
+	/* No default: the cache's (config_finish()). */
+	{ "request_timeout", KEY_DURATION, SETTING(request_timeout_ms), 1, MS_PER_HOUR },
+	{ "sandbox", KEY_SECCOMP, SETTING(seccomp_log), .def = "enforce", .option = "--seccomp" },
+	/* Defaults measured in the test VM: see docs/design.md, "Amplified fills" and "Readahead". */
+	{ "read_window", KEY_SIZE, SETTING(read_window), 0, 64u << 20, .def = "1M", .option = "--read-window" },
+	{ "readahead", KEY_SIZE, SETTING(readahead), 0, 1u << 30, .def = "32M", .option = "--readahead" },
+	{ "prefetch", KEY_PREFETCH, SETTING(prefetch), 0, 1ull << 50, .def = "none", .option = "--prefetch" },
+	{ "prefetch_rate", KEY_SIZE, SETTING(prefetch_rate), 0, 1u << 30, .def = "0", .option = "--prefetch-rate" },
 };
 
 _Static_assert(ARRAY_SIZE(cache_keys) <= ARRAY_SIZE(((struct parse *)0)->key_lines), "key_lines too small");
 _Static_assert(ARRAY_SIZE(domain_keys) <= ARRAY_SIZE(((struct parse *)0)->key_lines), "key_lines too small");
 
+/* ---- values ---- */
+
+static int store_number(const struct key_def *k, void *field, uint64_t v)
+{
+	switch (k->size) {
+	case sizeof(uint32_t): *(uint32_t *)field = (uint32_t)v; return 0;
+	case sizeof(uint64_t): *(uint64_t *)field = v; return 0;
+	}
+	abort(); /* a key_def whose field is neither */
+}
+
+static int store_string(const struct key_def *k, void *field, const char *value, char *why, size_t n)
+{
+	if (strlen(value) >= k->size) {
+		snprintf(why, n, "longer than %zu bytes", k->size - 1);
+		return -EINVAL;
+	}
+	strcpy(field, value);
+	return 0;
+}
+
+/*
+ * Parses value into the field, the same for the file and the command line
+ * (bare_ms: a duration may be a plain number of milliseconds). Returns 0, or
+ * -EINVAL with what was expected in why, to follow "KEY = 'VALUE': ".
+ */
+static int key_parse(const struct key_def *k, const char *value, bool bare_ms, void *field, char *why, size_t n)
+{
+	char lo[32], hi[32];
+	uint64_t v;
+	bool b;
+
+	switch (k->type) {
+	case KEY_UINT:
+		if (config_parse_uint(value, k->min, k->max, &v) == 0)
+			return store_number(k, field, v);
+		snprintf(why, n, "expected a whole number from %llu to %llu", (unsigned long long)k->min,
+			 (unsigned long long)k->max);
+		break;
+	case KEY_DURATION:
+		if (config_parse_duration_ms(value, bare_ms, k->min, k->max, &v) == 0)
+			return store_number(k, field, v);
+		snprintf(why, n, "expected a duration from %s to %s%s, e.g. 30s or 500ms%s",
+			 config_format_duration(k->min, lo), config_format_duration(k->max, hi),
+			 bare_ms ? "" : " with its unit", bare_ms ? ", or a number of milliseconds" : "");
+		break;
+	case KEY_SIZE:
+		if (config_parse_size(value, k->max, &v) == 0)
+			return store_number(k, field, v);
+		snprintf(why, n, "expected a size from 0 to %s in multiples of %s, e.g. 512K or 4M",
+			 config_format_size(k->max, hi), config_format_size(CFS_PAGE_SIZE, lo));
+		break;
+	case KEY_PREFETCH:
+		if (config_parse_prefetch(value, k->max, &v) == 0)
+			return store_number(k, field, v);
+		snprintf(why, n, "expected 'none', 'all' or the size of each blob's start to fill, in multiples of %s, "
+			 "e.g. 64M", config_format_size(CFS_PAGE_SIZE, lo));
+		break;
+	case KEY_SECCOMP:
+		if (config_parse_seccomp_mode(value, &b) == 0) {
+			*(bool *)field = b;
+			return 0;
+		}
+		snprintf(why, n, "expected 'enforce' (a forbidden system call kills the worker) or 'log' (it is only "
+			 "logged)");
+		break;
+	case KEY_PATH:
+		if (value[0] == '/')
+			return store_string(k, field, value, why, n);
+		snprintf(why, n, "expected an absolute path");
+		break;
+	case KEY_TAG:
+		if (config_name_is_valid(value, CONFIG_NAME_MAX))
+			return store_string(k, field, value, why, n);
+		snprintf(why, n, "expected 1 to %d of A-Z a-z 0-9 _ . -", CONFIG_NAME_MAX);
+		break;
+	case KEY_USER:
+		if (config_name_is_valid(value, DOMAIN_USER_MAX) && value[0] != '-')
+			return store_string(k, field, value, why, n);
+		snprintf(why, n, "expected a user name, 1 to %d of A-Z a-z 0-9 _ . - not starting with '-'",
+			 DOMAIN_USER_MAX);
+		break;
+	case KEY_BLOB_DIR:
+	case KEY_VOLUME:
+		abort(); /* set_value() reads them */
+	}
+	return -EINVAL;
+}
+
+/* Every key's default, through the parser that reads the file, into base (a config_cache or config_domain). */
+static void key_defaults(const struct key_def *keys, size_t n, void *base)
+{
+	char why[300];
+
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].def && key_parse(&keys[i], keys[i].def, false, (char *)base + keys[i].offset, why,
+					     sizeof(why)) < 0)
+			abort(); /* a default the table's own checks refuse */
+}
+
 static void cache_defaults(struct config_cache *c)
 {
-	*c = (struct config_cache){ .max_objects = CONFIG_MAX_OBJECTS_DEFAULT, .request_timeout_ms = 30 * 1000, .crash_limit = 3 };
-	strcpy(c->dir, "/var/cache/cachefiles");
-	strcpy(c->tag, "cfs");
-	strcpy(c->device, "/dev/cachefiles");
+	*c = (struct config_cache){ 0 };
+	key_defaults(cache_keys, ARRAY_SIZE(cache_keys), c);
 }
 
 static void domain_defaults(struct config_domain *d, const char *name, unsigned line)
 {
-	/* request_timeout 0: the cache's */
-	*d = (struct config_domain){ .line = line, .workers = 2, .read_window = CONFIG_READ_WINDOW_DEFAULT,
-				    .readahead = CONFIG_READAHEAD_DEFAULT };
+	*d = (struct config_domain){ .line = line };
 	snprintf(d->name, sizeof(d->name), "%s", name);
-	snprintf(d->worker_user, sizeof(d->worker_user), "%s", SANDBOX_DEFAULT_USER);
+	key_defaults(domain_keys, ARRAY_SIZE(domain_keys), d);
 }
 
 int config_defaults(struct parse *p)
@@ -83,6 +198,40 @@ int config_defaults(struct parse *p)
 	/* Allocated once so pointers into it stay valid while the file is read. */
 	p->cfg.domains = calloc(CONFIG_MAX_DOMAINS, sizeof(*p->cfg.domains));
 	return p->cfg.domains ? 0 : -ENOMEM;
+}
+
+/* A key by its name in the file (args false) or its option (args true): "workers = 2", "--workers 2". */
+static const char *key_label(const struct key_def *k, bool args)
+{
+	return args ? k->option : k->name;
+}
+
+static const struct key_def *domain_key(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(domain_keys); i++)
+		if (strcmp(domain_keys[i].name, name) == 0)
+			return &domain_keys[i];
+	abort();
+}
+
+/* The checks between keys of one domain; 0, or -EINVAL with the problem in why. */
+static int domain_check(const struct config_domain *d, bool args, char *why, size_t n)
+{
+	if (d->settings.prefetch && d->settings.n_workers < 2) {
+		snprintf(why, n, "%s needs %s%s2 or more (one worker always stays free for READs)",
+			 key_label(domain_key("prefetch"), args), key_label(domain_key("workers"), args),
+			 args ? " " : " = ");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A domain without its own request_timeout takes the cache's. */
+static void inherit_cache_settings(struct config *cfg)
+{
+	for (unsigned i = 0; i < cfg->n_domains; i++)
+		if (cfg->domains[i].settings.request_timeout_ms == 0)
+			cfg->domains[i].settings.request_timeout_ms = cfg->cache.request_timeout_ms;
 }
 
 static void error_here(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -94,22 +243,23 @@ static void error_here(struct parse *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	config_error_add(p, p->lineno, "%s", msg);
+	config_errors_add(p->errs, p->path, p->lineno, "%s", msg);
 }
 
 /* ---- sections ---- */
 
 static void section_end(struct parse *p)
 {
+	char why[300];
+
 	if (p->section != SECTION_DOMAIN || !p->domain_is_real)
 		return;
-	if (p->domain->prefetch && p->domain->workers < 2)
-		config_error_add(p, p->section_line, "%s: prefetch needs workers = 2 or more (one worker always "
-				 "stays free for READs)", p->label);
+	if (domain_check(p->domain, false, why, sizeof(why)) < 0)
+		config_errors_add(p->errs, p->path, p->section_line, "%s: %s", p->label, why);
 	for (size_t i = 0; i < ARRAY_SIZE(domain_keys); i++)
 		if (domain_keys[i].if_missing && p->key_lines[i] == 0)
-			config_error_add(p, p->section_line, "%s lacks '%s': %s", p->label, domain_keys[i].name,
-					 domain_keys[i].if_missing);
+			config_errors_add(p->errs, p->path, p->section_line, "%s lacks '%s': %s", p->label,
+					  domain_keys[i].name, domain_keys[i].if_missing);
 }
 
 static void cache_begin(struct parse *p, const char *name)
@@ -264,17 +414,9 @@ static void volumes_add(struct parse *p, const char *value)
 
 /* ---- keys ---- */
 
-static void set_string(struct parse *p, const struct key_def *k, char *field, const char *value)
-{
-	if (strlen(value) >= k->size) {
-		error_here(p, "%s is longer than %zu bytes", k->name, k->size - 1);
-		return;
-	}
-	strcpy(field, value);
-}
-
 static void set_blob_dir(struct parse *p, const struct key_def *k, char *field, const char *value)
 {
+	char why[300];
 	struct stat st;
 
 	if (value[0] != '/') {
@@ -284,81 +426,23 @@ static void set_blob_dir(struct parse *p, const struct key_def *k, char *field, 
 		if (r == -ENOENT)
 			error_here(p, "%s '%s' does not exist: create it or fix the path", k->name, value);
 		else
-			error_here(p, "%s '%s' cannot be checked: %s", k->name, value, ERRSTR(r));
+			error_here(p, "%s '%s' cannot be checked: %s", k->name, value, strerror(-r));
 	} else if (!S_ISDIR(st.st_mode))
 		error_here(p, "%s '%s' is not a directory", k->name, value);
-	else
-		set_string(p, k, field, value);
+	else if (store_string(k, field, value, why, sizeof(why)) < 0)
+		error_here(p, "%s = '%s': %s", k->name, value, why);
 }
 
 static void set_value(struct parse *p, const struct key_def *k, void *field, const char *value)
 {
-	char lo[32], hi[32];
-	uint64_t v;
+	char why[300];
 
-	switch (k->type) {
-	case KEY_UINT:
-		if (config_parse_uint(value, k->min, k->max, &v) < 0)
-			error_here(p, "%s = '%s': expected a whole number from %llu to %llu", k->name, value,
-				   (unsigned long long)k->min, (unsigned long long)k->max);
-		else
-			*(unsigned *)field = (unsigned)v;
-		break;
-	case KEY_DURATION:
-		if (config_parse_duration_ms(value, k->min, k->max, &v) < 0)
-			error_here(p, "%s = '%s': expected a duration from %s to %s with its unit, e.g. 30s or 500ms",
-				   k->name, value, config_format_duration(k->min, lo), config_format_duration(k->max, hi));
-		else
-			*(uint64_t *)field = v;
-		break;
-	case KEY_SIZE:
-		if (config_parse_size(value, k->max, &v) < 0)
-			error_here(p, "%s = '%s': expected a size from 0 to %s in multiples of %s, e.g. 512K or 4M",
-				   k->name, value, config_format_size(k->max, hi), config_format_size(CFS_PAGE_SIZE, lo));
-		else
-			*(uint32_t *)field = (uint32_t)v;
-		break;
-	case KEY_PREFETCH:
-		if (config_parse_prefetch(value, &v) < 0)
-			error_here(p, "%s = '%s': expected 'none', 'all' or the size of each blob's start to fill, "
-				      "in multiples of %s, e.g. 64M", k->name, value, config_format_size(CFS_PAGE_SIZE, lo));
-		else
-			*(uint64_t *)field = v;
-		break;
-	case KEY_SANDBOX:
-		if (strcmp(value, "enforce") != 0 && strcmp(value, "log") != 0)
-			error_here(p, "%s = '%s': expected 'enforce' (a forbidden system call kills the worker) "
-				      "or 'log' (it is only logged)", k->name, value);
-		else
-			*(bool *)field = strcmp(value, "log") == 0;
-		break;
-	case KEY_PATH:
-		if (value[0] != '/')
-			error_here(p, "%s = '%s': expected an absolute path", k->name, value);
-		else
-			set_string(p, k, field, value);
-		break;
-	case KEY_BLOB_DIR:
-		set_blob_dir(p, k, field, value);
-		break;
-	case KEY_TAG:
-		if (!config_name_is_valid(value, CONFIG_NAME_MAX))
-			error_here(p, "%s = '%s': expected 1 to %d of A-Z a-z 0-9 _ . -", k->name, value,
-				   CONFIG_NAME_MAX);
-		else
-			set_string(p, k, field, value);
-		break;
-	case KEY_USER:
-		if (!config_name_is_valid(value, CONFIG_USER_MAX) || value[0] == '-')
-			error_here(p, "%s = '%s': expected a user name, 1 to %d of A-Z a-z 0-9 _ . - "
-				      "not starting with '-'", k->name, value, CONFIG_USER_MAX);
-		else
-			set_string(p, k, field, value);
-		break;
-	case KEY_VOLUME:
+	if (k->type == KEY_VOLUME)
 		volumes_add(p, value);
-		break;
-	}
+	else if (k->type == KEY_BLOB_DIR)
+		set_blob_dir(p, k, field, value);
+	else if (key_parse(k, value, false, field, why, sizeof(why)) < 0)
+		error_here(p, "%s = '%s': %s", k->name, value, why);
 }
 
 static const struct key_def *find_key(const struct key_def *keys, size_t n, const char *name)
@@ -446,8 +530,99 @@ void config_finish(struct parse *p)
 	section_end(p);
 	p->section = SECTION_NONE;
 	if (p->domain_headers == 0)
-		config_error_add(p, 0, "no [domain NAME] section: add one that routes volume keys to a blob_dir");
-	for (unsigned i = 0; i < p->cfg.n_domains; i++)
-		if (p->cfg.domains[i].request_timeout_ms == 0)
-			p->cfg.domains[i].request_timeout_ms = p->cfg.cache.request_timeout_ms;
+		config_errors_add(p->errs, p->path, 0,
+				  "no [domain NAME] section: add one that routes volume keys to a blob_dir");
+	inherit_cache_settings(&p->cfg);
+}
+
+/* ---- the command line ---- */
+
+static const struct key_def *key_by_option(const char *option, bool *in_cache)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cache_keys); i++)
+		if (cache_keys[i].option && strcmp(cache_keys[i].option, option) == 0) {
+			*in_cache = true;
+			return &cache_keys[i];
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(domain_keys); i++)
+		if (domain_keys[i].option && strcmp(domain_keys[i].option, option) == 0) {
+			*in_cache = false;
+			return &domain_keys[i];
+		}
+	return NULL;
+}
+
+int config_args_init(struct config *cfg)
+{
+	*cfg = (struct config){ 0 };
+	cfg->domains = calloc(1, sizeof(*cfg->domains));
+	if (!cfg->domains)
+		return -ENOMEM;
+	cfg->n_domains = 1;
+	cache_defaults(&cfg->cache);
+	domain_defaults(&cfg->domains[0], CONFIG_ARGS_DOMAIN, 0);
+	return 0;
+}
+
+int config_args_set(struct config *cfg, const char *option, const char *value, struct config_errors *errs)
+{
+	bool in_cache;
+	const struct key_def *k = key_by_option(option, &in_cache);
+	char *base = in_cache ? (char *)&cfg->cache : (char *)&cfg->domains[0];
+	char why[300];
+
+	if (!k) {
+		config_errors_add(errs, NULL, 0, "%s sets no key of the configuration", option);
+		return -EINVAL;
+	}
+	if (key_parse(k, value, true, base + k->offset, why, sizeof(why)) < 0) {
+		config_errors_add(errs, NULL, 0, "%s '%s': %s", option, value, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_args_finish(struct config *cfg, struct config_errors *errs)
+{
+	char why[300];
+
+	if (domain_check(&cfg->domains[0], true, why, sizeof(why)) < 0) {
+		config_errors_add(errs, NULL, 0, "%s", why);
+		return -EINVAL;
+	}
+	inherit_cache_settings(cfg);
+	return 0;
+}
+
+const char *config_args_key(const char *option, bool *in_cache)
+{
+	const struct key_def *k = key_by_option(option, in_cache);
+
+	return k ? k->name : NULL;
+}
+
+const char *config_args_option(unsigned i, char *short_opt)
+{
+	const struct key_def *k = NULL;
+
+	for (size_t j = 0; j < ARRAY_SIZE(cache_keys) + ARRAY_SIZE(domain_keys); j++) {
+		k = j < ARRAY_SIZE(cache_keys) ? &cache_keys[j] : &domain_keys[j - ARRAY_SIZE(cache_keys)];
+		if (k->option && i-- == 0) {
+			*short_opt = k->short_opt;
+			return k->option;
+		}
+	}
+	return NULL;
+}
+
+const char *config_key_default(const char *section, const char *key)
+{
+	bool cache = strcmp(section, "cache") == 0;
+	const struct key_def *keys = cache ? cache_keys : domain_keys;
+	size_t n = cache ? ARRAY_SIZE(cache_keys) : ARRAY_SIZE(domain_keys);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys[i].name, key) == 0)
+			return keys[i].def;
+	return NULL;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Inside config_load(), shared by its parts: config.c reads the file line
- * by line and drives inih; config-keys.c gives sections and keys their
- * meaning; config-value.c parses single values. Not for use elsewhere.
+ * Inside the config library, shared by its parts, lowest first:
+ * config-value.c parses single values; config-errors.c collects the errors;
+ * config-keys.c gives sections and keys their meaning, for the file and for
+ * the command line; config.c reads the file line by line and drives inih.
+ * Each calls only the ones before it. Not for use elsewhere.
  */
 #ifndef CFS_CONFIG_KEYS_H
 #define CFS_CONFIG_KEYS_H
@@ -21,7 +23,7 @@ enum section_kind { SECTION_NONE, SECTION_CACHE, SECTION_DOMAIN, SECTION_IGNORED
 struct key_def;
 
 struct parse {
-	const char *path;
+	const char *path; /* NULL: the command line */
 	struct config_errors *errs;
 	struct config cfg; /* what is built */
 
@@ -50,8 +52,15 @@ struct parse {
 	struct config_domain scratch_domain;
 };
 
-/* Adds "PATH:LINE: message" to the list, or "PATH: message" for line 0 (the whole file). */
-__attribute__((format(printf, 3, 4))) void config_error_add(struct parse *p, unsigned line, const char *fmt, ...);
+/* ---- config-errors.c ---- */
+
+/* Adds "PATH:LINE: message", "PATH: message" for line 0, or just the message for a NULL path. */
+__attribute__((format(printf, 4, 5))) void config_errors_add(struct config_errors *e, const char *path, unsigned line,
+							     const char *fmt, ...);
+/* Line order, whole-file errors (line 0) last; stable. */
+void config_errors_sort(struct config_errors *e);
+
+/* ---- config-keys.c ---- */
 
 /* Returns 0 or -ENOMEM. */
 int config_defaults(struct parse *p);
@@ -62,11 +71,17 @@ void config_continuation(struct parse *p, const char *value);
 /* After the last line: checks what needs the whole file. */
 void config_finish(struct parse *p);
 
-/* Single values (config-value.c); each returns 0 or -EINVAL and writes *out only on success. */
+/* ---- config-value.c: single values; each returns 0 or -EINVAL and writes *out only on success ---- */
+
 int config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-/* "<digits>ms" or "<digits>s", in milliseconds; a bare number is refused. */
-int config_parse_duration_ms(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-/* config_parse_size() is in config.h: --read-window uses it too. */
+/* "<digits>ms" or "<digits>s", in milliseconds; a bare number only if bare_ms (then in milliseconds). */
+int config_parse_duration_ms(const char *s, bool bare_ms, uint64_t min, uint64_t max, uint64_t *out);
+/* "<digits>" with no suffix or K, M, G (powers of 1024), a multiple of the page size, at most max. */
+int config_parse_size(const char *s, uint64_t max, uint64_t *out);
+/* "none" (0), "all" (CONFIG_PREFETCH_ALL) or a size above 0 up to max. */
+int config_parse_prefetch(const char *s, uint64_t max, uint64_t *out);
+/* "enforce" (false) or "log" (true): the workers' seccomp mode. */
+int config_parse_seccomp_mode(const char *s, bool *log_only);
 /* [A-Za-z0-9_.-]{1,max} */
 bool config_name_is_valid(const char *s, size_t max);
 /* Writes "erofs,ID" for "ID" or "erofs,ID"; returns NULL, or what is wrong (to follow the pattern in a message). */

@@ -4,6 +4,7 @@
  * patterns. Strict on purpose: no signs, blanks, hex or guessed units, so a
  * value means one thing or is refused.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,14 +37,17 @@ int config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-/* A unit is required: "30" could mean seconds (systemd) or milliseconds (our old --request-timeout). */
-int config_parse_duration_ms(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+/*
+ * The file requires a unit: "30" could mean seconds (systemd) or milliseconds.
+ * The command line has always taken milliseconds, and still does (bare_ms).
+ */
+int config_parse_duration_ms(const char *s, bool bare_ms, uint64_t min, uint64_t max, uint64_t *out)
 {
 	uint64_t v, scale;
 
 	if (!parse_digits(&s, &v))
 		return -EINVAL;
-	if (strcmp(s, "ms") == 0)
+	if (strcmp(s, "ms") == 0 || (bare_ms && *s == '\0'))
 		scale = 1;
 	else if (strcmp(s, "s") == 0)
 		scale = 1000;
@@ -78,7 +82,7 @@ int config_parse_size(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-int config_parse_prefetch(const char *s, uint64_t *out)
+int config_parse_prefetch(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v;
 
@@ -86,9 +90,18 @@ int config_parse_prefetch(const char *s, uint64_t *out)
 		*out = s[0] == 'a' ? CONFIG_PREFETCH_ALL : 0;
 		return 0;
 	}
-	if (config_parse_size(s, CONFIG_PREFETCH_MAX, &v) < 0 || v == 0)
+	if (config_parse_size(s, max, &v) < 0 || v == 0)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+/* The one reader of a seccomp mode: sandbox = in the file, --seccomp on the command line. */
+int config_parse_seccomp_mode(const char *s, bool *log_only)
+{
+	if (strcmp(s, "enforce") != 0 && strcmp(s, "log") != 0)
+		return -EINVAL;
+	*log_only = s[0] == 'l';
 	return 0;
 }
 

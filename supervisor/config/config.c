@@ -19,7 +19,6 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <ini.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,38 +27,6 @@
 #include "cfs-log.h"
 #include "cfs-util.h"
 #include "config-keys.h"
-
-static void sort_errors(struct config_errors *e)
-{
-	/* Stable insertion sort: line order, whole-file errors (line 0) last. */
-	for (unsigned i = 1; i < e->n; i++) {
-		struct config_error tmp = e->list[i];
-		unsigned key = tmp.line ? tmp.line : UINT32_MAX, j = i;
-		for (; j > 0 && (e->list[j - 1].line ? e->list[j - 1].line : UINT32_MAX) > key; j--)
-			e->list[j] = e->list[j - 1];
-		e->list[j] = tmp;
-	}
-}
-
-void config_error_add(struct parse *p, unsigned line, const char *fmt, ...)
-{
-	struct config_errors *e = p->errs;
-	va_list ap;
-
-	if (e->n == CONFIG_MAX_ERRORS) {
-		e->dropped++;
-		return;
-	}
-	struct config_error *err = &e->list[e->n++];
-	int n = line ? snprintf(err->text, sizeof(err->text), "%s:%u: ", p->path, line)
-		     : snprintf(err->text, sizeof(err->text), "%s: ", p->path);
-	err->line = line;
-	if (n < 0 || (size_t)n >= sizeof(err->text))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->text + n, sizeof(err->text) - (size_t)n, fmt, ap);
-	va_end(ap);
-}
 
 /* inih's ini_find_chars_or_comment(): the first of chars, or an inline ';' after whitespace. */
 static const char *find_chars_or_comment(const char *s, const char *chars)
@@ -121,7 +88,7 @@ static void section_header(struct parse *p, const char *line)
 	while (isspace((unsigned char)*after))
 		after++;
 	if (*after && *after != ';' && *after != '#')
-		config_error_add(p, p->lineno, "unexpected text after ']': '%s'", after);
+		config_errors_add(p->errs, p->path, p->lineno, "unexpected text after ']': '%s'", after);
 	config_section_begin(p, name);
 }
 
@@ -129,7 +96,7 @@ static void too_long(struct parse *p, const char *line, size_t len, size_t limit
 {
 	const char *s = line;
 
-	config_error_add(p, p->lineno,
+	config_errors_add(p->errs, p->path, p->lineno,
 			 "line is %zu bytes long, more than the %zu the ini parser reads: shorten it "
 			 "(a long volume list may go on over indented lines)",
 			 len, limit);
@@ -158,11 +125,11 @@ static bool track_line(struct parse *p, const char *line)
 		p->after_key = !strchr("=:", *line_start(line, p->lineno == 1));
 		return true;
 	case LINE_BAD_SECTION:
-		config_error_add(p, p->lineno, "section header lacks its closing ']'");
+		config_errors_add(p->errs, p->path, p->lineno, "section header lacks its closing ']'");
 		config_section_begin(p, NULL);
 		break;
 	case LINE_BAD_KEY:
-		config_error_add(p, p->lineno, "expected 'KEY = VALUE', a [section] header or a comment");
+		config_errors_add(p->errs, p->path, p->lineno, "expected 'KEY = VALUE', a [section] header or a comment");
 		p->last_key = NULL;
 		break;
 	}
@@ -195,7 +162,7 @@ static char *read_line(char *str, int num, void *stream)
 		return str;
 	}
 	if (memchr(line, '\0', len)) {
-		config_error_add(p, p->lineno, "line contains a NUL byte");
+		config_errors_add(p->errs, p->path, p->lineno, "line contains a NUL byte");
 		p->last_key = NULL;
 		return str;
 	}
@@ -231,11 +198,11 @@ static int read_file(struct parse *p, char **ret, size_t *ret_len)
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		int r = negative_errno();
-		config_error_add(p, 0, "cannot read the configuration: %s", ERRSTR(r));
+		config_errors_add(p->errs, p->path, 0, "cannot read the configuration: %s", strerror(-r));
 		return r;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		config_error_add(p, 0, "not a regular file");
+		config_errors_add(p->errs, p->path, 0, "not a regular file");
 		return -EINVAL;
 	}
 	buf = malloc(CONFIG_FILE_MAX + 1);
@@ -247,14 +214,14 @@ static int read_file(struct parse *p, char **ret, size_t *ret_len)
 			continue;
 		if (n < 0) {
 			int r = negative_errno();
-			config_error_add(p, 0, "cannot read the configuration: %s", ERRSTR(r));
+			config_errors_add(p->errs, p->path, 0, "cannot read the configuration: %s", strerror(-r));
 			return r;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len > CONFIG_FILE_MAX) {
-			config_error_add(p, 0, "larger than %u bytes: is this the configuration file?",
+			config_errors_add(p->errs, p->path, 0, "larger than %u bytes: is this the configuration file?",
 					 CONFIG_FILE_MAX);
 			return -EFBIG;
 		}
@@ -294,10 +261,10 @@ int config_load(const char *path, struct config *out, struct config_errors *errs
 	}
 	r = ini_parse_stream(read_line, p, on_pair, p);
 	if (r != 0 || p->inih_disagreed)
-		config_error_add(p, r > 0 ? (unsigned)r : 0,
+		config_errors_add(p->errs, p->path, r > 0 ? (unsigned)r : 0,
 				 "inih read this file differently than we did: report a bug");
 	config_finish(p);
-	sort_errors(errs);
+	config_errors_sort(errs);
 	if (errs->n > 0) {
 		parse_free(p);
 		return -EINVAL;
@@ -330,13 +297,4 @@ int config_route(const struct config *cfg, const char *volume_key)
 			    fnmatch(cfg->domains[d].volumes[v].pattern, volume_key, 0) == 0)
 				return (int)d;
 	return -ENOENT;
-}
-
-int config_errors_log(const struct config_errors *errs)
-{
-	for (unsigned i = 0; i < errs->n; i++)
-		log_error("%s", errs->list[i].text);
-	if (errs->dropped > 0)
-		log_error("... and %u more errors", errs->dropped);
-	return errs->n > 0 ? -EINVAL : 0;
 }

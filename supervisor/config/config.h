@@ -16,28 +16,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "domain-settings.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/cachefiles-supervisor.conf"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* bytes */
 #define CONFIG_MAX_DOMAINS 64
 #define CONFIG_MAX_VOLUMES 32 /* patterns per domain */
 #define CONFIG_NAME_MAX 63    /* domain names and tags, without the NUL */
-#define CONFIG_USER_MAX 32    /* worker_user, as useradd allows */
 #define CONFIG_VALUE_MAX 255  /* paths and volume patterns, without the NUL */
 #define CONFIG_WORKERS_MAX 32 /* = MAX_WORKERS_PER_DOMAIN in supervisor.h */
-#define CONFIG_READ_WINDOW_MAX (64u << 20)
-/* Measured in the test VM: see docs/design.md, "Amplified fills". */
-#define CONFIG_READ_WINDOW_DEFAULT (1u << 20)
-#define CONFIG_READAHEAD_MAX (1u << 30)
-/* Measured in the test VM: see docs/design.md, "Readahead". */
-#define CONFIG_READAHEAD_DEFAULT (32u << 20)
 /* prefetch = all */
 #define CONFIG_PREFETCH_ALL UINT64_MAX
-#define CONFIG_PREFETCH_MAX (1ull << 50) /* prefetch = SIZE */
-#define CONFIG_PREFETCH_RATE_MAX (1u << 30)
 #define CONFIG_MAX_ERRORS 32
-/* = FileDescriptorStoreMax in the unit, less the device and the state memfd */
-#define CONFIG_MAX_OBJECTS_DEFAULT 16384
+/* The domain of --blob-dir mode, which serves every volume. */
+#define CONFIG_ARGS_DOMAIN "default"
 
 /* The erofs part of every volume key the kernel sends: "erofs,<domain_id|fsid>". */
 #define CONFIG_VOLUME_PREFIX "erofs,"
@@ -59,18 +52,10 @@ struct config_volume {
 
 struct config_domain {
 	char name[CONFIG_NAME_MAX + 1];
-	unsigned line; /* of its [domain NAME] header */
+	unsigned line; /* of its [domain NAME] header; 0 for the command line's */
 	struct config_volume volumes[CONFIG_MAX_VOLUMES];
 	unsigned n_volumes;
-	char blob_dir[CONFIG_VALUE_MAX + 1];
-	unsigned workers;
-	char worker_user[CONFIG_USER_MAX + 1];
-	uint64_t request_timeout_ms; /* the cache's unless the domain sets its own */
-	bool sandbox_log;            /* sandbox = log: seccomp logs instead of killing */
-	uint32_t read_window;        /* bytes a READ's fill may reach (window.h); 0 = exact */
-	uint32_t readahead;          /* bytes filled ahead of a sequential reader at most (window.h); 0 = none */
-	uint64_t prefetch;           /* bytes of each blob filled in the background; 0: none */
-	uint32_t prefetch_rate;      /* bytes per second for the domain's prefetch; 0: no limit */
+	struct domain_settings settings;
 };
 
 struct config {
@@ -80,8 +65,8 @@ struct config {
 };
 
 struct config_error {
-	unsigned line; /* 0: about the whole file */
-	char text[512]; /* "PATH:LINE: message" or "PATH: message" */
+	unsigned line; /* 0: about the whole file, or the command line */
+	char text[512]; /* "PATH:LINE: message", "PATH: message", or for the command line "message" */
 };
 
 struct config_errors {
@@ -108,13 +93,31 @@ void config_free(struct config *cfg);
 int config_route(const struct config *cfg, const char *volume_key);
 
 /*
- * "<digits>", "<digits>K" or "<digits>M" (powers of 1024), a multiple of the
- * page size, at most max: the config's sizes, and --read-window. Returns 0
- * or -EINVAL and writes *out only on success.
+ * The command line of --blob-dir mode: the [cache] options and one domain,
+ * CONFIG_ARGS_DOMAIN, that serves every volume from blob_dir. Every option
+ * that sets a key is the key of the file under another name (--read-window 4M
+ * is read_window = 4M): the same checks, defaults and messages, only named
+ * "--read-window '4X': ..." instead of "PATH:LINE: read_window = '4X': ...".
+ * One difference: a duration may also be a plain number of milliseconds, as
+ * the command line has always taken it.
  */
-int config_parse_size(const char *s, uint64_t max, uint64_t *out);
-/* "none" (0), "all" (CONFIG_PREFETCH_ALL) or a size above 0 (prefetch = , --prefetch); 0 or -EINVAL. */
-int config_parse_prefetch(const char *s, uint64_t *out);
+
+/* Fills *cfg with the defaults and the one domain; 0 or -ENOMEM. Release it with config_free(). */
+int config_args_init(struct config *cfg);
+/* Sets the key the option names; 0, or -EINVAL with the message added to *errs. */
+int config_args_set(struct config *cfg, const char *option, const char *value, struct config_errors *errs);
+/* After the last option: the checks that involve several options (as at a section's end); 0 or -EINVAL. */
+int config_args_finish(struct config *cfg, struct config_errors *errs);
+/* The key an option sets, by the file's name ("read_window" for "--read-window"), and its section; NULL if none. */
+const char *config_args_key(const char *option, bool *in_cache);
+/* The default of a key as the file would write it ("1M", "30s"); NULL for a key without one. */
+const char *config_key_default(const char *section, const char *key);
+
+/*
+ * The long options config_args_set() takes, NULL-terminated, in table order;
+ * *short_opt gets the short letter of each (0: none). For getopt_long().
+ */
+const char *config_args_option(unsigned i, char *short_opt);
 
 /* Logs every error at LOG_ERR and returns -EINVAL (or 0 if there are none). */
 int config_errors_log(const struct config_errors *errs);

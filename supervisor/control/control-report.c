@@ -54,12 +54,12 @@ static void status_head_json(const struct supervisor *s, struct ctlbuf *b)
 /* The domain's prefetch setting as the config writes it: none, all, or bytes. */
 static void prefetch_setting(const struct domain *d, char buf[static 32])
 {
-	if (d->prefetch == CONFIG_PREFETCH_ALL)
+	if (d->settings.prefetch == CONFIG_PREFETCH_ALL)
 		snprintf(buf, 32, "all");
-	else if (d->prefetch == 0)
+	else if (d->settings.prefetch == 0)
 		snprintf(buf, 32, "none");
 	else
-		snprintf(buf, 32, "%" PRIu64, d->prefetch);
+		snprintf(buf, 32, "%" PRIu64, d->settings.prefetch);
 }
 
 /* Where an object's prefetch is: off, running, done or stopped. */
@@ -79,8 +79,8 @@ static void status_domain_text(const struct domain *d, struct ctlbuf *b)
 	ctlbuf_printf(b, "domain ");
 	ctlbuf_text_cstr(b, d->name);
 	ctlbuf_printf(b, " (%s): blob dir ", domain_state_name(d));
-	ctlbuf_text_cstr(b, d->blob_dir);
-	ctlbuf_printf(b, "\n  workers %u/%u ready, version ", pool_ready_count(d), d->n_workers);
+	ctlbuf_text_cstr(b, d->settings.blob_dir);
+	ctlbuf_printf(b, "\n  workers %u/%u ready, version ", pool_ready_count(d), d->settings.n_workers);
 	ctlbuf_text_cstr(b, d->worker_version[0] ? d->worker_version : "-");
 	ctlbuf_printf(b, "; spawns %" PRIu64 ", deaths %" PRIu64 "\n  reads %" PRIu64 ", bytes served %" PRIu64 "\n",
 		      d->stats.spawns, d->stats.deaths, d->stats.reads, d->stats.bytes_served);
@@ -96,8 +96,8 @@ static void status_domain_json(const struct domain *d, bool first, struct ctlbuf
 	ctlbuf_printf(b, "%s{\"name\":", first ? "" : ",");
 	ctlbuf_json_cstr(b, d->name);
 	ctlbuf_printf(b, ",\"state\":\"%s\",\"blob_dir\":", domain_state_name(d));
-	ctlbuf_json_cstr(b, d->blob_dir);
-	ctlbuf_printf(b, ",\"workers\":%u,\"ready\":%u,\"worker_version\":", d->n_workers, pool_ready_count(d));
+	ctlbuf_json_cstr(b, d->settings.blob_dir);
+	ctlbuf_printf(b, ",\"workers\":%u,\"ready\":%u,\"worker_version\":", d->settings.n_workers, pool_ready_count(d));
 	ctlbuf_json_cstr(b, d->worker_version);
 	ctlbuf_printf(b,
 		      ",\"reads\":%" PRIu64 ",\"bytes_served\":%" PRIu64 ",\"spawns\":%" PRIu64 ",\"deaths\":%" PRIu64,
@@ -245,13 +245,13 @@ bool upgrade_progress(const struct supervisor *s, struct upgrade_watch *u, struc
 
 		if (!domain_in_use(d))
 			continue;
-		all_done &= ready >= d->n_workers && old == 0;
+		all_done &= ready >= d->settings.n_workers && old == 0;
 		if (figures == u->shown[i])
 			continue;
 		u->shown[i] = figures;
 		ctlbuf_printf(b, "domain ");
 		ctlbuf_text_cstr(b, d->name);
-		ctlbuf_printf(b, ": %u/%u new workers ready, %u old draining\n", ready, d->n_workers, old);
+		ctlbuf_printf(b, ": %u/%u new workers ready, %u old draining\n", ready, d->settings.n_workers, old);
 	}
 	if (all_done)
 		ctlbuf_printf(b, "done: every domain runs new workers, after %" PRIu64 " ms\n", now_ms() - u->started_ms);

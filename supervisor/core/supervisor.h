@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "cfs-clock.h"
+#include "domain-settings.h"
 #include "inflight.h"
 #include "latency.h"
 #include "objects.h"
@@ -61,19 +62,12 @@ enum domain_state {
 struct domain {
 	enum domain_state state;
 	char name[64];
-	char blob_dir[PATH_MAX];
+	struct domain_settings settings; /* as configured: [domain NAME] or the --blob-dir command line */
 	int blob_dir_fd;
-	unsigned n_workers;
-	uint64_t request_timeout_ms;
-	uint32_t read_window;            /* bytes a READ's fill may reach; 0: exact (window.h) */
-	uint32_t readahead;              /* bytes filled ahead of a sequential reader at most; 0: none */
-	uint64_t prefetch;               /* bytes of each blob prefetched; 0: none, UINT64_MAX: all */
-	uint32_t prefetch_rate;          /* bytes per second; 0: no limit */
 	struct prefetch_bucket prefetch_bucket;
 	uint32_t prefetch_cursor;        /* object slot where the next search for work starts */
 	bool readahead_hint;             /* an object of it may want readahead: worth a search */
-	struct sandbox_settings sandbox; /* its worker user and seccomp mode */
-	char worker_user[33];            /* sandbox.user points here when it comes from the config */
+	struct sandbox_settings sandbox; /* its worker user, resolved */
 	unsigned backoff_ms; /* grows while workers die before saying HELLO */
 	char worker_version[32]; /* what the newest ready worker reported */
 	struct domain_stats stats;

@@ -42,7 +42,7 @@ static struct object *object_with_work(struct supervisor *s, struct domain *d)
 		if (!o || o->domain != di || o->state != OBJECT_OPEN)
 			continue;
 		if (!o->prefetch.planned)
-			prefetch_plan(&o->prefetch, d->prefetch, o->size);
+			prefetch_plan(&o->prefetch, d->settings.prefetch, o->size);
 		if (prefetch_wanted(&o->prefetch)) {
 			d->prefetch_cursor = i + 1;
 			return o;
@@ -83,7 +83,7 @@ static int send_chunk(struct supervisor *s, struct domain *d, unsigned slot, str
 	job.job_id = m.job_id;
 	job.obj_id = o->obj_id;
 	job.obj_slot = o->slot;
-	job.deadline_ms = now + d->request_timeout_ms;
+	job.deadline_ms = now + d->settings.request_timeout_ms;
 	w->prefetch = job;
 	s->chunks_out++;
 	return 0;
@@ -105,7 +105,7 @@ static bool send_readahead(struct supervisor *s, struct domain *d, unsigned slot
 	for (uint32_t i = 0; i < t->n_slots; i++) {
 		struct object *o = t->slots[i];
 		if (!o || o->domain != di || o->state != OBJECT_OPEN ||
-		    !window_readahead_take(&o->window, d->read_window, o->size, &f))
+		    !window_readahead_take(&o->window, d->settings.read_window, o->size, &f))
 			continue;
 		(void)send_chunk(s, d, slot, o, (struct prefetch_job){ .readahead = true, .off = f.off, .len = f.len },
 				 now);
@@ -128,7 +128,7 @@ bool pool_prefetch(struct supervisor *s, struct domain *d, uint64_t now)
 	int slot;
 
 	/* Demand first: nothing is prefetched while a READ or OPEN waits for a worker. */
-	if (d->state == DOMAIN_UNUSED || s->inflight.queued > 0 || (!d->readahead_hint && !d->prefetch))
+	if (d->state == DOMAIN_UNUSED || s->inflight.queued > 0 || (!d->readahead_hint && !d->settings.prefetch))
 		return false;
 	while ((slot = idle_worker(d)) >= 0) {
 		struct object *o;
@@ -136,11 +136,11 @@ bool pool_prefetch(struct supervisor *s, struct domain *d, uint64_t now)
 		/* Readahead before prefetch: a reader is known to want it soon. */
 		if (send_readahead(s, d, (unsigned)slot, now))
 			continue;
-		o = d->prefetch ? object_with_work(s, d) : NULL;
+		o = d->settings.prefetch ? object_with_work(s, d) : NULL;
 		if (!o)
 			return false;
 		left = o->prefetch.end - o->prefetch.next;
-		if (prefetch_bucket_take(&d->prefetch_bucket, d->prefetch_rate, now,
+		if (prefetch_bucket_take(&d->prefetch_bucket, d->settings.prefetch_rate, now,
 					 left < PREFETCH_CHUNK ? left : PREFETCH_CHUNK) > 0)
 			return true;
 		send_prefetch(s, d, (unsigned)slot, o, now);

@@ -21,7 +21,7 @@ bool pool_join_chunk(struct supervisor *s, struct object *o, struct request *r)
 			continue;
 		r->joined_job = job->job_id;
 		if (job->readahead)
-			window_caught_up(&o->window, d->read_window, d->readahead, lo);
+			window_caught_up(&o->window, d->settings.read_window, d->settings.readahead, lo);
 		d->readahead_hint = true;
 		return true;
 	}

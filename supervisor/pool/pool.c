@@ -64,7 +64,7 @@ static int worker_spawn(struct supervisor *s, struct domain *d, unsigned slot)
 
 int pool_start(struct supervisor *s, struct domain *d)
 {
-	for (unsigned i = 0; i < d->n_workers; i++) {
+	for (unsigned i = 0; i < d->settings.n_workers; i++) {
 		int r;
 		d->workers[i].wanted = true;
 		r = worker_spawn(s, d, i);
@@ -85,7 +85,7 @@ void pool_upgrade(struct supervisor *s, struct domain *d)
 		w->wanted = false;
 		w->retiring = w->state != WORKER_EMPTY;
 	}
-	for (unsigned i = 0; i < WORKER_SLOTS && started < d->n_workers; i++) {
+	for (unsigned i = 0; i < WORKER_SLOTS && started < d->settings.n_workers; i++) {
 		struct worker *w = &d->workers[i];
 		if (w->state != WORKER_EMPTY)
 			continue;
@@ -249,11 +249,11 @@ static int send_request(struct supervisor *s, struct worker *w, unsigned slot, s
 	/* Once: a worker that dies mid-fill leaves its successor the same window to finish. */
 	if (r->fill_len == 0) {
 		struct domain *d = &s->domains[o->domain];
-		struct window_fill f = window_plan(&o->window, d->read_window, d->readahead, o->size, r->off, r->len);
+		struct window_fill f = window_plan(&o->window, d->settings.read_window, d->settings.readahead, o->size, r->off, r->len);
 		r->fill_off = f.off;
 		r->fill_len = f.len;
 		/* It may have asked for readahead (pool-prefetch.c looks). */
-		d->readahead_hint = d->read_window > 0 && d->readahead > 0;
+		d->readahead_hint = d->settings.read_window > 0 && d->settings.readahead > 0;
 		log_debug("domain %s obj %u msg %u: READ %" PRIu64 "+%" PRIu64 " fills %" PRIu64 "+%" PRIu64,
 			  s->domains[o->domain].name, r->obj_id, r->msg_id, r->off, r->len, f.off, f.len);
 	}
@@ -288,7 +288,7 @@ void pool_dispatch(struct supervisor *s, struct domain *d)
 			continue;
 		}
 		r->worker = slot;
-		r->deadline_ms = now_ms() + d->request_timeout_ms;
+		r->deadline_ms = now_ms() + d->settings.request_timeout_ms;
 		w->outstanding++;
 	}
 }

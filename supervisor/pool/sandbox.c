@@ -81,17 +81,6 @@ int sandbox_resolve_user(struct sandbox_settings *sb)
 	return 0;
 }
 
-int sandbox_parse_seccomp_mode(const char *arg, bool *log_only)
-{
-	if (strcmp(arg, "enforce") == 0)
-		*log_only = false;
-	else if (strcmp(arg, "log") == 0)
-		*log_only = true;
-	else
-		return log_error_errno(-EINVAL, "--seccomp must be 'enforce' or 'log', not '%s'", arg);
-	return 0;
-}
-
 /* err 0: the call succeeded but the check after it did not see its effect. */
 static _Noreturn void fail(const char *step, int err, const char *fix)
 {

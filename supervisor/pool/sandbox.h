@@ -17,9 +17,6 @@
 /* Looks the worker user up (getpwnam_r); logs what to fix and returns -errno if it cannot be used. */
 int sandbox_resolve_user(struct sandbox_settings *sb);
 
-/* Parses "enforce" or "log"; returns 0 or -EINVAL. */
-int sandbox_parse_seccomp_mode(const char *arg, bool *log_only);
-
 /*
  * Runs in the forked child only, with the IPC socket on fd 3, the blob dir on
  * fd 4, /dev/null on 0 and 1, stderr on 2 and nothing else open. Builds the

@@ -69,7 +69,7 @@ static _Noreturn void exec_worker_child(const struct settings *cfg, const struct
 	snprintf(slot_arg, sizeof(slot_arg), "%u", slot);
 	char *const argv[] = { (char *)"cachefiles-worker", (char *)"--domain", (char *)d->name,
 			       (char *)"--slot", slot_arg, (char *)"--seccomp",
-			       (char *)(d->sandbox.seccomp_log ? "log" : "enforce"), NULL };
+			       (char *)(d->settings.seccomp_log ? "log" : "enforce"), NULL };
 	worker_environment(envp, ARRAY_SIZE(envp));
 	execveat(exe_fd, "", argv, envp, AT_EMPTY_PATH);
 	fprintf(stderr,

@@ -15,7 +15,6 @@
 #include "sandbox.h"
 
 _Static_assert(CONFIG_WORKERS_MAX == MAX_WORKERS_PER_DOMAIN, "the config and the pool agree on a domain's workers");
-_Static_assert(sizeof(((struct domain *)0)->worker_user) == CONFIG_USER_MAX + 1, "a domain holds any worker_user");
 _Static_assert(sizeof(((struct domain *)0)->name) > CONFIG_NAME_MAX, "a domain holds any name");
 
 int domains_load_config(const char *path, struct config *out)
@@ -24,7 +23,7 @@ int domains_load_config(const char *path, struct config *out)
 	int r = config_load(path, out, &errs);
 
 	if (r < 0 && errs.n == 0)
-		return log_error_errno(r, "Cannot read the config file %s: %s", path, ERRSTR(r));
+		return log_error_errno(r, "Cannot read the config file %s", path);
 	if (r < 0)
 		config_errors_log(&errs);
 	return r;
@@ -32,14 +31,9 @@ int domains_load_config(const char *path, struct config *out)
 
 static void domain_from_config(struct domain *d, const struct config_domain *cd)
 {
-	*d = (struct domain){ .state = DOMAIN_ACTIVE, .blob_dir_fd = -1, .n_workers = cd->workers,
-			      .request_timeout_ms = cd->request_timeout_ms, .read_window = cd->read_window,
-			      .readahead = cd->readahead, 			      .prefetch = cd->prefetch, .prefetch_rate = cd->prefetch_rate,
-			      .sandbox = { .seccomp_log = cd->sandbox_log } };
+	*d = (struct domain){ .state = DOMAIN_ACTIVE, .blob_dir_fd = -1, .settings = cd->settings };
 	snprintf(d->name, sizeof(d->name), "%s", cd->name);
-	snprintf(d->blob_dir, sizeof(d->blob_dir), "%s", cd->blob_dir);
-	snprintf(d->worker_user, sizeof(d->worker_user), "%s", cd->worker_user);
-	d->sandbox.user = d->worker_user;
+	d->sandbox.user = d->settings.worker_user;
 }
 
 static void take_cache_settings(struct supervisor *s, const struct config *c)
@@ -68,15 +62,24 @@ int domains_from_config(struct supervisor *s, struct config *c)
 	return 0;
 }
 
+void domains_from_args(struct supervisor *s, const struct config *args, struct domain *d)
+{
+	domain_from_config(d, &args->domains[0]);
+	s->domains = d;
+	s->n_domains = 1;
+	s->config = NULL;
+	take_cache_settings(s, args);
+}
+
 /* What a domain needs before a worker can start: a usable user and its blob dir. */
 static int domain_open(struct domain *d)
 {
 	/* A worker must never be the one to find out that its user is missing. */
 	if (sandbox_resolve_user(&d->sandbox) < 0)
 		return -EINVAL;
-	d->blob_dir_fd = open(d->blob_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	d->blob_dir_fd = open(d->settings.blob_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (d->blob_dir_fd < 0)
-		return log_error_errno(errno, "domain %s: blob dir %s: %s", d->name, d->blob_dir, ERRSTR(errno));
+		return log_error_errno(-errno, "domain %s: blob dir %s", d->name, d->settings.blob_dir);
 	return 0;
 }
 
@@ -151,7 +154,7 @@ static int check_cache_unchanged(const struct config_cache *now, const struct co
 
 	if (!what)
 		return 0;
-	return log_error_errno(EINVAL, "%s: [cache] %s cannot change while the cache is bound; put it back, or "
+	return log_error_errno(-EINVAL, "%s: [cache] %s cannot change while the cache is bound; put it back, or "
 			       "stop the service and start it again (that closes every open object)", path, what);
 }
 
@@ -166,7 +169,7 @@ static int check_room(const struct supervisor *s, const struct config *next)
 		room += slot_is_free(&s->domains[i]);
 	if (wanted <= room)
 		return 0;
-	return log_error_errno(ENOSPC, "the new config adds %u domains but only %u slots are free (%d at most, "
+	return log_error_errno(-ENOSPC, "the new config adds %u domains but only %u slots are free (%d at most, "
 			       "counting removed domains that still serve open objects)", wanted, room,
 			       CONFIG_MAX_DOMAINS);
 }
@@ -198,16 +201,9 @@ static void domain_update(struct domain *d, struct domain *next)
 		close(d->blob_dir_fd);
 	d->state = DOMAIN_ACTIVE;
 	d->blob_dir_fd = TAKE_FD(next->blob_dir_fd);
-	memcpy(d->blob_dir, next->blob_dir, sizeof(d->blob_dir));
-	memcpy(d->worker_user, next->worker_user, sizeof(d->worker_user));
-	d->n_workers = next->n_workers;
-	d->request_timeout_ms = next->request_timeout_ms;
-	d->read_window = next->read_window;
-	d->readahead = next->readahead;
-	d->prefetch = next->prefetch;
-	d->prefetch_rate = next->prefetch_rate;
+	d->settings = next->settings;
 	d->sandbox = next->sandbox;
-	d->sandbox.user = d->worker_user;
+	d->sandbox.user = d->settings.worker_user;
 }
 
 static void domain_add(struct supervisor *s, unsigned slot, struct domain *next)
@@ -215,7 +211,7 @@ static void domain_add(struct supervisor *s, unsigned slot, struct domain *next)
 	struct domain *d = &s->domains[slot];
 
 	*d = *next;
-	d->sandbox.user = d->worker_user;
+	d->sandbox.user = d->settings.worker_user;
 	next->blob_dir_fd = -1;
 	if (slot >= s->n_domains)
 		s->n_domains = slot + 1;
@@ -268,7 +264,8 @@ static void apply_domains(struct supervisor *s, const struct config *next, struc
 		} else {
 			slot = free_slot(s); /* check_room() made sure there is one */
 			domain_add(s, (unsigned)slot, &staged[i]);
-			log_notice("domain %s: added, blob dir %s", s->domains[slot].name, s->domains[slot].blob_dir);
+			log_notice("domain %s: added, blob dir %s", s->domains[slot].name,
+				   s->domains[slot].settings.blob_dir);
 		}
 		pool_upgrade(s, &s->domains[slot]);
 	}

@@ -15,6 +15,8 @@
 int domains_load_config(const char *path, struct config *out);
 /* Builds s->domains in the config's order and takes its [cache] settings; c must outlive s. */
 int domains_from_config(struct supervisor *s, struct config *c);
+/* --blob-dir mode: the one domain d from the command line (config_args_*()), and its [cache] settings; s->config stays NULL. */
+void domains_from_args(struct supervisor *s, const struct config *args, struct domain *d);
 /* Resolves every domain's worker user and opens its blob dir: before any fork. */
 int domains_prepare(struct supervisor *s);
 /* The active domain serving a volume key, or -ENOENT. */

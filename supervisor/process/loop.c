@@ -99,7 +99,7 @@ static void held_too_long(struct supervisor *s, struct request *r)
 		return;
 	s->stats.timeouts++;
 	log_warning("domain %s obj %u msg %u: no answer in %" PRIu64 " ms", d->name, r->obj_id, r->msg_id,
-		    d->request_timeout_ms);
+		    d->settings.request_timeout_ms);
 	pool_kill(s, d, (unsigned)r->worker, "request timeout");
 }
 
@@ -115,7 +115,7 @@ static bool queued_too_long(struct supervisor *s, struct request *r)
 	if (pool_can_serve(d))
 		return false;
 	log_error("domain %s obj %u msg %u: no worker could start within %" PRIu64 " ms (see the worker "
-		  "errors above)", d->name, r->obj_id, r->msg_id, d->request_timeout_ms);
+		  "errors above)", d->name, r->obj_id, r->msg_id, d->settings.request_timeout_ms);
 	request_fail(s, r, -EIO);
 	return true;
 }
@@ -130,7 +130,7 @@ static void check_timeouts(struct supervisor *s, uint64_t now)
 			continue;
 		if (r->worker != NO_WORKER && r->deadline_ms <= now)
 			held_too_long(s, r);
-		else if (r->worker == NO_WORKER && r->read_at_ms + s->domains[r->domain].request_timeout_ms <= now &&
+		else if (r->worker == NO_WORKER && r->read_at_ms + s->domains[r->domain].settings.request_timeout_ms <= now &&
 			 queued_too_long(s, r))
 			i = (size_t)-1; /* the table may have shifted: scan again */
 	}

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -16,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "args.h"
+#include "cfs-control.h"
 #include "cfs-log.h"
 #include "cfs-util.h"
 #include "control.h"
@@ -26,7 +27,6 @@
 #include "loop.h"
 #include "pool.h"
 #include "reexec.h"
-#include "sandbox.h"
 #include "startup.h"
 
 #ifndef CFS_WORKER_PATH
@@ -34,217 +34,6 @@
 #endif
 
 int cfs_log_max_priority = LOG_INFO;
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: cachefiles-supervisor [-c FILE] [--check-config] [OPTION]...\n"
-		"       cachefiles-supervisor --blob-dir DIR [OPTION]...\n"
-		"\n"
-		"Serve erofs-over-fscache (cachefiles on-demand mode) from blob files.\n"
-		"The supervisor opens /dev/cachefiles (needs CAP_SYS_ADMIN), binds the\n"
-		"cache and keeps every anonymous fd; forked workers find the blob named\n"
-		"by each cookie key under the blob directory of the domain the volume key\n"
-		"routes to, and fill the ranges the kernel asks for. A worker that dies\n"
-		"or hangs is replaced and its requests handed to another, so readers do\n"
-		"not see errors.\n"
-		"\n"
-		"Options:\n"
-		"  -c, --config FILE         the configuration file, see\n"
-		"                            cachefiles-supervisor.conf(5) [%s]\n"
-		"      --check-config        validate the configuration, print the result, exit\n"
-		"  -b, --blob-dir DIR        no config file: one domain serving every volume\n"
-		"                            from DIR; the options below up to --device\n"
-		"                            apply to this mode only\n"
-		"  -d, --cache-dir DIR       cachefiles cache directory, on a filesystem with\n"
-		"                            xattrs such as ext4 [/var/cache/cachefiles]\n"
-		"  -t, --tag TAG             cache tag [cfs]\n"
-		"  -w, --workers N           workers serving the domain, 1..%d [2]\n"
-		"      --worker-user NAME    unprivileged user workers run as [%s]\n"
-		"      --seccomp MODE        worker syscall allowlist: enforce (a forbidden call\n"
-		"                            kills the worker) or log (it is only logged, for\n"
-		"                            debugging) [enforce]\n"
-		"      --request-timeout MS  kill a worker that holds a request this long [30000]\n"
-		"      --crash-limit N       fail a request after N workers crashed or hung\n"
-		"                            while holding it [3]\n"
-		"      --read-window SIZE    fill up to SIZE (e.g. 512K) around a READ, growing\n"
-		"                            while reads are sequential; 0: fill exactly what\n"
-		"                            the kernel asks [1M]\n"
-		"      --readahead SIZE      while a reader is sequential, fill up to SIZE ahead\n"
-		"                            of it with idle workers (needs 2+ workers); 0: none\n"
-		"                            [32M]\n"
-		"      --prefetch WHAT       fill each blob in the background once it is open:\n"
-		"                            none, all, or its first SIZE (e.g. 64M); needs 2+\n"
-		"                            workers, one stays free for READs [none]\n"
-		"      --prefetch-rate SIZE  prefetch at most SIZE per second, 0: no limit [0]\n"
-		"      --device PATH         the cachefiles device [/dev/cachefiles]\n"
-		"      --worker-exe PATH     worker binary [%s]\n"
-		"      --ready-file PATH     write \"ready\" to PATH (e.g. a FIFO) once serving\n"
-		"      --control PATH        control socket for cachefilesctl(8), root only;\n"
-		"                            \"\" for none [" CFS_CONTROL_DEFAULT_PATH "]\n"
-		"  -v, --verbose             log every request (debug)\n"
-		"  -h, --help                show this help\n"
-		"      --version             show the version\n"
-		"\n"
-		"Signals: SIGTERM/SIGINT: exit (without systemd this unbinds the cache; under\n"
-		"systemd the fd store keeps it for the next start); SIGHUP: re-read the config\n"
-		"file (domains added, changed or removed; open objects stay open; a file with\n"
-		"errors is refused) and start new workers from the worker binary on disk while\n"
-		"the old ones drain (without a config file, only that); SIGUSR2: re-execute\n"
-		"the supervisor binary in place, keeping every fd; SIGUSR1: log counters.\n"
-		"Mount with e.g.: mount -t erofs none -o fsid=BLOB /mnt (BLOB in --blob-dir).\n",
-		CONFIG_DEFAULT_PATH, MAX_WORKERS_PER_DOMAIN, SANDBOX_DEFAULT_USER, CFS_WORKER_PATH);
-}
-
-static int parse_uint(const char *arg, const char *what, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || *out > max) {
-		log_error("%s: '%s' is not a number from 0 to %lu", what, arg, max);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-_Static_assert(CONFIG_READ_WINDOW_DEFAULT == 1u << 20, "--help names the default read window");
-_Static_assert(CONFIG_READAHEAD_DEFAULT == 32u << 20, "--help names the default readahead");
-
-/* A size option up to max; what_and_example completes "'ARG' is not ..." in the error. */
-static int parse_size_option(const char *opt, const char *arg, uint32_t max, const char *what_and_example,
-			     uint32_t *out)
-{
-	uint64_t v;
-
-	if (config_parse_size(arg, max, &v) < 0) {
-		log_error("%s: '%s' is not %s", opt, arg, what_and_example);
-		return -EINVAL;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
-enum {
-	OPT_WORKER_EXE = 256, OPT_TIMEOUT, OPT_CRASH_LIMIT, OPT_DEVICE, OPT_READY_FILE, OPT_VERSION,
-	OPT_WORKER_USER, OPT_SECCOMP, OPT_CHECK_CONFIG, OPT_CONTROL, OPT_READ_WINDOW, OPT_READAHEAD,
-	OPT_PREFETCH, OPT_PREFETCH_RATE,
-};
-
-struct args {
-	const char *config_path; /* NULL: --blob-dir mode, or the default file */
-	bool check_config;
-	bool domain_options; /* options that only --blob-dir mode takes */
-};
-
-static int parse_args(int argc, char **argv, struct settings *cfg, struct domain *d, struct args *a)
-{
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
-		{ "blob-dir", required_argument, NULL, 'b' },
-		{ "cache-dir", required_argument, NULL, 'd' },
-		{ "tag", required_argument, NULL, 't' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "worker-exe", required_argument, NULL, OPT_WORKER_EXE },
-		{ "request-timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "crash-limit", required_argument, NULL, OPT_CRASH_LIMIT },
-		{ "read-window", required_argument, NULL, OPT_READ_WINDOW },
-		{ "readahead", required_argument, NULL, OPT_READAHEAD },
-		{ "prefetch", required_argument, NULL, OPT_PREFETCH },
-		{ "prefetch-rate", required_argument, NULL, OPT_PREFETCH_RATE },
-		{ "device", required_argument, NULL, OPT_DEVICE },
-		{ "ready-file", required_argument, NULL, OPT_READY_FILE },
-		{ "control", required_argument, NULL, OPT_CONTROL },
-		{ "worker-user", required_argument, NULL, OPT_WORKER_USER },
-		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ 0 },
-	};
-	unsigned long v;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "c:b:d:t:w:vh", opts, NULL)) != -1) {
-		a->domain_options |= c == 'w' || c == OPT_WORKER_USER || c == OPT_SECCOMP || c == 'd' || c == 't' ||
-				     c == OPT_TIMEOUT || c == OPT_CRASH_LIMIT || c == OPT_DEVICE || c == OPT_READ_WINDOW ||
-				     c == OPT_READAHEAD || c == OPT_PREFETCH || c == OPT_PREFETCH_RATE;
-		switch (c) {
-		case 'c': a->config_path = optarg; break;
-		case OPT_CHECK_CONFIG: a->check_config = true; break;
-		case 'b':
-			snprintf(d->blob_dir, sizeof(d->blob_dir), "%s", optarg);
-			break;
-		case 'd': cfg->cache_dir = optarg; break;
-		case 't': cfg->tag = optarg; break;
-		case 'w':
-			if (parse_uint(optarg, "--workers", MAX_WORKERS_PER_DOMAIN, &v) < 0 || v == 0)
-				return log_error("--workers must be 1..%d", MAX_WORKERS_PER_DOMAIN), -EINVAL;
-			d->n_workers = (unsigned)v;
-			break;
-		case OPT_WORKER_EXE: cfg->worker_exe = optarg; break;
-		case OPT_TIMEOUT:
-			if (parse_uint(optarg, "--request-timeout", 86400000, &v) < 0 || v == 0)
-				return -EINVAL;
-			cfg->request_timeout_ms = v;
-			break;
-		case OPT_CRASH_LIMIT:
-			if (parse_uint(optarg, "--crash-limit", 1000, &v) < 0 || v == 0)
-				return -EINVAL;
-			cfg->crash_limit = (unsigned)v;
-			break;
-		case OPT_DEVICE: cfg->device_path = optarg; break;
-		case OPT_READ_WINDOW:
-			if (parse_size_option("--read-window", optarg, CONFIG_READ_WINDOW_MAX,
-					      "a size from 0 to 64M in multiples of 4K, e.g. 512K or 1M",
-					      &d->read_window) < 0)
-				return -EINVAL;
-			break;
-		case OPT_READAHEAD:
-			if (parse_size_option("--readahead", optarg, CONFIG_READAHEAD_MAX,
-					      "a size from 0 to 1G in multiples of 4K, e.g. 32M", &d->readahead) < 0)
-				return -EINVAL;
-			break;
-		case OPT_PREFETCH:
-			if (config_parse_prefetch(optarg, &d->prefetch) < 0)
-				return log_error("--prefetch: '%s' is not none, all or a size in multiples of 4K, "
-						 "e.g. 64M", optarg), -EINVAL;
-			break;
-		case OPT_PREFETCH_RATE:
-			if (parse_size_option("--prefetch-rate", optarg, CONFIG_PREFETCH_RATE_MAX,
-					      "a size per second up to 1G in multiples of 4K, e.g. 32M",
-					      &d->prefetch_rate) < 0)
-				return -EINVAL;
-			break;
-		case OPT_READY_FILE: cfg->ready_file = optarg; break;
-		case OPT_CONTROL: cfg->control_path = optarg; break;
-		case OPT_WORKER_USER: d->sandbox.user = optarg; break;
-		case OPT_SECCOMP:
-			if (sandbox_parse_seccomp_mode(optarg, &d->sandbox.seccomp_log) < 0)
-				return -EINVAL;
-			break;
-		case 'v': cfs_log_max_priority = LOG_DEBUG; break;
-		case 'h': usage(stdout); exit(EXIT_SUCCESS);
-		case OPT_VERSION: printf("cachefiles-supervisor %s\n", CFS_VERSION); exit(EXIT_SUCCESS);
-		default: usage(stderr); return -EINVAL;
-		}
-	}
-	if (optind < argc)
-		return log_error("unexpected argument '%s' (see --help)", argv[optind]), -EINVAL;
-	if (d->blob_dir[0] && a->config_path)
-		return log_error("--blob-dir and --config exclude each other: one domain from the command line, "
-				 "or the domains of a config file"), -EINVAL;
-	if (!d->blob_dir[0] && a->domain_options)
-		return log_error("--cache-dir, --tag, --device, --request-timeout, --crash-limit, --workers, "
-				 "--worker-user, --seccomp, --read-window, --readahead and --prefetch* go with --blob-dir; with a config "
-				 "file set them in its [cache] and [domain NAME] sections"), -EINVAL;
-	if (d->prefetch && d->n_workers < 2)
-		return log_error("--prefetch needs --workers 2 or more: one worker always stays free for READs"),
-		       -EINVAL;
-	return 0;
-}
 
 /* Loads the config file; with --check-config reports and exits. Returns 0 or -errno (logged). */
 static int load_config(struct supervisor *s, const struct args *a)
@@ -275,7 +64,7 @@ static void signal_ready(const struct settings *cfg)
 		return;
 	fd = open(cfg->ready_file, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 || write(fd, "ready\n", 6) != 6)
-		log_warning_errno(errno, "--ready-file %s: %s", cfg->ready_file, ERRSTR(errno));
+		log_warning_errno(-errno, "--ready-file %s", cfg->ready_file);
 }
 
 /* Every object holds an fd: take all the kernel allows (workers get their own bound). */
@@ -301,36 +90,50 @@ static void shutdown_all(struct supervisor *s)
 
 int main(int argc, char **argv)
 {
-	static struct domain domain = { .state = DOMAIN_ACTIVE, .name = "default", .n_workers = 2, .blob_dir_fd = -1,
-					.read_window = CONFIG_READ_WINDOW_DEFAULT, .readahead = CONFIG_READAHEAD_DEFAULT,
-					.sandbox = { .user = SANDBOX_DEFAULT_USER } };
+	static struct domain domain; /* --blob-dir mode's one domain */
+	static struct args a;        /* its settings stay here while s points at them */
 	struct supervisor s = {
-		.cfg = { .device_path = CACHEFILES_DEVICE_PATH, .cache_dir = "/var/cache/cachefiles", .tag = "cfs",
-			 .worker_exe = CFS_WORKER_PATH, .request_timeout_ms = 30000, .crash_limit = 3,
-			 .kill_limit = 32, .queue_per_worker = 8,
-			 .max_objects = CONFIG_MAX_OBJECTS_DEFAULT, .control_path = CFS_CONTROL_DEFAULT_PATH },
-		.transport = &cachefiles_transport, .sink = &hub_sink, .domains = &domain, .n_domains = 1,
+		.cfg = { .worker_exe = CFS_WORKER_PATH, .kill_limit = 32, .queue_per_worker = 8,
+			 .control_path = CFS_CONTROL_DEFAULT_PATH },
+		.transport = &cachefiles_transport, .sink = &hub_sink,
 	};
-	struct args a = { 0 };
 	int r;
 
-	if (parse_args(argc, argv, &s.cfg, &domain, &a) < 0)
-		return 2;
-	domain.request_timeout_ms = s.cfg.request_timeout_ms;
-	if (!domain.blob_dir[0] && load_config(&s, &a) < 0)
-		return a.check_config ? 1 : 2;
-	if (a.check_config) {
-		printf("--blob-dir %s: nothing to check without a config file\n", domain.blob_dir);
+	r = args_parse(argc, argv, &s.cfg, &a);
+	if (r == ARGS_HELP || r == ARGS_VERSION) {
+		if (r == ARGS_HELP)
+			args_usage(stdout, CFS_WORKER_PATH);
+		else
+			printf("cachefiles-supervisor %s\n", CFS_VERSION);
 		return 0;
 	}
-	if (access(s.cfg.worker_exe, X_OK) < 0)
-		return log_error_errno(errno, "worker binary %s: %s (use --worker-exe)", s.cfg.worker_exe, ERRSTR(errno)), 1;
+	if (r < 0) {
+		if (a.show_usage)
+			args_usage(stderr, CFS_WORKER_PATH);
+		return 2;
+	}
+	if (a.verbose)
+		cfs_log_max_priority = LOG_DEBUG;
+	if (a.blob_dir_mode)
+		domains_from_args(&s, &a.keys, &domain);
+	else if (load_config(&s, &a) < 0)
+		return a.check_config ? 1 : 2;
+	if (a.check_config) {
+		printf("--blob-dir %s: nothing to check without a config file\n", domain.settings.blob_dir);
+		return 0;
+	}
+	if (access(s.cfg.worker_exe, X_OK) < 0) {
+		log_error_errno(-errno, "worker binary %s (use --worker-exe)", s.cfg.worker_exe);
+		return 1;
+	}
 	if (domains_prepare(&s) < 0)
 		return 1;
 	s.argv = argv;
 	s.self_exe = realpath("/proc/self/exe", NULL);
-	if (!s.self_exe)
-		return log_error_errno(errno, "Cannot resolve /proc/self/exe: %s", ERRSTR(errno)), 1;
+	if (!s.self_exe) {
+		log_error_errno(-errno, "Cannot resolve /proc/self/exe");
+		return 1;
+	}
 	raise_fd_limit();
 	if (s.transport->init(&s) < 0)
 		return 1;

@@ -250,7 +250,7 @@ static void long_line_is_refused_not_cut(void)
 	snprintf(value, sizeof(value), "%s/blobs-a", dir);
 	snprintf(text, sizeof(text), "[domain a]\nvolume = img\nblob_dir = %s%*s\n", value, (int)(186 - strlen(value)), "");
 	CHECK_EQ(load(text, &cfg, &errs), 0);
-	CHECK(strcmp(cfg.domains[0].blob_dir, value) == 0);
+	CHECK(strcmp(cfg.domains[0].settings.blob_dir, value) == 0);
 	config_free(&cfg);
 
 	snprintf(text, sizeof(text), "[domain a]\nvolume = img\nblob_dir = $D/blobs-a\n; %0196d\n", 0);
@@ -374,26 +374,26 @@ static void valid_file_gives_values_and_defaults(void)
 	CHECK(strcmp(a->volumes[1].pattern, "erofs,app-*") == 0 && a->volumes[1].glob);
 	CHECK(strcmp(a->volumes[2].pattern, "erofs,shared-?") == 0 && a->volumes[2].glob);
 	CHECK(strcmp(a->volumes[3].pattern, "erofs,tools") == 0 && a->volumes[3].line == 11);
-	CHECK(strcmp(a->blob_dir, expand("$D/blobs-a")) == 0);
-	CHECK_EQ(a->workers, 4);
-	CHECK(strcmp(a->worker_user, "cachefiles-worker") == 0);
-	CHECK_EQ(a->request_timeout_ms, 1500); /* the cache's */
-	CHECK(a->sandbox_log);
-	CHECK_EQ(a->read_window, 512 * 1024);
-	CHECK_EQ(a->readahead, 0);
-	CHECK_EQ(a->prefetch, 1ull << 30);
-	CHECK_EQ(a->prefetch_rate, 8 << 20);
+	CHECK(strcmp(a->settings.blob_dir, expand("$D/blobs-a")) == 0);
+	CHECK_EQ(a->settings.n_workers, 4);
+	CHECK(strcmp(a->settings.worker_user, "cachefiles-worker") == 0);
+	CHECK_EQ(a->settings.request_timeout_ms, 1500); /* the cache's */
+	CHECK(a->settings.seccomp_log);
+	CHECK_EQ(a->settings.read_window, 512 * 1024);
+	CHECK_EQ(a->settings.readahead, 0);
+	CHECK_EQ(a->settings.prefetch, 1ull << 30);
+	CHECK_EQ(a->settings.prefetch_rate, 8 << 20);
 
 	CHECK(strcmp(b->name, "fallback") == 0);
 	CHECK_EQ(b->n_volumes, 2);
-	CHECK_EQ(b->workers, 2);
-	CHECK(strcmp(b->worker_user, "cfs-fallback") == 0);
-	CHECK_EQ(b->request_timeout_ms, 2000);
-	CHECK(!b->sandbox_log);
-	CHECK_EQ(b->read_window, CONFIG_READ_WINDOW_DEFAULT);
-	CHECK_EQ(b->readahead, CONFIG_READAHEAD_DEFAULT);
-	CHECK(b->prefetch == CONFIG_PREFETCH_ALL);
-	CHECK_EQ(b->prefetch_rate, 0);
+	CHECK_EQ(b->settings.n_workers, 2);
+	CHECK(strcmp(b->settings.worker_user, "cfs-fallback") == 0);
+	CHECK_EQ(b->settings.request_timeout_ms, 2000);
+	CHECK(!b->settings.seccomp_log);
+	CHECK_EQ(b->settings.read_window, 1u << 20);
+	CHECK_EQ(b->settings.readahead, 32u << 20);
+	CHECK(b->settings.prefetch == CONFIG_PREFETCH_ALL);
+	CHECK_EQ(b->settings.prefetch_rate, 0);
 	config_free(&cfg);
 	CHECK(cfg.domains == NULL);
 }
@@ -454,8 +454,8 @@ static void shipped_example_loads(void)
 	CHECK_EQ(config_route(&cfg, "erofs,tools-1"), 0);
 	CHECK_EQ(config_route(&cfg, "erofs,ci-main"), 1);
 	CHECK_EQ(config_route(&cfg, "erofs,other"), -ENOENT);
-	CHECK_EQ(cfg.domains[0].request_timeout_ms, 30000);
-	CHECK_EQ(cfg.domains[1].request_timeout_ms, 120000);
+	CHECK_EQ(cfg.domains[0].settings.request_timeout_ms, 30000);
+	CHECK_EQ(cfg.domains[1].settings.request_timeout_ms, 120000);
 	printf("  %s: %u domains\n", path, cfg.n_domains);
 	config_free(&cfg);
 }

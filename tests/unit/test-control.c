@@ -70,8 +70,8 @@ static void bad_requests_are_refused(void)
 
 /* --- conversations --- */
 
-static struct domain domain = { .state = DOMAIN_ACTIVE, .name = "default", .blob_dir = "/srv/blobs",
-				.n_workers = 0, .worker_version = "0.1.0", .blob_dir_fd = -1,
+static struct domain domain = { .state = DOMAIN_ACTIVE, .name = "default", .settings = { .blob_dir = "/srv/blobs", .n_workers = 0 },
+				.worker_version = "0.1.0", .blob_dir_fd = -1,
 				.stats = { .reads = 7, .bytes_served = 28672, .spawns = 2, .deaths = 1 } };
 static struct supervisor s;
 static char dir[] = "/tmp/test-control.XXXXXX";

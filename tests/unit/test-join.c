@@ -53,7 +53,7 @@ static void setup(void)
 	s = (struct supervisor){ .domains = &domain, .n_domains = 1, .transport = &fake_transport };
 	filled_msg_id = 0;
 	filled_result = -1;
-	domain = (struct domain){ .state = DOMAIN_ACTIVE, .read_window = M, .readahead = 32 * M };
+	domain = (struct domain){ .state = DOMAIN_ACTIVE, .settings = { .read_window = M, .readahead = 32 * M } };
 	for (unsigned i = 0; i < 2; i++)
 		domain.workers[i] = (struct worker){ .state = WORKER_READY, .wanted = true, .sock = -1, .pidfd = -1 };
 	proto.anon_fd = fd;

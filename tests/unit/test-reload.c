@@ -189,7 +189,7 @@ static void changed_settings_apply_in_place(void)
 	CHECK_EQ(slot_of("omega"), 3);
 	CHECK_EQ(wanted_workers(&s.domains[3]), 5);
 	CHECK(strcmp(s.domains[3].sandbox.user, "daemon") == 0);
-	CHECK(s.domains[3].sandbox.user == s.domains[3].worker_user);
+	CHECK(s.domains[3].sandbox.user == s.domains[3].settings.worker_user);
 	write_conf("cache", "alpha gamma zeta", "[domain omega]\nvolume = erofs,o\nblob_dir = /\nworkers = 1\n"
 					     "worker_user = nobody\n");
 	CHECK_EQ(domains_reload(&s), 0);

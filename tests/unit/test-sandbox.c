@@ -22,18 +22,6 @@
 
 int cfs_log_max_priority = 7;
 
-static void seccomp_mode_is_enforce_or_log(void)
-{
-	bool log_only = true;
-
-	CHECK_EQ(sandbox_parse_seccomp_mode("enforce", &log_only), 0);
-	CHECK(!log_only);
-	CHECK_EQ(sandbox_parse_seccomp_mode("log", &log_only), 0);
-	CHECK(log_only);
-	CHECK_EQ(sandbox_parse_seccomp_mode("off", &log_only), -EINVAL);
-	CHECK_EQ(sandbox_parse_seccomp_mode("", &log_only), -EINVAL);
-}
-
 static void missing_or_root_user_is_refused(void)
 {
 	struct sandbox_settings sb = { .user = "cfs-no-such-user" };
@@ -103,7 +91,6 @@ static void child_is_unprivileged_in_an_empty_root(void)
 
 int main(void)
 {
-	RUN(seccomp_mode_is_enforce_or_log);
 	RUN(missing_or_root_user_is_refused);
 	RUN(child_is_unprivileged_in_an_empty_root);
 	return 0;
