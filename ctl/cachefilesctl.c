@@ -352,21 +352,18 @@ static int parse_timeout(const char *arg, unsigned *out)
 
 static int check_command(const struct options *o)
 {
-	static const char *const known[] = { "status", "objects", "upgrade-workers", "reexec" };
-	bool json_ok = strcmp(o->command, "status") == 0 || strcmp(o->command, "objects") == 0;
+	int i = cfs_control_command_find(o->command, strlen(o->command));
 
-	for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
-		if (strcmp(o->command, known[i]) != 0)
-			continue;
-		if (o->json && !json_ok) {
-			fprintf(stderr, PROGRAM ": --json goes with status and objects only\n");
-			return -EINVAL;
-		}
-		return 0;
+	if (i < 0) {
+		fprintf(stderr, PROGRAM ": unknown command '%s' (" CFS_CONTROL_COMMAND_LIST "; see --help)\n",
+			o->command);
+		return -EINVAL;
 	}
-	fprintf(stderr, PROGRAM ": unknown command '%s' (status, objects, upgrade-workers, reexec; see --help)\n",
-		o->command);
-	return -EINVAL;
+	if (o->json && !cfs_control_commands[i].takes_json) {
+		fprintf(stderr, PROGRAM ": --json goes with status and objects only\n");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 enum { OPT_VERSION = 256 };

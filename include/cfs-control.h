@@ -37,4 +37,31 @@
 #define CFS_CONTROL_OK "ok"
 #define CFS_CONTROL_ERROR "error: "
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+/* The commands, in both programs' one spelling; the index is enum cfs_control_cmd. */
+enum cfs_control_cmd { CONTROL_STATUS, CONTROL_OBJECTS, CONTROL_UPGRADE_WORKERS, CONTROL_REEXEC };
+static const struct cfs_control_command {
+	const char *name;
+	bool takes_json; /* --json / a "json" word is allowed */
+} cfs_control_commands[] = {
+	[CONTROL_STATUS] = { "status", true },
+	[CONTROL_OBJECTS] = { "objects", true },
+	[CONTROL_UPGRADE_WORKERS] = { "upgrade-workers", false },
+	[CONTROL_REEXEC] = { "reexec", false },
+};
+#define CFS_CONTROL_N_COMMANDS (sizeof(cfs_control_commands) / sizeof(cfs_control_commands[0]))
+#define CFS_CONTROL_COMMAND_LIST "status, objects, upgrade-workers or reexec"
+
+/* The command named by the n bytes at word, or -1. */
+static inline int cfs_control_command_find(const char *word, size_t n)
+{
+	for (size_t i = 0; i < CFS_CONTROL_N_COMMANDS; i++)
+		if (strlen(cfs_control_commands[i].name) == n && memcmp(word, cfs_control_commands[i].name, n) == 0)
+			return (int)i;
+	return -1;
+}
+
 #endif

@@ -8,7 +8,7 @@
  * anonymous fd, SCM_RIGHTS). Messages the receiver does not expect from that
  * side break the protocol: the supervisor kills such a worker, a worker exits.
  *
- * Objects are named by the supervisor's dense slot number, not the kernel's
+ * Objects are named by the supervisor's dense handle (its index in the object table), not the kernel's
  * object_id, so a worker's table is a plain array.
  */
 #ifndef CFS_WIRE_H
@@ -24,6 +24,10 @@
 
 /* 2: READ carries the fill range (read windows). */
 #define WIRE_VERSION 2
+
+/* What a worker finds open at exec: its socket to the supervisor and its domain's blob dir. */
+#define WORKER_IPC_FD 3
+#define WORKER_BLOB_DIR_FD 4
 
 enum wire_type {
 	/* worker -> supervisor */
@@ -71,7 +75,7 @@ struct wire_open_done {
 /* Take an object: its anonymous fd rides along (SCM_RIGHTS). */
 struct wire_adopt {
 	struct wire_hdr hdr;
-	uint32_t slot;
+	uint32_t handle;
 	uint32_t cookie_len;
 	uint64_t size; /* as given in copen: never write past it */
 	uint8_t cookie[COOKIE_KEY_MAX + 1];
@@ -86,7 +90,7 @@ struct wire_adopt {
 struct wire_read {
 	struct wire_hdr hdr;
 	uint32_t msg_id;
-	uint32_t slot;
+	uint32_t handle;
 	uint64_t off;
 	uint64_t len;
 	uint64_t fill_off;
@@ -109,7 +113,7 @@ struct wire_read_done {
 struct wire_prefetch {
 	struct wire_hdr hdr;
 	uint32_t job_id;
-	uint32_t slot;
+	uint32_t handle;
 	uint64_t off;
 	uint64_t len;
 };
@@ -124,7 +128,7 @@ struct wire_prefetch_done {
 
 struct wire_drop {
 	struct wire_hdr hdr;
-	uint32_t slot;
+	uint32_t handle;
 	uint32_t reserved;
 };
 
@@ -141,7 +145,7 @@ union wire_msg {
 	struct wire_prefetch_done prefetch_done;
 };
 
-#define WIRE_MAX_SLOTS (1u << 20)
+#define WIRE_MAX_HANDLES (1u << 20)
 #define WIRE_MAX_BLOB_SIZE (1ull << 50)
 
 /*

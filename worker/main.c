@@ -20,14 +20,12 @@
 #include "test-hooks.h"
 #include "wire-io.h"
 
-#define IPC_FD 3
-#define BLOB_DIR_FD 4
 #define FILL_BUFFER_SIZE (1u << 20)
 
 int cfs_log_max_priority = LOG_INFO;
 
 struct held_object {
-	int anon_fd; /* -1: slot empty */
+	int anon_fd; /* -1: no object under this handle */
 	int blob_fd; /* -errno if the blob could not be opened */
 	uint64_t size;
 	uint32_t cookie_len;
@@ -46,19 +44,19 @@ static void reply(struct wire_hdr *hdr, size_t len)
 	if (test_hook_garbage_now())
 		memset((char *)hdr + 2, 0x5a, len - 2);
 	/* A reply that cannot be sent means the supervisor is gone: nothing left to do. */
-	if (wire_send(IPC_FD, hdr, len, -1) < 0)
+	if (wire_send(WORKER_IPC_FD, hdr, len, -1) < 0)
 		_exit(0);
 }
 
-static struct held_object *object_at(struct worker *w, uint32_t slot, bool grow)
+static struct held_object *object_at(struct worker *w, uint32_t handle, bool grow)
 {
-	if (slot >= WIRE_MAX_SLOTS)
+	if (handle >= WIRE_MAX_HANDLES)
 		return NULL;
-	if (slot >= w->n_objects) {
+	if (handle >= w->n_objects) {
 		uint32_t n = w->n_objects ? w->n_objects : 64;
 		if (!grow)
 			return NULL;
-		while (n <= slot)
+		while (n <= handle)
 			n *= 2;
 		struct held_object *more = realloc(w->objects, n * sizeof(*more));
 		if (!more)
@@ -68,7 +66,7 @@ static struct held_object *object_at(struct worker *w, uint32_t slot, bool grow)
 		w->objects = more;
 		w->n_objects = n;
 	}
-	return &w->objects[slot];
+	return &w->objects[handle];
 }
 
 static void forget(struct held_object *o)
@@ -83,7 +81,7 @@ static void forget(struct held_object *o)
 static int on_open(struct worker *w, const union wire_msg *m, int fd)
 {
 	struct wire_open_done out = { .msg_id = m->open.msg_id };
-	int blob_fd = blob_open(BLOB_DIR_FD, m->open.cookie, m->open.cookie_len);
+	int blob_fd = blob_open(WORKER_BLOB_DIR_FD, m->open.cookie, m->open.cookie_len);
 
 	wire_init(&out.hdr, WIRE_OPEN_DONE);
 	out.result = blob_fd < 0 ? blob_fd : blob_size(blob_fd);
@@ -95,7 +93,7 @@ static int on_open(struct worker *w, const union wire_msg *m, int fd)
 
 static int on_adopt(struct worker *w, const union wire_msg *m, int fd)
 {
-	struct held_object *o = object_at(w, m->adopt.slot, true);
+	struct held_object *o = object_at(w, m->adopt.handle, true);
 
 	if (!o)
 		return -ENOMEM;
@@ -105,14 +103,14 @@ static int on_adopt(struct worker *w, const union wire_msg *m, int fd)
 	o->cookie_len = m->adopt.cookie_len;
 	memcpy(o->cookie, m->adopt.cookie, sizeof(o->cookie));
 	/* A blob that vanished since OPEN fails its READs, not the adoption. */
-	o->blob_fd = blob_open(BLOB_DIR_FD, m->adopt.cookie, m->adopt.cookie_len);
+	o->blob_fd = blob_open(WORKER_BLOB_DIR_FD, m->adopt.cookie, m->adopt.cookie_len);
 	return 0;
 }
 
 static int on_read(struct worker *w, const union wire_msg *m, int fd)
 {
 	struct wire_read_done out = { .msg_id = m->read.msg_id };
-	struct held_object *o = object_at(w, m->read.slot, false);
+	struct held_object *o = object_at(w, m->read.handle, false);
 
 	wire_init(&out.hdr, WIRE_READ_DONE);
 	if (!o || o->anon_fd < 0)
@@ -137,7 +135,7 @@ static int on_read(struct worker *w, const union wire_msg *m, int fd)
 static int on_prefetch(struct worker *w, const union wire_msg *m, int fd)
 {
 	struct wire_prefetch_done out = { .job_id = m->prefetch.job_id };
-	struct held_object *o = object_at(w, m->prefetch.slot, false);
+	struct held_object *o = object_at(w, m->prefetch.handle, false);
 
 	wire_init(&out.hdr, WIRE_PREFETCH_DONE);
 	if (!o || o->anon_fd < 0)
@@ -157,7 +155,7 @@ static int on_prefetch(struct worker *w, const union wire_msg *m, int fd)
 
 static int on_drop(struct worker *w, const union wire_msg *m, int fd)
 {
-	struct held_object *o = object_at(w, m->drop.slot, false);
+	struct held_object *o = object_at(w, m->drop.handle, false);
 
 	if (o)
 		forget(o);
@@ -181,7 +179,7 @@ static int serve(struct worker *w)
 		union wire_msg m;
 		unsigned nfds;
 		int fd, r = -EPROTO;
-		ssize_t n = wire_recv(IPC_FD, &m, &fd, &nfds, 0);
+		ssize_t n = wire_recv(WORKER_IPC_FD, &m, &fd, &nfds, 0);
 
 		if (n == 0)
 			return 0; /* supervisor closed our socket: done */
@@ -213,7 +211,7 @@ static int say_hello(void)
 #else
 	snprintf(m.version, sizeof(m.version), "%s", CFS_VERSION);
 #endif
-	return wire_send(IPC_FD, &m, sizeof(m), -1);
+	return wire_send(WORKER_IPC_FD, &m, sizeof(m), -1);
 }
 
 int main(int argc, char **argv)
@@ -257,7 +255,7 @@ int main(int argc, char **argv)
 	 * supervisor still counts it as starting, which backs off instead of
 	 * respawning at once; and nothing is ever served unconfined.
 	 */
-	if (syscall_filter_install(IPC_FD, seccomp_log) < 0)
+	if (syscall_filter_install(WORKER_IPC_FD, seccomp_log) < 0)
 		return 1;
 	test_hook_escape_attempt();
 	if (say_hello() < 0) {

@@ -21,8 +21,8 @@
 #include "cfs-log.h"
 #include "cfs-util.h"
 #include "test-hooks.h"
+#include "wire.h"
 
-#define BLOB_DIR_FD 4
 
 static char attempt[32];
 static char control_file[64];
@@ -68,11 +68,11 @@ static void try_device(void)
 static void try_outside(void)
 {
 	PROBE(open2(AT_FDCWD, "/etc/passwd", O_RDONLY, 0));
-	PROBE(open2(BLOB_DIR_FD, "../outside", O_RDONLY, RESOLVE_BENEATH));
-	PROBE(open2(BLOB_DIR_FD, "../../../srv/outside", O_RDONLY, 0));
-	PROBE(open2(BLOB_DIR_FD, "/srv/outside", O_RDONLY, 0));
-	PROBE(open2(BLOB_DIR_FD, control_file, O_WRONLY | O_TRUNC, RESOLVE_BENEATH));
-	PROBE(openat(BLOB_DIR_FD, "../outside", O_RDONLY | O_CLOEXEC));
+	PROBE(open2(WORKER_BLOB_DIR_FD, "../outside", O_RDONLY, RESOLVE_BENEATH));
+	PROBE(open2(WORKER_BLOB_DIR_FD, "../../../srv/outside", O_RDONLY, 0));
+	PROBE(open2(WORKER_BLOB_DIR_FD, "/srv/outside", O_RDONLY, 0));
+	PROBE(open2(WORKER_BLOB_DIR_FD, control_file, O_WRONLY | O_TRUNC, RESOLVE_BENEATH));
+	PROBE(openat(WORKER_BLOB_DIR_FD, "../outside", O_RDONLY | O_CLOEXEC));
 }
 
 static void try_execve(void)
@@ -85,7 +85,7 @@ static void try_execve(void)
 static void try_write_fd(void)
 {
 	PROBE(pwrite(9, "x", 1, 0));
-	PROBE(pwrite(BLOB_DIR_FD, "x", 1, 0));
+	PROBE(pwrite(WORKER_BLOB_DIR_FD, "x", 1, 0));
 	PROBE(write(STDOUT_FILENO, "x", 1));
 }
 
@@ -136,7 +136,7 @@ void test_hook_escape_prepare(unsigned slot)
 		return;
 	snprintf(control_file, sizeof(control_file), "%s", file);
 	parent = getppid();
-	fd = openat(BLOB_DIR_FD, control_file, O_RDONLY | O_CLOEXEC);
+	fd = openat(WORKER_BLOB_DIR_FD, control_file, O_RDONLY | O_CLOEXEC);
 	n = fd < 0 ? -1 : read(fd, attempt, sizeof(attempt) - 1);
 	attempt[n > 0 ? n : 0] = '\0';
 	attempt[strcspn(attempt, "\n")] = '\0';

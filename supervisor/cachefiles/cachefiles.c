@@ -92,7 +92,7 @@ static void take_open(struct supervisor *s, struct transport_state *t, const str
 		refuse_open(t, req, -ENOMEM);
 		return;
 	}
-	proto.slot = o->slot;
+	proto.obj_handle = o->handle;
 	proto.domain = o->domain;
 	proto.read_at_ms = now_ms();
 	e = inflight_add(&s->inflight, &proto, &r);
@@ -127,7 +127,7 @@ static void take_read(struct supervisor *s, const struct kreq *req)
 		return;
 	}
 	s->domains[o->domain].stats.reads++;
-	proto.slot = o->slot;
+	proto.obj_handle = o->handle;
 	proto.domain = o->domain;
 	proto.read_at_ms = now_ms();
 	proto.read_at_us = clock_now_us();
@@ -242,7 +242,7 @@ static void cachefiles_lookup_done(struct supervisor *s, struct request *r, int6
 	struct object *o = objects_by_id(&s->objects, r->obj_id);
 	int e;
 
-	if (!o || o->slot != r->slot) {
+	if (!o || o->handle != r->obj_handle) {
 		inflight_remove(&s->inflight, r);
 		return;
 	}
@@ -267,8 +267,8 @@ static void cachefiles_fill_done(struct supervisor *s, struct request *r, int64_
 	struct object *o = objects_by_id(&s->objects, r->obj_id);
 	int e;
 
-	/* The object may have been closed (and its slot reused) meanwhile. */
-	if (o && o->slot == r->slot) {
+	/* The object may have been closed (and its handle reused) meanwhile. */
+	if (o && o->handle == r->obj_handle) {
 		request_fill_counted(s, r, o, result);
 		e = device_read_complete(o->anon_fd, r->msg_id);
 		if (e < 0)
@@ -375,8 +375,8 @@ static int cachefiles_hand_over(struct supervisor *s, transport_pass_fd pass, vo
 
 	if (r == 0)
 		r = pass(ctx, t->state.fd, FDNAME_STATE);
-	for (uint32_t i = 0; r == 0 && i < s->objects.n_slots; i++) {
-		struct object *o = s->objects.slots[i];
+	for (uint32_t i = 0; r == 0 && i < s->objects.n_handles; i++) {
+		struct object *o = s->objects.by_handle[i];
 		if (!o)
 			continue;
 		if (o->state != OBJECT_OPEN) {

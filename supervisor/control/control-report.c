@@ -11,7 +11,7 @@
 #include "config.h"
 #include "pool.h"
 
-/* A slot the config reload freed (or never used) is no domain. */
+/* A domain index the config reload freed (or never used) is no domain. */
 static bool domain_in_use(const struct domain *d)
 {
 	return d->state != DOMAIN_UNUSED;
@@ -136,7 +136,7 @@ static void object_json(const struct supervisor *s, const struct object *o, bool
 		      prefetch_progress(o), o->prefetch.next, o->prefetch.end);
 }
 
-/* Element i of the report: a domain or an object slot; nothing for an unused one. */
+/* Element i of the report: a domain or an object handle; nothing for an unused one. */
 static void render_element(const struct supervisor *s, struct report *r, uint32_t i, struct ctlbuf *b)
 {
 	bool first = r->items == 0;
@@ -150,7 +150,7 @@ static void render_element(const struct supervisor *s, struct report *r, uint32_
 		else
 			status_domain_text(d, b);
 	} else {
-		const struct object *o = s->objects.slots[i];
+		const struct object *o = s->objects.by_handle[i];
 		if (!o)
 			return;
 		if (r->json)
@@ -174,7 +174,7 @@ static void render_head(const struct supervisor *s, const struct report *r, stru
 /* Tables change between two calls: the cursor moves on, the end is recomputed each time. */
 static void render_item(const struct supervisor *s, struct report *r, struct ctlbuf *b)
 {
-	uint32_t elements = r->kind == REPORT_STATUS ? s->n_domains : s->objects.n_slots;
+	uint32_t elements = r->kind == REPORT_STATUS ? s->n_domains : s->objects.n_handles;
 
 	if (r->cursor == 0) {
 		render_head(s, r, b);

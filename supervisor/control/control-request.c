@@ -6,17 +6,6 @@
 
 #include "cfs-util.h"
 
-static const struct {
-	const char *name;
-	enum control_cmd cmd;
-	bool json_ok;
-} commands[] = {
-	{ "status", CONTROL_STATUS, true },
-	{ "objects", CONTROL_OBJECTS, true },
-	{ "upgrade-workers", CONTROL_UPGRADE_WORKERS, false },
-	{ "reexec", CONTROL_REEXEC, false },
-};
-
 static bool word_is(const char *w, size_t n, const char *s)
 {
 	return n == strlen(s) && memcmp(w, s, n) == 0;
@@ -24,14 +13,13 @@ static bool word_is(const char *w, size_t n, const char *s)
 
 static int parse_command(const char *w, size_t n, struct control_request *req, bool *json_ok)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
-		if (word_is(w, n, commands[i].name)) {
-			req->cmd = commands[i].cmd;
-			*json_ok = commands[i].json_ok;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int i = cfs_control_command_find(w, n);
+
+	if (i < 0)
+		return -EINVAL;
+	req->cmd = (enum cfs_control_cmd)i;
+	*json_ok = cfs_control_commands[i].takes_json;
+	return 0;
 }
 
 static int invalid(const char **why, const char *what)
@@ -69,7 +57,7 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 	if (!w)
 		return invalid(why, "empty request");
 	if (parse_command(w, n, req, &json_ok) < 0)
-		return invalid(why, "unknown command (try status, objects, upgrade-workers or reexec)");
+		return invalid(why, "unknown command (try " CFS_CONTROL_COMMAND_LIST ")");
 	while ((w = next_word(line, len, &pos, &n))) {
 		if (!json_ok)
 			return invalid(why, "this command takes no argument");

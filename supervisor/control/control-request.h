@@ -6,10 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum control_cmd { CONTROL_STATUS, CONTROL_OBJECTS, CONTROL_UPGRADE_WORKERS, CONTROL_REEXEC };
+#include "cfs-control.h"
 
 struct control_request {
-	enum control_cmd cmd;
+	enum cfs_control_cmd cmd;
 	bool json;
 };
 

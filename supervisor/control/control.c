@@ -22,7 +22,7 @@
 _Static_assert(CONTROL_OUT_MAX - CONTROL_FINAL_RESERVE >= CTLBUF_JSON_ESCAPE_MAX * (PATH_MAX + 64 + 32) + 1024,
 	       "one domain's JSON (blob dir, name, version all escapes) fits the buffer");
 
-enum { CONTROL_LISTEN_SLOT, CONTROL_TIMER_SLOT };
+enum { CONTROL_LISTEN_INDEX, CONTROL_TIMER_INDEX };
 
 enum conn_phase {
 	CONN_READING,   /* waiting for the request line */
@@ -33,7 +33,7 @@ enum conn_phase {
 
 struct control_conn {
 	int fd;
-	uint32_t gen; /* in its epoll tag: an event for a reused slot is recognised as stale */
+	uint32_t gen; /* in its epoll tag: an event for a reused index is recognised as stale */
 	enum conn_phase phase;
 	uint32_t events; /* what epoll watches for it */
 	uint64_t deadline_ms;
@@ -72,15 +72,15 @@ static void arm_timer(struct control *ctl, bool on)
 	ctl->timer_armed = on;
 }
 
-static void conn_close(struct supervisor *s, unsigned slot)
+static void conn_close(struct supervisor *s, unsigned ci)
 {
 	struct control *ctl = s->control;
-	struct control_conn *c = ctl->conns[slot];
+	struct control_conn *c = ctl->conns[ci];
 
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c);
-	ctl->conns[slot] = NULL;
+	ctl->conns[ci] = NULL;
 	ctl->n_conns--;
 	arm_timer(ctl, ctl->n_conns > 0 || ctl->accept_paused);
 }
@@ -136,9 +136,9 @@ static void conn_produce(struct supervisor *s, struct control_conn *c)
 }
 
 /* Produces and sends while the client takes it; then waits for what comes next. */
-static void conn_pump(struct supervisor *s, unsigned slot)
+static void conn_pump(struct supervisor *s, unsigned ci)
 {
-	struct control_conn *c = s->control->conns[slot];
+	struct control_conn *c = s->control->conns[ci];
 	uint32_t want;
 	ssize_t n;
 
@@ -148,12 +148,12 @@ static void conn_pump(struct supervisor *s, unsigned slot)
 		n = conn_flush(c);
 	} while (n > 0);
 	if (n < 0 || (c->phase == CONN_CLOSING && c->out.len == 0)) {
-		conn_close(s, slot);
+		conn_close(s, ci);
 		return;
 	}
 	want = (c->phase == CONN_READING ? EPOLLIN : 0) | (c->out.len > 0 ? EPOLLOUT : 0);
 	if (want != c->events) {
-		struct epoll_event ev = { .events = want, .data.u64 = EV_TAG(EV_CONTROL_CONN, c->gen, slot) };
+		struct epoll_event ev = { .events = want, .data.u64 = EV_TAG(EV_CONTROL_CONN, c->gen, ci) };
 		epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
 		c->events = want;
 	}
@@ -234,9 +234,9 @@ static void conn_read(struct supervisor *s, struct control_conn *c)
 	}
 }
 
-static void conn_on_event(struct supervisor *s, unsigned slot, uint32_t gen)
+static void conn_on_event(struct supervisor *s, unsigned ci, uint32_t gen)
 {
-	struct control_conn *c = slot < CONTROL_MAX_CONNS ? s->control->conns[slot] : NULL;
+	struct control_conn *c = ci < CONTROL_MAX_CONNS ? s->control->conns[ci] : NULL;
 
 	if (!c || c->gen != gen)
 		return; /* it was closed earlier in this batch */
@@ -244,10 +244,10 @@ static void conn_on_event(struct supervisor *s, unsigned slot, uint32_t gen)
 		conn_read(s, c);
 	} else if (c->events == 0) {
 		/* Waiting for nothing, so this is EPOLLHUP/EPOLLERR: the client left. */
-		conn_close(s, slot);
+		conn_close(s, ci);
 		return;
 	}
-	conn_pump(s, slot);
+	conn_pump(s, ci);
 }
 
 /* --- accepting --- */
@@ -278,7 +278,7 @@ static bool peer_is_root(int fd)
 	return false;
 }
 
-static int free_slot(const struct control *ctl)
+static int free_conn_index(const struct control *ctl)
 {
 	for (unsigned i = 0; i < CONTROL_MAX_CONNS; i++)
 		if (!ctl->conns[i])
@@ -289,12 +289,12 @@ static int free_slot(const struct control *ctl)
 static void conn_add(struct supervisor *s, int fd)
 {
 	struct control *ctl = s->control;
-	int slot = free_slot(ctl);
-	struct control_conn *c = slot < 0 ? NULL : calloc(1, sizeof(*c));
+	int ci = free_conn_index(ctl);
+	struct control_conn *c = ci < 0 ? NULL : calloc(1, sizeof(*c));
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	if (!c) {
-		refuse(fd, slot < 0 ? "too many control connections, try again" : "out of memory");
+		refuse(fd, ci < 0 ? "too many control connections, try again" : "out of memory");
 		return;
 	}
 	c->fd = fd;
@@ -303,14 +303,14 @@ static void conn_add(struct supervisor *s, int fd)
 	c->events = EPOLLIN;
 	c->deadline_ms = now_ms() + CFS_CONTROL_REQUEST_TIMEOUT_MS;
 	c->out = (struct ctlbuf){ .data = c->out_data, .cap = CONTROL_OUT_MAX - CONTROL_FINAL_RESERVE };
-	ev.data.u64 = EV_TAG(EV_CONTROL_CONN, c->gen, (unsigned)slot);
+	ev.data.u64 = EV_TAG(EV_CONTROL_CONN, c->gen, (unsigned)ci);
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		log_warning_errno(-errno, "control: cannot poll a connection");
 		free(c);
 		refuse(fd, "the supervisor cannot poll this connection");
 		return;
 	}
-	ctl->conns[slot] = c;
+	ctl->conns[ci] = c;
 	ctl->n_conns++;
 	arm_timer(ctl, true);
 }
@@ -320,7 +320,7 @@ static void pause_accepting(struct supervisor *s, bool pause)
 {
 	struct control *ctl = s->control;
 	struct epoll_event ev = { .events = pause ? 0 : EPOLLIN,
-				  .data.u64 = EV_TAG(EV_CONTROL, 0, CONTROL_LISTEN_SLOT) };
+				  .data.u64 = EV_TAG(EV_CONTROL, 0, CONTROL_LISTEN_INDEX) };
 
 	if (pause == ctl->accept_paused)
 		return;
@@ -350,9 +350,9 @@ static void on_accept(struct supervisor *s)
 
 /* --- deadlines --- */
 
-static void conn_expire(struct supervisor *s, unsigned slot, uint64_t now)
+static void conn_expire(struct supervisor *s, unsigned ci, uint64_t now)
 {
-	struct control_conn *c = s->control->conns[slot];
+	struct control_conn *c = s->control->conns[ci];
 
 	if (now < c->deadline_ms)
 		return;
@@ -367,10 +367,10 @@ static void conn_expire(struct supervisor *s, unsigned slot, uint64_t now)
 		break;
 	default:
 		log_notice("control: dropping a client that reads nothing");
-		conn_close(s, slot);
+		conn_close(s, ci);
 		return;
 	}
-	conn_pump(s, slot);
+	conn_pump(s, ci);
 }
 
 static void on_timer(struct supervisor *s)
@@ -391,8 +391,8 @@ void control_on_event(struct supervisor *s, uint64_t tag)
 	if (!s->control)
 		return;
 	if (EV_KIND(tag) == EV_CONTROL_CONN)
-		conn_on_event(s, EV_SLOT(tag), EV_DOMAIN(tag));
-	else if (EV_SLOT(tag) == CONTROL_LISTEN_SLOT)
+		conn_on_event(s, EV_INDEX(tag), EV_DOMAIN(tag));
+	else if (EV_INDEX(tag) == CONTROL_LISTEN_INDEX)
 		on_accept(s);
 	else
 		on_timer(s);
@@ -424,7 +424,7 @@ void control_settle(struct supervisor *s)
 
 static int open_control(struct supervisor *s, struct control *ctl)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_TAG(EV_CONTROL, 0, CONTROL_LISTEN_SLOT) };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_TAG(EV_CONTROL, 0, CONTROL_LISTEN_INDEX) };
 
 	ctl->listen_fd = control_socket_listen(ctl->path, CONTROL_MAX_CONNS);
 	if (ctl->listen_fd == -EEXIST)
@@ -437,7 +437,7 @@ static int open_control(struct supervisor *s, struct control *ctl)
 		return log_error_errno(-errno, "control socket: timerfd failed");
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, ctl->listen_fd, &ev) < 0)
 		return log_error_errno(-errno, "control socket: cannot poll it");
-	ev.data.u64 = EV_TAG(EV_CONTROL, 0, CONTROL_TIMER_SLOT);
+	ev.data.u64 = EV_TAG(EV_CONTROL, 0, CONTROL_TIMER_INDEX);
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, ctl->timer_fd, &ev) < 0)
 		return log_error_errno(-errno, "control socket: cannot poll its timer");
 	return 0;

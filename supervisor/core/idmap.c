@@ -10,12 +10,12 @@ static size_t home_of(uint32_t key, size_t capacity)
 	return (size_t)((key * 2654435769u) & (capacity - 1));
 }
 
-static struct idmap_slot *find(const struct idmap *m, uint32_t key)
+static struct idmap_entry *find(const struct idmap *m, uint32_t key)
 {
 	if (m->capacity == 0)
 		return NULL;
 	for (size_t i = home_of(key, m->capacity);; i = (i + 1) & (m->capacity - 1)) {
-		struct idmap_slot *s = &m->slots[i];
+		struct idmap_entry *s = &m->entries[i];
 		if (!s->value)
 			return NULL;
 		if (s->key == key)
@@ -25,28 +25,28 @@ static struct idmap_slot *find(const struct idmap *m, uint32_t key)
 
 void *idmap_get(const struct idmap *m, uint32_t key)
 {
-	struct idmap_slot *s = find(m, key);
+	struct idmap_entry *s = find(m, key);
 	return s ? s->value : NULL;
 }
 
 static void insert_fresh(struct idmap *m, uint32_t key, void *value)
 {
 	size_t i = home_of(key, m->capacity);
-	while (m->slots[i].value)
+	while (m->entries[i].value)
 		i = (i + 1) & (m->capacity - 1);
-	m->slots[i] = (struct idmap_slot){ key, value };
+	m->entries[i] = (struct idmap_entry){ key, value };
 	m->count++;
 }
 
 static int grow(struct idmap *m)
 {
 	size_t new_capacity = m->capacity ? m->capacity * 2 : 64;
-	struct idmap_slot *old = m->slots;
+	struct idmap_entry *old = m->entries;
 	size_t old_capacity = m->capacity;
 
-	m->slots = calloc(new_capacity, sizeof(*m->slots));
-	if (!m->slots) {
-		m->slots = old;
+	m->entries = calloc(new_capacity, sizeof(*m->entries));
+	if (!m->entries) {
+		m->entries = old;
 		return -ENOMEM;
 	}
 	m->capacity = new_capacity;
@@ -60,7 +60,7 @@ static int grow(struct idmap *m)
 
 int idmap_put(struct idmap *m, uint32_t key, void *value)
 {
-	struct idmap_slot *s = find(m, key);
+	struct idmap_entry *s = find(m, key);
 
 	if (s) {
 		s->value = value;
@@ -78,31 +78,31 @@ int idmap_put(struct idmap *m, uint32_t key, void *value)
 
 void *idmap_remove(struct idmap *m, uint32_t key)
 {
-	struct idmap_slot *s = find(m, key);
+	struct idmap_entry *s = find(m, key);
 	void *value;
 	size_t hole, mask = m->capacity - 1;
 
 	if (!s)
 		return NULL;
 	value = s->value;
-	hole = (size_t)(s - m->slots);
+	hole = (size_t)(s - m->entries);
 	/* Backward-shift: pull later members of the run into the hole so no
 	 * tombstones are needed and lookups stay correct. */
-	for (size_t i = (hole + 1) & mask; m->slots[i].value; i = (i + 1) & mask) {
-		size_t home = home_of(m->slots[i].key, m->capacity);
+	for (size_t i = (hole + 1) & mask; m->entries[i].value; i = (i + 1) & mask) {
+		size_t home = home_of(m->entries[i].key, m->capacity);
 		/* Move i into the hole unless its home lies cyclically in (hole, i]. */
 		if (((i - home) & mask) >= ((i - hole) & mask)) {
-			m->slots[hole] = m->slots[i];
+			m->entries[hole] = m->entries[i];
 			hole = i;
 		}
 	}
-	m->slots[hole] = (struct idmap_slot){ 0, NULL };
+	m->entries[hole] = (struct idmap_entry){ 0, NULL };
 	m->count--;
 	return value;
 }
 
 void idmap_free(struct idmap *m)
 {
-	free(m->slots);
+	free(m->entries);
 	*m = (struct idmap){ 0 };
 }

@@ -10,13 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct idmap_slot {
+struct idmap_entry {
 	uint32_t key;
 	void *value; /* NULL = empty */
 };
 
 struct idmap {
-	struct idmap_slot *slots;
+	struct idmap_entry *entries;
 	size_t capacity; /* power of two, or 0 */
 	size_t count;
 };
@@ -28,6 +28,6 @@ int idmap_put(struct idmap *m, uint32_t key, void *value);
 void *idmap_remove(struct idmap *m, uint32_t key);
 void idmap_free(struct idmap *m);
 
-/* Iteration: for (size_t i = 0; i < m->capacity; i++) if (m->slots[i].value) ... */
+/* Iteration: for (size_t i = 0; i < m->capacity; i++) if (m->entries[i].value) ... */
 
 #endif

@@ -91,7 +91,7 @@ void inflight_remove(struct inflight *t, struct request *r)
 void inflight_free(struct inflight *t)
 {
 	for (size_t i = 0; i < t->by_msg_id.capacity; i++)
-		free(t->by_msg_id.slots[i].value);
+		free(t->by_msg_id.entries[i].value);
 	idmap_free(&t->by_msg_id);
 	*t = (struct inflight){ 0 };
 }

@@ -23,7 +23,7 @@ struct request {
 	uint32_t msg_id;
 	enum request_kind kind;
 	uint32_t obj_id;
-	uint32_t slot; /* object slot */
+	uint32_t obj_handle; /* its object's handle (objects.h) */
 	uint64_t off, len;
 	int worker;           /* worker slot holding it, or NO_WORKER */
 	unsigned domain;
@@ -33,7 +33,7 @@ struct request {
 	unsigned crashes;     /* workers that crashed or hung holding it */
 	unsigned kills;       /* workers killed from outside holding it */
 	uint64_t fill_off, fill_len; /* READ: its read window, planned at first dispatch and kept across retries */
-	uint32_t joined_job;  /* READ waiting for this chunk to fill its pages (pool-join.h), neither queued nor held */
+	uint32_t joined_chunk;  /* READ waiting for this chunk to fill its pages (pool-join.h), neither queued nor held */
 	struct request *next; /* queue link while unassigned */
 };
 

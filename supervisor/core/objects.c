@@ -7,33 +7,33 @@
 #include <string.h>
 #include <unistd.h>
 
-static int find_free_slot(struct objects *t, uint32_t *ret)
+static int find_free_handle(struct objects *t, uint32_t *ret)
 {
-	for (uint32_t i = 0; i < t->n_slots; i++)
-		if (!t->slots[i]) {
+	for (uint32_t i = 0; i < t->n_handles; i++)
+		if (!t->by_handle[i]) {
 			*ret = i;
 			return 0;
 		}
-	uint32_t n = t->n_slots ? t->n_slots * 2 : 64;
-	struct object **grown = realloc(t->slots, n * sizeof(*grown));
+	uint32_t n = t->n_handles ? t->n_handles * 2 : 64;
+	struct object **grown = realloc(t->by_handle, n * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
-	memset(grown + t->n_slots, 0, (n - t->n_slots) * sizeof(*grown));
-	*ret = t->n_slots;
-	t->slots = grown;
-	t->n_slots = n;
+	memset(grown + t->n_handles, 0, (n - t->n_handles) * sizeof(*grown));
+	*ret = t->n_handles;
+	t->by_handle = grown;
+	t->n_handles = n;
 	return 0;
 }
 
 int objects_insert(struct objects *t, const struct object *proto, struct object **ret)
 {
 	struct object *o;
-	uint32_t slot;
+	uint32_t handle;
 	int r;
 
 	if (objects_by_id(t, proto->obj_id))
 		return -EEXIST;
-	r = find_free_slot(t, &slot);
+	r = find_free_handle(t, &handle);
 	if (r < 0)
 		return r;
 	o = malloc(sizeof(*o));
@@ -45,9 +45,9 @@ int objects_insert(struct objects *t, const struct object *proto, struct object 
 		return r;
 	}
 	*o = *proto;
-	o->slot = slot;
+	o->handle = handle;
 	o->adopted_mask = 0;
-	t->slots[slot] = o;
+	t->by_handle[handle] = o;
 	t->count++;
 	if (o->state == OBJECT_OPENING)
 		t->opening++;
@@ -58,11 +58,6 @@ int objects_insert(struct objects *t, const struct object *proto, struct object 
 struct object *objects_by_id(const struct objects *t, uint32_t obj_id)
 {
 	return idmap_get(&t->by_obj_id, obj_id);
-}
-
-struct object *objects_by_slot(const struct objects *t, uint32_t slot)
-{
-	return slot < t->n_slots ? t->slots[slot] : NULL;
 }
 
 void objects_set_open(struct objects *t, struct object *o, uint64_t size)
@@ -78,7 +73,7 @@ void objects_remove(struct objects *t, struct object *o)
 	if (o->state == OBJECT_OPENING)
 		t->opening--;
 	idmap_remove(&t->by_obj_id, o->obj_id);
-	t->slots[o->slot] = NULL;
+	t->by_handle[o->handle] = NULL;
 	t->count--;
 	if (o->anon_fd >= 0)
 		close(o->anon_fd);
@@ -87,10 +82,10 @@ void objects_remove(struct objects *t, struct object *o)
 
 void objects_free(struct objects *t)
 {
-	for (uint32_t i = 0; i < t->n_slots; i++)
-		if (t->slots[i])
-			objects_remove(t, t->slots[i]);
-	free(t->slots);
+	for (uint32_t i = 0; i < t->n_handles; i++)
+		if (t->by_handle[i])
+			objects_remove(t, t->by_handle[i]);
+	free(t->by_handle);
 	idmap_free(&t->by_obj_id);
 	*t = (struct objects){ 0 };
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The object table: every cache object the kernel opened through us, with
- * the anonymous fd we hold for it. Objects live in dense slots (the name
+ * the anonymous fd we hold for it. Objects live under dense handles (the name
  * workers know them by) and are found by the kernel's object_id.
  */
 #ifndef CFS_OBJECTS_H
@@ -24,12 +24,12 @@ enum object_state {
 };
 
 struct object {
-	uint32_t slot;
+	uint32_t handle; /* its index in the table: the name workers know it by (wire.h) */
 	uint32_t obj_id;
 	int anon_fd;
 	enum object_state state;
 	uint64_t size;
-	uint64_t adopted_mask; /* bit n: worker slot n holds our anon fd */
+	uint64_t adopted_mask; /* bit n: the worker in slot n holds our anon fd */
 	unsigned domain;       /* index of the serving pool */
 	uint32_t read_failures; /* READs answered with an error: logged sparsely */
 	int32_t state_idx;      /* its record in the state memfd, or -1 */
@@ -42,8 +42,8 @@ struct object {
 };
 
 struct objects {
-	struct object **slots;
-	uint32_t n_slots;
+	struct object **by_handle; /* n_handles entries, NULL where free */
+	uint32_t n_handles;
 	uint32_t count;
 	uint32_t opening; /* objects in OBJECT_OPENING: restore waits for 0 */
 	struct idmap by_obj_id;
@@ -55,7 +55,6 @@ struct objects {
  */
 int objects_insert(struct objects *t, const struct object *proto, struct object **ret);
 struct object *objects_by_id(const struct objects *t, uint32_t obj_id);
-struct object *objects_by_slot(const struct objects *t, uint32_t slot);
 void objects_set_open(struct objects *t, struct object *o, uint64_t size);
 /* Closes the anon fd and forgets the object. */
 void objects_remove(struct objects *t, struct object *o);

@@ -47,10 +47,10 @@ void prefetch_answered(struct prefetch_state *p, uint64_t off, uint64_t len, int
 void prefetch_lost(struct prefetch_state *p, uint64_t off, bool crashed, unsigned crash_limit);
 
 /* A chunk handed to a worker: prefetch, or a stream's readahead (window.h). */
-struct prefetch_job {
-	uint32_t job_id; /* 0: none */
+struct chunk {
+	uint32_t id; /* 0: none; what its PREFETCH message and answer carry as job_id */
 	bool readahead;
-	uint32_t obj_id, obj_slot;
+	uint32_t obj_id, obj_handle;
 	uint64_t off, len;
 	uint64_t deadline_ms;
 };

@@ -20,7 +20,11 @@
 #include "sandbox-settings.h"
 #include "transport.h"
 
-/* object->adopted_mask is 64 bits; half the slots let a new generation start beside a draining one */
+/*
+ * A domain's workers live in slots (d->workers[]; "slot" means only this):
+ * object->adopted_mask is 64 bits; half the slots let a new generation start
+ * beside a draining one.
+ */
 #define WORKER_SLOTS 64
 #define MAX_WORKERS_PER_DOMAIN (WORKER_SLOTS / 2)
 
@@ -43,7 +47,7 @@ struct worker {
 	uint64_t started_ms;
 	uint64_t respawn_at_ms;
 	char version[32];
-	struct prefetch_job prefetch; /* the prefetch chunk it holds; job_id 0: none, it takes READs */
+	struct chunk chunk;    /* the prefetch or readahead chunk it holds; id 0: none, it takes READs */
 };
 
 /* Per-domain share of struct stats, for the control socket's status. */
@@ -54,7 +58,7 @@ struct domain_stats {
 };
 
 enum domain_state {
-	DOMAIN_UNUSED, /* a free slot (its old workers may still be draining) */
+	DOMAIN_UNUSED, /* a free index in s->domains (its old workers may still be draining) */
 	DOMAIN_ACTIVE,
 	DOMAIN_RETIRED, /* gone from the config: serves its open objects, takes no new volume */
 };
@@ -65,7 +69,7 @@ struct domain {
 	struct domain_settings settings; /* as configured: [domain NAME] or the --blob-dir command line */
 	int blob_dir_fd;
 	struct prefetch_bucket prefetch_bucket;
-	uint32_t prefetch_cursor;        /* object slot where the next search for work starts */
+	uint32_t prefetch_cursor;        /* object handle where the next search for work starts */
 	bool readahead_hint;             /* an object of it may want readahead: worth a search */
 	struct sandbox_settings sandbox; /* its worker user, resolved */
 	unsigned backoff_ms; /* grows while workers die before saying HELLO */
@@ -116,7 +120,7 @@ struct supervisor {
 	struct objects objects;
 	struct inflight inflight;
 	struct domain *domains;
-	unsigned n_domains;    /* slots in use or once used, of CONFIG_MAX_DOMAINS with a config */
+	unsigned n_domains;    /* indexes in use or once used, of CONFIG_MAX_DOMAINS with a config */
 	bool quit;
 	bool reexec_wanted;
 	unsigned starts;       /* starts on this cache's state (restarts + 1) */
@@ -129,7 +133,7 @@ struct supervisor {
 	char **argv;
 	struct control *control; /* the control socket (control.c); NULL: none */
 	struct stats stats;
-	uint32_t prefetch_jobs; /* the last prefetch job_id handed out */
+	uint32_t last_chunk_id; /* the last chunk id handed out */
 	unsigned chunks_out;    /* workers holding a prefetch or readahead chunk */
 	struct latency latency; /* READ latency histogram, recovery after worker deaths */
 };
@@ -139,11 +143,11 @@ struct supervisor {
 enum event_kind {
 	EV_TRANSPORT = 1, EV_SIGNAL, EV_TIMER, EV_WORKER_SOCK, EV_WORKER_PIDFD, EV_HOUSEKEEPING,
 	EV_CONTROL,      /* the control socket's listener and timer (control.c) */
-	EV_CONTROL_CONN, /* a control connection: slot, and a generation in the domain field */
+	EV_CONTROL_CONN, /* a control connection: its index, and a generation in the domain field */
 };
-#define EV_TAG(kind, domain, slot) (((uint64_t)(kind) << 56) | ((uint64_t)(domain) << 16) | (slot))
+#define EV_TAG(kind, domain, index) (((uint64_t)(kind) << 56) | ((uint64_t)(domain) << 16) | (index))
 #define EV_KIND(tag) ((unsigned)((tag) >> 56))
 #define EV_DOMAIN(tag) ((unsigned)(((tag) >> 16) & 0xffffffffu))
-#define EV_SLOT(tag) ((unsigned)((tag) & 0xffffu))
+#define EV_INDEX(tag) ((unsigned)((tag) & 0xffffu))
 
 #endif

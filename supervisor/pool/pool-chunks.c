@@ -23,8 +23,8 @@ static int idle_worker(const struct domain *d)
 		if (w->state != WORKER_READY || w->dying || w->retiring || !w->wanted)
 			continue;
 		ready++;
-		prefetching += w->prefetch.job_id != 0;
-		if (idle < 0 && w->outstanding == 0 && !w->prefetch.job_id)
+		prefetching += w->chunk.id != 0;
+		if (idle < 0 && w->outstanding == 0 && !w->chunk.id)
 			idle = (int)i;
 	}
 	return prefetching + 1 < ready ? idle : -1;
@@ -36,9 +36,9 @@ static struct object *object_with_work(struct supervisor *s, struct domain *d)
 	struct objects *t = &s->objects;
 	unsigned di = (unsigned)(d - s->domains);
 
-	for (uint32_t n = 0; n < t->n_slots; n++) {
-		uint32_t i = (d->prefetch_cursor + n) % t->n_slots;
-		struct object *o = t->slots[i];
+	for (uint32_t n = 0; n < t->n_handles; n++) {
+		uint32_t i = (d->prefetch_cursor + n) % t->n_handles;
+		struct object *o = t->by_handle[i];
 		if (!o || o->domain != di || o->state != OBJECT_OPEN)
 			continue;
 		if (!o->prefetch.planned)
@@ -52,39 +52,39 @@ static struct object *object_with_work(struct supervisor *s, struct domain *d)
 }
 
 /* A chunk that did not go out, or will not be answered: it is not in the cache file. */
-static void chunk_lost(struct supervisor *s, struct object *o, const struct prefetch_job *job, bool crashed)
+static void chunk_lost(struct supervisor *s, struct object *o, const struct chunk *chunk, bool crashed)
 {
-	if (job->readahead)
-		window_fill_lost(&o->window, job->off);
+	if (chunk->readahead)
+		window_fill_lost(&o->window, chunk->off);
 	else
-		prefetch_lost(&o->prefetch, job->off, crashed, s->cfg.crash_limit);
+		prefetch_lost(&o->prefetch, chunk->off, crashed, s->cfg.crash_limit);
 }
 
 static int send_chunk(struct supervisor *s, struct domain *d, unsigned slot, struct object *o,
-		      struct prefetch_job job, uint64_t now)
+		      struct chunk chunk, uint64_t now)
 {
 	struct worker *w = &d->workers[slot];
-	struct wire_prefetch m = { .slot = o->slot, .off = job.off, .len = job.len };
+	struct wire_prefetch m = { .handle = o->handle, .off = chunk.off, .len = chunk.len };
 	int e;
 
 	/* Job ids only tell a worker's answer from a stale one: wrapping is harmless, 0 is "none". */
-	if (++s->prefetch_jobs == 0)
-		s->prefetch_jobs = 1;
-	m.job_id = s->prefetch_jobs;
+	if (++s->last_chunk_id == 0)
+		s->last_chunk_id = 1;
+	m.job_id = s->last_chunk_id;
 	wire_init(&m.hdr, WIRE_PREFETCH);
 	e = pool_adopt(w, slot, o);
 	if (e == 0)
 		e = wire_send(w->sock, &m, sizeof(m), -1);
 	if (e < 0) {
-		chunk_lost(s, o, &job, false);
+		chunk_lost(s, o, &chunk, false);
 		pool_send_failed(s, d, slot, e);
 		return e;
 	}
-	job.job_id = m.job_id;
-	job.obj_id = o->obj_id;
-	job.obj_slot = o->slot;
-	job.deadline_ms = now + d->settings.request_timeout_ms;
-	w->prefetch = job;
+	chunk.id = m.job_id;
+	chunk.obj_id = o->obj_id;
+	chunk.obj_handle = o->handle;
+	chunk.deadline_ms = now + d->settings.request_timeout_ms;
+	w->chunk = chunk;
 	s->chunks_out++;
 	return 0;
 }
@@ -102,12 +102,12 @@ static bool send_readahead(struct supervisor *s, struct domain *d, unsigned slot
 
 	if (!d->readahead_hint)
 		return false;
-	for (uint32_t i = 0; i < t->n_slots; i++) {
-		struct object *o = t->slots[i];
+	for (uint32_t i = 0; i < t->n_handles; i++) {
+		struct object *o = t->by_handle[i];
 		if (!o || o->domain != di || o->state != OBJECT_OPEN ||
 		    !window_readahead_take(&o->window, d->settings.read_window, o->size, &f))
 			continue;
-		(void)send_chunk(s, d, slot, o, (struct prefetch_job){ .readahead = true, .off = f.off, .len = f.len },
+		(void)send_chunk(s, d, slot, o, (struct chunk){ .readahead = true, .off = f.off, .len = f.len },
 				 now);
 		return true;
 	}
@@ -117,13 +117,13 @@ static bool send_readahead(struct supervisor *s, struct domain *d, unsigned slot
 
 static void send_prefetch(struct supervisor *s, struct domain *d, unsigned slot, struct object *o, uint64_t now)
 {
-	struct prefetch_job job = { 0 };
+	struct chunk chunk = { 0 };
 
-	prefetch_take(&o->prefetch, PREFETCH_CHUNK, &job.off, &job.len);
-	(void)send_chunk(s, d, slot, o, job, now);
+	prefetch_take(&o->prefetch, PREFETCH_CHUNK, &chunk.off, &chunk.len);
+	(void)send_chunk(s, d, slot, o, chunk, now);
 }
 
-bool pool_prefetch(struct supervisor *s, struct domain *d, uint64_t now)
+bool pool_chunks_hand_out(struct supervisor *s, struct domain *d, uint64_t now)
 {
 	int slot;
 
@@ -154,36 +154,36 @@ static void add_readahead(struct supervisor *s, struct domain *d, uint64_t bytes
 	d->stats.readahead += bytes;
 }
 
-const char *pool_prefetch_answered(struct supervisor *s, struct domain *d, unsigned slot, uint32_t job_id,
+const char *pool_chunk_answered(struct supervisor *s, struct domain *d, unsigned slot, uint32_t chunk_id,
 				   int64_t result)
 {
 	struct worker *w = &d->workers[slot];
-	struct prefetch_job job = w->prefetch;
+	struct chunk chunk = w->chunk;
 	struct object *o;
 
-	if (!job.job_id || job.job_id != job_id)
+	if (!chunk.id || chunk.id != chunk_id)
 		return "PREFETCH_DONE for a chunk it does not hold";
-	if (result > (int64_t)job.len)
+	if (result > (int64_t)chunk.len)
 		return "PREFETCH_DONE with more bytes than the chunk has";
-	w->prefetch = (struct prefetch_job){ 0 };
+	w->chunk = (struct chunk){ 0 };
 	s->chunks_out--;
-	o = objects_by_id(&s->objects, job.obj_id);
-	if (o && o->slot != job.obj_slot)
+	o = objects_by_id(&s->objects, chunk.obj_id);
+	if (o && o->handle != chunk.obj_handle)
 		o = NULL;
-	pool_release_joined(s, job.job_id, o, result >= 0);
+	pool_release_joined(s, chunk.id, o, result >= 0);
 	if (!o)
 		return NULL; /* closed meanwhile: prefetch stops with it */
-	if (job.readahead) {
+	if (chunk.readahead) {
 		if (result < 0)
-			window_fill_lost(&o->window, job.off);
+			window_fill_lost(&o->window, chunk.off);
 		else
 			add_readahead(s, d, (uint64_t)result);
 		return NULL;
 	}
-	prefetch_answered(&o->prefetch, job.off, job.len, result);
+	prefetch_answered(&o->prefetch, chunk.off, chunk.len, result);
 	if (result < 0) {
 		log_warning("domain %s obj %u: prefetch stopped at %" PRIu64 ": %s (READs go on as usual)", d->name,
-			    o->obj_id, job.off, ERRSTR((int)result));
+			    o->obj_id, chunk.off, ERRSTR((int)result));
 		return NULL;
 	}
 	s->stats.prefetched += (uint64_t)result;
@@ -194,38 +194,38 @@ const char *pool_prefetch_answered(struct supervisor *s, struct domain *d, unsig
 	return NULL;
 }
 
-void pool_prefetch_lost(struct supervisor *s, struct domain *d, struct worker *w, bool crashed)
+void pool_chunk_lost(struct supervisor *s, struct domain *d, struct worker *w, bool crashed)
 {
-	struct object *o = w->prefetch.job_id ? objects_by_id(&s->objects, w->prefetch.obj_id) : NULL;
+	struct object *o = w->chunk.id ? objects_by_id(&s->objects, w->chunk.obj_id) : NULL;
 
-	if (o && o->slot != w->prefetch.obj_slot)
+	if (o && o->handle != w->chunk.obj_handle)
 		o = NULL;
-	if (w->prefetch.job_id) {
+	if (w->chunk.id) {
 		s->chunks_out--;
-		pool_release_joined(s, w->prefetch.job_id, NULL, false);
+		pool_release_joined(s, w->chunk.id, NULL, false);
 	}
 	if (o) {
-		chunk_lost(s, o, &w->prefetch, crashed);
-		if (!w->prefetch.readahead && o->prefetch.stopped)
+		chunk_lost(s, o, &w->chunk, crashed);
+		if (!w->chunk.readahead && o->prefetch.stopped)
 			log_warning("domain %s obj %u: prefetch stopped: %u workers crashed on it (READs go on as "
 				    "usual)", d->name, o->obj_id, o->prefetch.crashes);
 	}
-	w->prefetch = (struct prefetch_job){ 0 };
+	w->chunk = (struct chunk){ 0 };
 }
 
-void pool_prefetch_timeouts(struct supervisor *s, uint64_t now)
+void pool_chunk_timeouts(struct supervisor *s, uint64_t now)
 {
 	for (unsigned i = 0; i < s->n_domains; i++)
 		for (unsigned j = 0; j < WORKER_SLOTS; j++) {
 			struct worker *w = &s->domains[i].workers[j];
-			if (w->prefetch.job_id && w->prefetch.deadline_ms <= now && !w->killed_by_us) {
+			if (w->chunk.id && w->chunk.deadline_ms <= now && !w->killed_by_us) {
 				s->stats.timeouts++;
 				pool_kill(s, &s->domains[i], j, "prefetch chunk timeout");
 			}
 		}
 }
 
-bool pool_prefetch_busy(const struct supervisor *s)
+bool pool_chunks_busy(const struct supervisor *s)
 {
 	return s->chunks_out > 0;
 }

@@ -79,7 +79,7 @@ static const char *on_read_done(struct handler_ctx *c, const struct worker_reply
 	if (!r)
 		return "READ_DONE for a request it does not hold";
 	o = objects_by_id(&c->s->objects, r->obj_id);
-	if (o && o->slot == r->slot && !reply_read_count_fits(m->result, r->off, r->len, o->size, r->fill_len))
+	if (o && o->handle == r->obj_handle && !reply_read_count_fits(m->result, r->off, r->len, o->size, r->fill_len))
 		return "READ_DONE with a byte count that does not fit its fill range";
 	c->s->transport->fill_done(c->s, r, m->result);
 	return NULL;
@@ -87,7 +87,7 @@ static const char *on_read_done(struct handler_ctx *c, const struct worker_reply
 
 static const char *on_prefetch_done(struct handler_ctx *c, const struct worker_reply *m)
 {
-	return pool_prefetch_answered(c->s, c->d, c->slot, m->msg_id, m->result);
+	return pool_chunk_answered(c->s, c->d, c->slot, m->msg_id, m->result);
 }
 
 static const struct {
@@ -169,7 +169,7 @@ static void requeue_held(struct supervisor *s, unsigned di, unsigned slot, bool 
 	struct idmap *m = &s->inflight.by_msg_id;
 
 	for (size_t i = 0; i < m->capacity; i++) {
-		struct request *r = m->slots[i].value;
+		struct request *r = m->entries[i].value;
 		if (!r || r->domain != di || r->worker != (int)slot)
 			continue;
 		if (suspect)
@@ -213,14 +213,14 @@ void pool_on_death(struct supervisor *s, struct domain *d, unsigned slot)
 	close(w->pidfd);
 	w->sock = w->pidfd = -EBADF;
 	held = w->outstanding;
-	pool_prefetch_lost(s, d, w, suspect);
+	pool_chunk_lost(s, d, w, suspect);
 	w->state = WORKER_EMPTY;
 	w->outstanding = 0;
 	w->retiring = false;
 
-	for (uint32_t i = 0; i < s->objects.n_slots; i++)
-		if (s->objects.slots[i])
-			s->objects.slots[i]->adopted_mask &= ~(UINT64_C(1) << slot);
+	for (uint32_t i = 0; i < s->objects.n_handles; i++)
+		if (s->objects.by_handle[i])
+			s->objects.by_handle[i]->adopted_mask &= ~(UINT64_C(1) << slot);
 	requeue_held(s, di, slot, suspect);
 
 	/* A worker that fails on its own before HELLO is a start-up loop: back off. */

@@ -15,12 +15,12 @@ bool pool_join_chunk(struct supervisor *s, struct object *o, struct request *r)
 		return false;
 	wire_read_pages(r->off, r->len, o->size, &lo, &hi);
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
-		const struct prefetch_job *job = &d->workers[i].prefetch;
-		if (!job->job_id || job->obj_id != o->obj_id || job->obj_slot != o->slot || lo < job->off ||
-		    hi > job->off + job->len || lo == hi)
+		const struct chunk *chunk = &d->workers[i].chunk;
+		if (!chunk->id || chunk->obj_id != o->obj_id || chunk->obj_handle != o->handle || lo < chunk->off ||
+		    hi > chunk->off + chunk->len || lo == hi)
 			continue;
-		r->joined_job = job->job_id;
-		if (job->readahead)
+		r->joined_chunk = chunk->id;
+		if (chunk->readahead)
 			window_caught_up(&o->window, d->settings.read_window, d->settings.readahead, lo);
 		d->readahead_hint = true;
 		return true;
@@ -36,18 +36,18 @@ static bool cache_file_holds(int anon_fd, uint64_t lo, uint64_t hi)
 	return hole >= 0 && (uint64_t)hole >= hi;
 }
 
-void pool_release_joined(struct supervisor *s, uint32_t job_id, struct object *o, bool filled)
+void pool_release_joined(struct supervisor *s, uint32_t chunk_id, struct object *o, bool filled)
 {
 	struct idmap *m = &s->inflight.by_msg_id;
 
 	for (size_t i = 0; i < m->capacity; i++) {
-		struct request *r = m->slots[i].value;
+		struct request *r = m->entries[i].value;
 		uint64_t lo, hi;
-		if (!r || r->joined_job != job_id)
+		if (!r || r->joined_chunk != chunk_id)
 			continue;
-		r->joined_job = 0;
+		r->joined_chunk = 0;
 		/* An object closed meanwhile: the queue drops its READs (pool_dispatch()). */
-		if (o && o->obj_id == r->obj_id && o->slot == r->slot && filled &&
+		if (o && o->obj_id == r->obj_id && o->handle == r->obj_handle && filled &&
 		    (wire_read_pages(r->off, r->len, o->size, &lo, &hi), cache_file_holds(o->anon_fd, lo, hi))) {
 			s->stats.joined++;
 			s->transport->fill_done(s, r, 0);

@@ -17,9 +17,9 @@
 /* Makes READ r wait for the chunk holding its pages, if a worker holds one. Returns true if it does. */
 bool pool_join_chunk(struct supervisor *s, struct object *o, struct request *r);
 /*
- * Chunk job_id was answered (filled: it succeeded) or lost: the READs that
+ * Chunk chunk_id was answered (filled: it succeeded) or lost: the READs that
  * joined it go on. o: the chunk's object, NULL if it was closed.
  */
-void pool_release_joined(struct supervisor *s, uint32_t job_id, struct object *o, bool filled);
+void pool_release_joined(struct supervisor *s, uint32_t chunk_id, struct object *o, bool filled);
 
 #endif

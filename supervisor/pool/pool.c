@@ -55,7 +55,7 @@ static int worker_spawn(struct supervisor *s, struct domain *d, unsigned slot)
 	w->retiring = false;
 	w->started_ms = now_ms();
 	w->version[0] = '\0';
-	w->prefetch = (struct prefetch_job){ 0 };
+	w->chunk = (struct chunk){ 0 };
 	s->stats.spawns++;
 	d->stats.spawns++;
 	log_debug("domain %s worker %u: started pid %d", d->name, slot, (int)w->pid);
@@ -119,7 +119,7 @@ void pool_release_drained(struct supervisor *s, struct domain *d)
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		struct worker *w = &d->workers[i];
 		/* Closing its socket is how a worker learns to exit. */
-		if (w->retiring && !w->dying && w->outstanding == 0 && !w->prefetch.job_id && w->state != WORKER_EMPTY) {
+		if (w->retiring && !w->dying && w->outstanding == 0 && !w->chunk.id && w->state != WORKER_EMPTY) {
 			shutdown(w->sock, SHUT_RDWR);
 			pool_mark_dying(s, d, i);
 		}
@@ -206,9 +206,9 @@ static int least_loaded_worker(const struct supervisor *s, const struct domain *
 
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		const struct worker *w = &d->workers[i];
-		/* A READ never waits behind a prefetch chunk (pool-prefetch.c). */
+		/* A READ never waits behind a prefetch chunk (pool-chunks.c). */
 		if (w->state != WORKER_READY || w->dying || (w->retiring && !use_retiring) ||
-		    w->outstanding >= s->cfg.queue_per_worker || w->prefetch.job_id)
+		    w->outstanding >= s->cfg.queue_per_worker || w->chunk.id)
 			continue;
 		if (best < 0 || w->outstanding < d->workers[best].outstanding)
 			best = (int)i;
@@ -218,7 +218,7 @@ static int least_loaded_worker(const struct supervisor *s, const struct domain *
 
 int pool_adopt(struct worker *w, unsigned slot, struct object *o)
 {
-	struct wire_adopt m = { .slot = o->slot, .cookie_len = o->key_len, .size = o->size };
+	struct wire_adopt m = { .handle = o->handle, .cookie_len = o->key_len, .size = o->size };
 	int r;
 
 	/* Workers learn objects lazily: only the ones they are asked to serve. */
@@ -252,12 +252,12 @@ static int send_request(struct supervisor *s, struct worker *w, unsigned slot, s
 		struct window_fill f = window_plan(&o->window, d->settings.read_window, d->settings.readahead, o->size, r->off, r->len);
 		r->fill_off = f.off;
 		r->fill_len = f.len;
-		/* It may have asked for readahead (pool-prefetch.c looks). */
+		/* It may have asked for readahead (pool-chunks.c looks). */
 		d->readahead_hint = d->settings.read_window > 0 && d->settings.readahead > 0;
 		log_debug("domain %s obj %u msg %u: READ %" PRIu64 "+%" PRIu64 " fills %" PRIu64 "+%" PRIu64,
 			  s->domains[o->domain].name, r->obj_id, r->msg_id, r->off, r->len, f.off, f.len);
 	}
-	struct wire_read m = { .msg_id = r->msg_id, .slot = o->slot, .off = r->off, .len = r->len,
+	struct wire_read m = { .msg_id = r->msg_id, .handle = o->handle, .off = r->off, .len = r->len,
 			       .fill_off = r->fill_off, .fill_len = r->fill_len };
 	wire_init(&m.hdr, WIRE_READ);
 	return wire_send(w->sock, &m, sizeof(m), -1);
@@ -277,7 +277,7 @@ void pool_dispatch(struct supervisor *s, struct domain *d)
 		if (!r)
 			return;
 		o = objects_by_id(&s->objects, r->obj_id);
-		if (!o || o->slot != r->slot) {
+		if (!o || o->handle != r->obj_handle) {
 			inflight_remove(&s->inflight, r); /* closed meanwhile */
 			continue;
 		}
@@ -296,7 +296,7 @@ void pool_dispatch(struct supervisor *s, struct domain *d)
 void pool_drop_object(struct supervisor *s, struct object *o)
 {
 	struct domain *d = &s->domains[o->domain];
-	struct wire_drop m = { .slot = o->slot };
+	struct wire_drop m = { .handle = o->handle };
 
 	wire_init(&m.hdr, WIRE_DROP);
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {

@@ -31,6 +31,7 @@
 
 #include <cap-ng.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <pwd.h>
@@ -48,7 +49,7 @@
 
 #include "cfs-log.h"
 #include "cfs-util.h"
-#include "spawn.h"
+#include "wire.h"
 
 #define FIX_PRIVILEGES "run the supervisor as root (CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP)"
 #define FIX_NAMESPACES                                                                                   \

@@ -13,6 +13,7 @@
 #include "cfs-log.h"
 #include "cfs-util.h"
 #include "sandbox.h"
+#include "wire.h"
 
 /*
  * What the worker inherits of our environment: nothing but CFS_TEST_*, which

@@ -7,10 +7,6 @@
 
 #include "supervisor.h"
 
-/* fd numbers a worker finds at exec time */
-#define WORKER_IPC_FD 3
-#define WORKER_BLOB_DIR_FD 4
-
 /* Starts a worker for domain d; returns 0 and its pid, pidfd and our socket end, or -errno. */
 int spawn_worker(const struct settings *cfg, const struct domain *d, unsigned slot, pid_t *pid, int *pidfd,
 		 int *sock);

@@ -139,8 +139,8 @@ static unsigned domain_objects(const struct supervisor *s, unsigned di)
 {
 	unsigned n = 0;
 
-	for (uint32_t i = 0; i < s->objects.n_slots; i++)
-		n += s->objects.slots[i] && s->objects.slots[i]->domain == di;
+	for (uint32_t i = 0; i < s->objects.n_handles; i++)
+		n += s->objects.by_handle[i] && s->objects.by_handle[i]->domain == di;
 	return n;
 }
 

@@ -125,7 +125,7 @@ static void check_timeouts(struct supervisor *s, uint64_t now)
 	struct idmap *m = &s->inflight.by_msg_id;
 
 	for (size_t i = 0; i < m->capacity; i++) {
-		struct request *r = m->slots[i].value;
+		struct request *r = m->entries[i].value;
 		if (!r)
 			continue;
 		if (r->worker != NO_WORKER && r->deadline_ms <= now)
@@ -165,11 +165,11 @@ static void settle(struct supervisor *s)
 	s->transport->settle(s);
 	for (unsigned i = 0; i < s->n_domains; i++)
 		pool_dispatch(s, &s->domains[i]);
-	/* After demand, and only if none is left waiting (pool-prefetch.c). */
+	/* After demand, and only if none is left waiting (pool-chunks.c). */
 	for (unsigned i = 0; i < s->n_domains; i++)
-		prefetch_waits |= pool_prefetch(s, &s->domains[i], now);
+		prefetch_waits |= pool_chunks_hand_out(s, &s->domains[i], now);
 	control_settle(s);
-	if (s->inflight.count || pool_prefetch_busy(s))
+	if (s->inflight.count || pool_chunks_busy(s))
 		s->busy_until_ms = now + TICK_LINGER_MS;
 	if (respawn_pending || prefetch_waits)
 		arm_timer(s, TICK_RESPAWN_MS);
@@ -184,7 +184,7 @@ static void on_timer(struct supervisor *s)
 	if (read(s->timer_fd, &expirations, sizeof(expirations)) < 0)
 		return;
 	check_timeouts(s, now_ms());
-	pool_prefetch_timeouts(s, now_ms());
+	pool_chunk_timeouts(s, now_ms());
 }
 
 /* Under systemd: the watchdog ping and a STATUS= line operators see in systemctl status. */
@@ -208,7 +208,7 @@ static void on_housekeeping(struct supervisor *s)
 
 static void on_event(struct supervisor *s, uint64_t tag)
 {
-	unsigned di = EV_DOMAIN(tag), slot = EV_SLOT(tag);
+	unsigned di = EV_DOMAIN(tag), slot = EV_INDEX(tag);
 
 	switch (EV_KIND(tag)) {
 	case EV_TRANSPORT: s->transport->on_event(s); return;

@@ -269,7 +269,7 @@ static void a_client_that_leaves_early_is_forgotten(void)
 	close(fd);
 	for (int i = 0; i < 5; i++)
 		pump(10);
-	/* The slot is free again: a full set of new clients fits. */
+	/* The connections are free again: a full set of new clients fits. */
 	connections_are_bounded();
 }
 

@@ -69,11 +69,11 @@ static void teardown(void)
 	inflight_free(&s.inflight);
 }
 
-/* Worker 1 holds chunk job_id over [off, off + len) of the object. */
-static void hand_chunk(uint32_t job_id, uint64_t off, uint64_t len, bool readahead)
+/* Worker 1 holds chunk chunk_id over [off, off + len) of the object. */
+static void hand_chunk(uint32_t chunk_id, uint64_t off, uint64_t len, bool readahead)
 {
-	domain.workers[1].prefetch = (struct prefetch_job){ .job_id = job_id, .readahead = readahead,
-							    .obj_id = obj->obj_id, .obj_slot = obj->slot,
+	domain.workers[1].chunk = (struct chunk){ .id = chunk_id, .readahead = readahead,
+							    .obj_id = obj->obj_id, .obj_handle = obj->handle,
 							    .off = off, .len = len, .deadline_ms = UINT64_MAX };
 	s.chunks_out++;
 }
@@ -81,7 +81,7 @@ static void hand_chunk(uint32_t job_id, uint64_t off, uint64_t len, bool readahe
 static struct request *read_request(uint32_t msg_id, uint64_t off, uint64_t len)
 {
 	struct request proto = { .msg_id = msg_id, .kind = REQ_FILL, .obj_id = obj->obj_id,
-				 .slot = obj->slot, .off = off, .len = len };
+				 .obj_handle = obj->handle, .off = off, .len = len };
 	struct request *r;
 
 	CHECK_EQ(inflight_add(&s.inflight, &proto, &r), 0);
@@ -93,11 +93,11 @@ static void reads_inside_a_chunk_join_it_and_others_do_not(void)
 	setup();
 	hand_chunk(5, M, M, true);
 	CHECK(pool_join_chunk(&s, obj, read_request(1, M + 8192, 4096)));
-	CHECK_EQ(inflight_get(&s.inflight, 1)->joined_job, 5);
+	CHECK_EQ(inflight_get(&s.inflight, 1)->joined_chunk, 5);
 	/* Across the chunk's end, or before it: a worker of its own. */
 	CHECK(!pool_join_chunk(&s, obj, read_request(2, 2 * M - 4096, 8192)));
 	CHECK(!pool_join_chunk(&s, obj, read_request(3, 0, 4096)));
-	CHECK_EQ(inflight_get(&s.inflight, 2)->joined_job, 0);
+	CHECK_EQ(inflight_get(&s.inflight, 2)->joined_chunk, 0);
 	teardown();
 }
 
@@ -106,7 +106,7 @@ static void a_filled_chunk_completes_its_reads(void)
 	setup();
 	hand_chunk(5, M, M, true);
 	CHECK(pool_join_chunk(&s, obj, read_request(1, M, 128 * 1024)));
-	CHECK(pool_prefetch_answered(&s, &domain, 1, 5, M) == NULL);
+	CHECK(pool_chunk_answered(&s, &domain, 1, 5, M) == NULL);
 	CHECK(inflight_get(&s.inflight, 1) == NULL);
 	CHECK_EQ(filled_msg_id, 1);
 	CHECK_EQ(filled_result, 0);
@@ -123,9 +123,9 @@ static void a_chunk_that_left_a_hole_queues_its_reads(void)
 	/* The worker says it filled [2M, 3M); the cache file has a hole there. */
 	hand_chunk(6, 2 * M, M, true);
 	CHECK(pool_join_chunk(&s, obj, read_request(1, 2 * M + 4096, 4096)));
-	CHECK(pool_prefetch_answered(&s, &domain, 1, 6, M) == NULL);
+	CHECK(pool_chunk_answered(&s, &domain, 1, 6, M) == NULL);
 	CHECK(inflight_get(&s.inflight, 1) != NULL);
-	CHECK_EQ(inflight_get(&s.inflight, 1)->joined_job, 0);
+	CHECK_EQ(inflight_get(&s.inflight, 1)->joined_chunk, 0);
 	CHECK_EQ(s.inflight.queued, 1);
 	CHECK_EQ(s.stats.joined, 0);
 	CHECK_EQ(filled_msg_id, 0);
@@ -137,17 +137,17 @@ static void a_failed_or_lost_chunk_queues_its_reads(void)
 	setup();
 	hand_chunk(5, M, M, true);
 	CHECK(pool_join_chunk(&s, obj, read_request(1, M, 4096)));
-	CHECK(pool_prefetch_answered(&s, &domain, 1, 5, -5 /* EIO */) == NULL);
+	CHECK(pool_chunk_answered(&s, &domain, 1, 5, -5 /* EIO */) == NULL);
 	CHECK_EQ(s.inflight.queued, 1);
 	teardown();
 
 	setup();
 	hand_chunk(8, M, M, false);
 	CHECK(pool_join_chunk(&s, obj, read_request(1, M, 4096)));
-	pool_prefetch_lost(&s, &domain, &domain.workers[1], false);
+	pool_chunk_lost(&s, &domain, &domain.workers[1], false);
 	CHECK_EQ(s.inflight.queued, 1);
 	CHECK_EQ(s.chunks_out, 0);
-	CHECK_EQ(domain.workers[1].prefetch.job_id, 0);
+	CHECK_EQ(domain.workers[1].chunk.id, 0);
 	teardown();
 }
 
@@ -155,8 +155,8 @@ static void a_stale_answer_is_refused(void)
 {
 	setup();
 	hand_chunk(5, M, M, true);
-	CHECK(pool_prefetch_answered(&s, &domain, 1, 4, M) != NULL);
-	CHECK(pool_prefetch_answered(&s, &domain, 1, 5, M + 1) != NULL);
+	CHECK(pool_chunk_answered(&s, &domain, 1, 4, M) != NULL);
+	CHECK(pool_chunk_answered(&s, &domain, 1, 5, M + 1) != NULL);
 	CHECK_EQ(s.chunks_out, 1);
 	teardown();
 }

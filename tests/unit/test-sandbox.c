@@ -19,6 +19,7 @@
 #include "check.h"
 #include "sandbox.h"
 #include "spawn.h"
+#include "wire.h"
 
 int cfs_log_max_priority = 7;
 

@@ -53,12 +53,12 @@ static void fds_and_bytes_cross_a_socketpair(void)
 	CHECK_EQ(pipe(pipefd), 0);
 	memset(&m, 0, sizeof(m));
 	wire_init(&m.hdr, WIRE_ADOPT);
-	m.adopt.slot = 77;
+	m.adopt.handle = 77;
 	CHECK_EQ(wire_send(sv[0], &m, sizeof(m.adopt), pipefd[1]), 0);
 	CHECK_EQ(wire_recv(sv[1], &got, &fd, &nfds, 0), (ssize_t)sizeof(m.adopt));
 	CHECK_EQ(nfds, 1);
 	CHECK(fd >= 0);
-	CHECK_EQ(got.adopt.slot, 77);
+	CHECK_EQ(got.adopt.handle, 77);
 	CHECK_EQ(write(fd, "x", 1), 1); /* it is the pipe's write end */
 	close(fd);
 	close(sv[0]);
