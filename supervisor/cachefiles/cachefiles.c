@@ -46,7 +46,7 @@ static int object_of_open(struct supervisor *s, const struct kreq *req, struct o
 		log_warning("domain %s obj %u msg %u: refusing unsafe blob name '%s' (volume '%s'): "
 			    "a blob name must be one printable path component",
 			    domain_name(s, (unsigned)domain), req->obj_id, req->msg_id,
-			    cookie_printable(req->open.cookie, req->open.cookie_len, printable), req->open.volume_key);
+			    key_printable(req->open.cookie, req->open.cookie_len, printable), req->open.volume_key);
 		return -EINVAL;
 	}
 	*proto = (struct object){ .obj_id = req->obj_id, .anon_fd = req->open.anon_fd, .state = OBJECT_OPENING,
@@ -103,7 +103,7 @@ static void take_open(struct supervisor *s, struct transport_state *t, const str
 		return;
 	}
 	log_debug("domain %s obj %u msg %u: OPEN %s/%s", domain_name(s, o->domain), req->obj_id, req->msg_id,
-		  o->volume, cookie_printable(o->key, o->key_len, (char[4 * COOKIE_KEY_MAX + 1]){ 0 }));
+		  o->volume, key_printable(o->key, o->key_len, (char[4 * COOKIE_KEY_MAX + 1]){ 0 }));
 	s->sink->submit(s, o, r);
 }
 

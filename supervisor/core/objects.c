@@ -90,7 +90,7 @@ void objects_free(struct objects *t)
 	*t = (struct objects){ 0 };
 }
 
-const char *cookie_printable(const uint8_t *key, uint32_t len, char buf[4 * COOKIE_KEY_MAX + 1])
+const char *key_printable(const uint8_t *key, uint32_t len, char buf[4 * COOKIE_KEY_MAX + 1])
 {
 	char *p = buf;
 

@@ -60,7 +60,7 @@ void objects_set_open(struct objects *t, struct object *o, uint64_t size);
 void objects_remove(struct objects *t, struct object *o);
 void objects_free(struct objects *t);
 
-/* A printable form of a cookie key for logs (hostile bytes escaped). */
-const char *cookie_printable(const uint8_t *key, uint32_t len, char buf[4 * COOKIE_KEY_MAX + 1]);
+/* A printable form of an object key for logs (hostile bytes escaped). */
+const char *key_printable(const uint8_t *key, uint32_t len, char buf[4 * COOKIE_KEY_MAX + 1]);
 
 #endif

@@ -120,17 +120,17 @@ static bool domain_has_workers(const struct domain *d)
 	return false;
 }
 
-/* A slot a new domain can take: released, with every old worker gone. */
-static bool slot_is_free(const struct domain *d)
+/* An index a new domain can take: released, with every old worker gone. */
+static bool index_is_free(const struct domain *d)
 {
 	return d->state == DOMAIN_UNUSED && !domain_has_workers(d);
 }
 
-/* A free slot below n_domains, or the next one never used; -1 if none. */
-static int free_slot(const struct supervisor *s)
+/* A free index below n_domains, or the next one never used; -1 if none. */
+static int free_index(const struct supervisor *s)
 {
 	for (unsigned i = 0; i < s->n_domains; i++)
-		if (slot_is_free(&s->domains[i]))
+		if (index_is_free(&s->domains[i]))
 			return (int)i;
 	return s->n_domains < CONFIG_MAX_DOMAINS ? (int)s->n_domains : -1;
 }
@@ -166,10 +166,10 @@ static int check_room(const struct supervisor *s, const struct config *next)
 	for (unsigned i = 0; i < next->n_domains; i++)
 		wanted += domain_by_name(s, next->domains[i].name) < 0;
 	for (unsigned i = 0; i < s->n_domains; i++)
-		room += slot_is_free(&s->domains[i]);
+		room += index_is_free(&s->domains[i]);
 	if (wanted <= room)
 		return 0;
-	return log_error_errno(-ENOSPC, "the new config adds %u domains but only %u slots are free (%d at most, "
+	return log_error_errno(-ENOSPC, "the new config adds %u domains but only %u places are free (%d at most, "
 			       "counting removed domains that still serve open objects)", wanted, room,
 			       CONFIG_MAX_DOMAINS);
 }
@@ -194,7 +194,7 @@ static int stage_domains(const struct config *next, struct domain *staged)
 	return 0;
 }
 
-/* Takes a staged domain's settings; its workers, counters and slot stay. */
+/* Takes a staged domain's settings; its workers, counters and index stay. */
 static void domain_update(struct domain *d, struct domain *next)
 {
 	if (d->blob_dir_fd >= 0)
@@ -206,18 +206,18 @@ static void domain_update(struct domain *d, struct domain *next)
 	d->sandbox.user = d->settings.worker_user;
 }
 
-static void domain_add(struct supervisor *s, unsigned slot, struct domain *next)
+static void domain_add(struct supervisor *s, unsigned di, struct domain *next)
 {
-	struct domain *d = &s->domains[slot];
+	struct domain *d = &s->domains[di];
 
 	*d = *next;
 	d->sandbox.user = d->settings.worker_user;
 	next->blob_dir_fd = -1;
-	if (slot >= s->n_domains)
-		s->n_domains = slot + 1;
+	if (di >= s->n_domains)
+		s->n_domains = di + 1;
 }
 
-/* A retired domain whose last object is gone: its workers leave, its slot frees. */
+/* A retired domain whose last object is gone: its workers leave, its index frees. */
 static void domain_release(struct supervisor *s, struct domain *d)
 {
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
@@ -258,16 +258,16 @@ static void apply_domains(struct supervisor *s, const struct config *next, struc
 {
 	retire_missing(s, next);
 	for (unsigned i = 0; i < next->n_domains; i++) {
-		int slot = domain_by_name(s, staged[i].name);
-		if (slot >= 0) {
-			domain_update(&s->domains[slot], &staged[i]);
+		int di = domain_by_name(s, staged[i].name);
+		if (di >= 0) {
+			domain_update(&s->domains[di], &staged[i]);
 		} else {
-			slot = free_slot(s); /* check_room() made sure there is one */
-			domain_add(s, (unsigned)slot, &staged[i]);
-			log_notice("domain %s: added, blob dir %s", s->domains[slot].name,
-				   s->domains[slot].settings.blob_dir);
+			di = free_index(s); /* check_room() made sure there is one */
+			domain_add(s, (unsigned)di, &staged[i]);
+			log_notice("domain %s: added, blob dir %s", s->domains[di].name,
+				   s->domains[di].settings.blob_dir);
 		}
-		pool_upgrade(s, &s->domains[slot]);
+		pool_upgrade(s, &s->domains[di]);
 	}
 }
 

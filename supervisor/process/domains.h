@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The domains the supervisor serves: from the config file or from --blob-dir,
- * and their replacement on SIGHUP. Domains live in fixed slots (epoll tags,
- * objects and requests name them by index), so a reload changes a slot in
+ * and their replacement on SIGHUP. Domains live at fixed indexes (epoll tags,
+ * objects and requests name them by index), so a reload changes one in
  * place, fills a free one, or retires one; it never moves a running domain.
  */
 #ifndef CFS_DOMAINS_H

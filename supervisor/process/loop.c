@@ -208,7 +208,7 @@ static void on_housekeeping(struct supervisor *s)
 
 static void on_event(struct supervisor *s, uint64_t tag)
 {
-	unsigned di = EV_DOMAIN(tag), slot = EV_INDEX(tag);
+	unsigned di = EV_DOMAIN(tag), slot = EV_INDEX(tag); /* a worker's slot for worker events */
 
 	switch (EV_KIND(tag)) {
 	case EV_TRANSPORT: s->transport->on_event(s); return;
