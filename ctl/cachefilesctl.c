@@ -191,7 +191,7 @@ static void report_io_error(int err)
 {
 	if (err == -EPROTO)
 		fprintf(stderr, PROGRAM ": the supervisor closed the connection before its answer was complete "
-				"(did it exit?)\n");
+					"(did it exit?)\n");
 	else if (err == -ETIMEDOUT)
 		fprintf(stderr, PROGRAM ": no answer from the supervisor in time (see --timeout)\n");
 	else
@@ -318,8 +318,10 @@ static int run_reexec(const struct options *o)
 		       after.starts);
 		return 0;
 	}
-	fprintf(stderr, PROGRAM ": the supervisor did not answer again within %u s; see its log (journalctl -u "
-			"cachefiles-supervisor)\n", o->timeout_s);
+	fprintf(stderr,
+		PROGRAM ": the supervisor did not answer again within %u s; see its log (journalctl -u "
+			"cachefiles-supervisor)\n",
+		o->timeout_s);
 	return 1;
 }
 
@@ -370,6 +372,7 @@ enum { OPT_VERSION = 256 };
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
+	/* clang-format off */
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
@@ -378,6 +381,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
 	};
+	/* clang-format on */
 	int c;
 
 	while ((c = getopt_long(argc, argv, "s:jt:h", opts, NULL)) != -1) {
@@ -394,7 +398,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, PROGRAM ": %s (see --help)\n", optind == argc ? "no command given" : "one command only");
+		fprintf(stderr, PROGRAM ": %s (see --help)\n",
+			optind == argc ? "no command given" : "one command only");
 		return -EINVAL;
 	}
 	o->command = argv[optind];

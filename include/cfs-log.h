@@ -46,8 +46,7 @@ __attribute__((format(printf, 3, 4))) static inline int log_full_errno(int prio,
 
 /* Refuses a positive errno constant at compile time (log_error_errno(EINVAL, ...)). */
 __attribute__((error("log_*_errno takes a negative errno"))) void cfs_log_positive_errno(void);
-#define CFS_NEGATIVE_ERRNO(err) \
-	(__builtin_constant_p(err) && (err) > 0 ? (cfs_log_positive_errno(), (err)) : (err))
+#define CFS_NEGATIVE_ERRNO(err) (__builtin_constant_p(err) && (err) > 0 ? (cfs_log_positive_errno(), (err)) : (err))
 
 #define log_error_errno(err, ...) log_full_errno(LOG_ERR, CFS_NEGATIVE_ERRNO(err), __VA_ARGS__)
 #define log_warning_errno(err, ...) log_full_errno(LOG_WARNING, CFS_NEGATIVE_ERRNO(err), __VA_ARGS__)

@@ -15,7 +15,10 @@
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-static inline void freep(void *p) { free(*(void **)p); }
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
 static inline void closep(int *fd)
 {
 	if (*fd >= 0)
@@ -25,23 +28,32 @@ static inline void closep(int *fd)
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Hands ownership out of a cleanup-managed variable. */
-#define TAKE_FD(fd) __extension__    \
-	({                           \
-		int _fd_ = (fd);     \
-		(fd) = -EBADF;       \
-		_fd_;                \
+#define TAKE_FD(fd)              \
+	__extension__({          \
+		int _fd_ = (fd); \
+		(fd) = -EBADF;   \
+		_fd_;            \
 	})
-#define TAKE_PTR(p) __extension__        \
-	({                               \
+#define TAKE_PTR(p)                      \
+	__extension__({                  \
 		__typeof__(p) _p_ = (p); \
 		(p) = NULL;              \
 		_p_;                     \
 	})
 
-static inline int negative_errno(void) { return errno > 0 ? -errno : -EIO; }
+static inline int negative_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
 
 #define CFS_PAGE_SIZE 4096u
-static inline uint64_t round_up_page(uint64_t v) { return (v + CFS_PAGE_SIZE - 1) & ~(uint64_t)(CFS_PAGE_SIZE - 1); }
-static inline uint64_t round_down_page(uint64_t v) { return v & ~(uint64_t)(CFS_PAGE_SIZE - 1); }
+static inline uint64_t round_up_page(uint64_t v)
+{
+	return (v + CFS_PAGE_SIZE - 1) & ~(uint64_t)(CFS_PAGE_SIZE - 1);
+}
+static inline uint64_t round_down_page(uint64_t v)
+{
+	return v & ~(uint64_t)(CFS_PAGE_SIZE - 1);
+}
 
 #endif

@@ -56,8 +56,9 @@ static inline ssize_t wire_recv(int sock, union wire_msg *m, int *fd, unsigned *
 		char buf[CMSG_SPACE(sizeof(int) * 4)];
 	} control;
 	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)
+	};
 	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags);
 
 	*fd = -EBADF;

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	build-essential meson ninja-build pkg-config
 	libsystemd-dev libcap-ng-dev libseccomp-dev libinih-dev linux-libc-dev
-	clang libclang-rt-14-dev valgrind python3
+	clang clang-format libclang-rt-14-dev valgrind python3
 	# the test kernel and its VM
 	linux-source-6.12 flex bison bc libelf-dev libssl-dev cpio busybox-static
 	qemu-system-x86 erofs-utils e2fsprogs systemd openssl

@@ -90,8 +90,7 @@ static int write_exact(int anon_fd, const uint8_t *src, size_t len, uint64_t pos
 }
 
 /* Copies blob bytes into the cache file's pages [pos, end), zero padding past the object's end. */
-static int copy_range(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t pos,
-		      uint64_t end)
+static int copy_range(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t pos, uint64_t end)
 {
 	while (pos < end) {
 		size_t chunk = (size_t)(end - pos < b->size ? end - pos : b->size);
@@ -136,8 +135,8 @@ static uint64_t next_hole(int anon_fd, uint64_t pos, uint64_t end)
  * SEEK_DATA calls data is right (docs/design.md, "Amplified fills").
  * Adds the bytes written to *written; returns 0, or the -errno that stopped it.
  */
-static int fill_holes(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t pos,
-		      uint64_t end, uint64_t *written)
+static int fill_holes(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t pos, uint64_t end,
+		      uint64_t *written)
 {
 	while (pos < end) {
 		uint64_t data = next_data(anon_fd, pos, end), to;

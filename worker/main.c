@@ -117,8 +117,9 @@ static int on_read(struct worker *w, const union wire_msg *m, int fd)
 		return -EPROTO; /* the supervisor always sends ADOPT first */
 	if (!wire_read_fill_is_valid(&m->read, o->size)) {
 		log_error("domain %s: READ msg %u: fill %" PRIu64 "+%" PRIu64 " does not fit the request %" PRIu64
-			  "+%" PRIu64 " in an object of %" PRIu64 " bytes", w->domain, m->read.msg_id, m->read.fill_off,
-			  m->read.fill_len, m->read.off, m->read.len, o->size);
+			  "+%" PRIu64 " in an object of %" PRIu64 " bytes",
+			  w->domain, m->read.msg_id, m->read.fill_off, m->read.fill_len, m->read.off, m->read.len,
+			  o->size);
 		return -EPROTO;
 	}
 	test_hook_on_read(o->cookie, o->cookie_len);
@@ -162,6 +163,7 @@ static int on_drop(struct worker *w, const union wire_msg *m, int fd)
 	return 0;
 }
 
+/* clang-format off */
 static const struct {
 	uint16_t type;
 	int (*fn)(struct worker *w, const union wire_msg *m, int fd);
@@ -172,6 +174,7 @@ static const struct {
 	{ WIRE_DROP, on_drop },
 	{ WIRE_PREFETCH, on_prefetch },
 };
+/* clang-format on */
 
 static int serve(struct worker *w)
 {

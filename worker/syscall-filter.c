@@ -57,7 +57,7 @@ static const int allow[] = {
 	SCMP_SYS(close),
 	SCMP_SYS(brk), /* malloc */
 	SCMP_SYS(munmap),
-	SCMP_SYS(mremap),         /* realloc of the object table */
+	SCMP_SYS(mremap),	  /* realloc of the object table */
 	SCMP_SYS(rt_sigprocmask), /* abort() blocks signals around its raise() */
 	SCMP_SYS(getpid),
 	SCMP_SYS(gettid),
@@ -90,7 +90,8 @@ static int add_rules(scmp_filter_ctx ctx, int ipc_fd)
 		/* glibc's fstat() is fstatat(fd, "", AT_EMPTY_PATH): no lookup by path */
 		{ SCMP_SYS(newfstatat), 1, { SCMP_A3_32(SCMP_CMP_EQ, AT_EMPTY_PATH) } },
 		/* abort() on a broken heap: SIGABRT to itself, so the death says what it was */
-		{ SCMP_SYS(tgkill), 2,
+		{ SCMP_SYS(tgkill),
+		  2,
 		  { SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)getpid()), SCMP_A2_32(SCMP_CMP_EQ, SIGABRT) } },
 	};
 	int r;

@@ -23,7 +23,6 @@
 #include "test-hooks.h"
 #include "wire.h"
 
-
 static char attempt[32];
 static char control_file[64];
 static pid_t parent;
@@ -45,11 +44,11 @@ static void outcome(const char *what, long rc)
 }
 
 /* Logs the call, makes it, logs what came of it (if the worker still lives). */
-#define PROBE(call)                              \
-	do {                                     \
-		trying(#call);                   \
-		long rc_ = (long)(call);         \
-		outcome(#call, rc_);             \
+#define PROBE(call)                      \
+	do {                             \
+		trying(#call);           \
+		long rc_ = (long)(call); \
+		outcome(#call, rc_);     \
 	} while (0)
 
 static long open2(int dir_fd, const char *path, int flags, uint64_t resolve)
@@ -94,6 +93,7 @@ static void try_kill(void)
 	PROBE(kill(parent, SIGKILL));
 }
 
+/* clang-format off */
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -104,6 +104,7 @@ static const struct {
 	{ "write-fd", try_write_fd },
 	{ "kill", try_kill },
 };
+/* clang-format on */
 
 static bool simple_attempt(void)
 {

@@ -29,9 +29,18 @@ void test_hook_escape_prepare(unsigned slot);
 /* After the filter, before HELLO: makes the attempt. */
 void test_hook_escape_attempt(void);
 #else
-static inline void test_hook_on_read(const uint8_t *cookie, uint32_t cookie_len) { (void)cookie, (void)cookie_len; }
-static inline bool test_hook_garbage_now(void) { return false; }
-static inline void test_hook_escape_prepare(unsigned slot) { (void)slot; }
+static inline void test_hook_on_read(const uint8_t *cookie, uint32_t cookie_len)
+{
+	(void)cookie, (void)cookie_len;
+}
+static inline bool test_hook_garbage_now(void)
+{
+	return false;
+}
+static inline void test_hook_escape_prepare(unsigned slot)
+{
+	(void)slot;
+}
 static inline void test_hook_escape_attempt(void) {}
 #endif
 

@@ -49,8 +49,12 @@ static int object_of_open(struct supervisor *s, const struct kreq *req, struct o
 			    key_printable(req->open.cookie, req->open.cookie_len, printable), req->open.volume_key);
 		return -EINVAL;
 	}
-	*proto = (struct object){ .obj_id = req->obj_id, .anon_fd = req->open.anon_fd, .state = OBJECT_OPENING,
-				  .state_idx = -1, .key_len = req->open.cookie_len, .domain = (unsigned)domain };
+	*proto = (struct object){ .obj_id = req->obj_id,
+				  .anon_fd = req->open.anon_fd,
+				  .state = OBJECT_OPENING,
+				  .state_idx = -1,
+				  .key_len = req->open.cookie_len,
+				  .domain = (unsigned)domain };
 	memcpy(proto->key, req->open.cookie, sizeof(proto->key));
 	memcpy(proto->volume, req->open.volume_key, sizeof(proto->volume));
 	return 0;
@@ -102,15 +106,18 @@ static void take_open(struct supervisor *s, struct transport_state *t, const str
 		refuse_open(t, req, e);
 		return;
 	}
-	log_debug("domain %s obj %u msg %u: OPEN %s/%s", domain_name(s, o->domain), req->obj_id, req->msg_id,
-		  o->volume, key_printable(o->key, o->key_len, (char[4 * COOKIE_KEY_MAX + 1]){ 0 }));
+	log_debug("domain %s obj %u msg %u: OPEN %s/%s", domain_name(s, o->domain), req->obj_id, req->msg_id, o->volume,
+		  key_printable(o->key, o->key_len, (char[4 * COOKIE_KEY_MAX + 1]){ 0 }));
 	s->sink->submit(s, o, r);
 }
 
 static void take_read(struct supervisor *s, const struct kreq *req)
 {
-	struct request proto = { .msg_id = req->msg_id, .kind = REQ_FILL, .obj_id = req->obj_id,
-				 .off = req->read.off, .len = req->read.len };
+	struct request proto = { .msg_id = req->msg_id,
+				 .kind = REQ_FILL,
+				 .obj_id = req->obj_id,
+				 .off = req->read.off,
+				 .len = req->read.len };
 	struct object *o = objects_by_id(&s->objects, req->obj_id);
 	struct request *r;
 	int e;
@@ -252,8 +259,8 @@ static void cachefiles_lookup_done(struct supervisor *s, struct request *r, int6
 				  domain_name(s, r->domain), r->obj_id, r->msg_id);
 	if (e < 0 || result < 0) {
 		if (result < 0)
-			log_warning_errno((int)result, "domain %s obj %u msg %u: OPEN refused", domain_name(s, r->domain),
-					  r->obj_id, r->msg_id);
+			log_warning_errno((int)result, "domain %s obj %u msg %u: OPEN refused",
+					  domain_name(s, r->domain), r->obj_id, r->msg_id);
 		s->sink->retire(s, o);
 	} else {
 		objects_set_open(&s->objects, o, (uint64_t)result);

@@ -20,18 +20,20 @@ int device_open(const char *path)
 		return fd;
 	switch (errno) {
 	case EBUSY:
-		return log_error_errno(-errno, "%s is held by another daemon (only one cache per kernel): "
-					      "stop cachefilesd or the other supervisor first", path);
+		return log_error_errno(-errno,
+				       "%s is held by another daemon (only one cache per kernel): "
+				       "stop cachefilesd or the other supervisor first",
+				       path);
 	case ENOENT:
 	case ENODEV:
 	case ENXIO:
-		return log_error_errno(-errno, "%s is missing: load the cachefiles module; the kernel "
-					      "needs CONFIG_CACHEFILES_ONDEMAND=y", path);
+		return log_error_errno(-errno,
+				       "%s is missing: load the cachefiles module; the kernel "
+				       "needs CONFIG_CACHEFILES_ONDEMAND=y",
+				       path);
 	case EPERM:
-	case EACCES:
-		return log_error_errno(-errno, "Cannot open %s: CAP_SYS_ADMIN is required", path);
-	default:
-		return log_error_errno(-errno, "Failed to open %s", path);
+	case EACCES: return log_error_errno(-errno, "Cannot open %s: CAP_SYS_ADMIN is required", path);
+	default: return log_error_errno(-errno, "Failed to open %s", path);
 	}
 }
 
@@ -63,8 +65,10 @@ int device_bind(int dev_fd, const char *cache_dir, const char *tag)
 	if (r == -EOPNOTSUPP)
 		return log_error_errno(r, "bind ondemand refused: the kernel lacks CONFIG_CACHEFILES_ONDEMAND");
 	if (r < 0)
-		return log_error_errno(r, "bind ondemand failed for %s (the cache dir needs xattrs, "
-					  "e.g. ext4, not tmpfs)", cache_dir);
+		return log_error_errno(r,
+				       "bind ondemand failed for %s (the cache dir needs xattrs, "
+				       "e.g. ext4, not tmpfs)",
+				       cache_dir);
 	return 0;
 }
 

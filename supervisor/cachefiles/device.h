@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-
 /* Opens the device; logs a message that says what to fix. Returns fd or -errno. */
 int device_open(const char *path);
 /* Writes dir, tag and `bind ondemand`. Returns 0 or -errno (logged). */

@@ -55,10 +55,8 @@ int kmsg_parse(const void *buf, size_t n, struct kreq *req)
 	body = n - sizeof(hdr);
 
 	switch (hdr.opcode) {
-	case CACHEFILES_OP_OPEN:
-		return parse_open(data, body, req);
-	case CACHEFILES_OP_CLOSE:
-		return body == 0 ? 0 : -EBADMSG;
+	case CACHEFILES_OP_OPEN: return parse_open(data, body, req);
+	case CACHEFILES_OP_CLOSE: return body == 0 ? 0 : -EBADMSG;
 	case CACHEFILES_OP_READ: {
 		struct cachefiles_read rd;
 		if (body != sizeof(rd))
@@ -70,8 +68,7 @@ int kmsg_parse(const void *buf, size_t n, struct kreq *req)
 		req->read.len = rd.len;
 		return 0;
 	}
-	default:
-		return -EBADMSG;
+	default: return -EBADMSG;
 	}
 }
 

@@ -70,8 +70,8 @@ static int index_records(const struct state *st, struct idmap *by_obj_id)
 	return 0;
 }
 
-static int recover_object(struct supervisor *s, struct transport_state *t, const struct idmap *records, const char *name, int fd,
-			  uint8_t *claimed)
+static int recover_object(struct supervisor *s, struct transport_state *t, const struct idmap *records,
+			  const char *name, int fd, uint8_t *claimed)
 {
 	struct state_record rec;
 	struct object proto = { .anon_fd = fd, .state = OBJECT_OPEN, .in_fdstore = fdstore_available() };
@@ -146,7 +146,7 @@ int recover_from_listen_fds(struct supervisor *s, struct transport_state *t)
 		names[i] = NULL;
 	}
 	clear_unclaimed(&t->state, claimed);
-	log_notice("recovered %s and %d objects from %d fds", t->dev_fd >= 0 ? "the device" : "no device",
-		   recovered, n);
+	log_notice("recovered %s and %d objects from %d fds", t->dev_fd >= 0 ? "the device" : "no device", recovered,
+		   n);
 	return recovered;
 }

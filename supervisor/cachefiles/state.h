@@ -33,7 +33,7 @@ struct state {
 	int fd;
 	uint32_t starts;    /* supervisor starts on this state, first one included */
 	uint32_t n_records; /* capacity */
-	uint8_t *used;      /* which records are taken (in memory only) */
+	uint8_t *used;	    /* which records are taken (in memory only) */
 };
 
 /* Creates a new, empty state memfd. */

@@ -18,13 +18,21 @@
 #include "cfs-util.h"
 #include "config-keys.h"
 
-#define ONE_CACHE_WHY                                                                              \
+#define ONE_CACHE_WHY                                                                                 \
 	"the kernel allows one cachefiles cache per machine (a second open of /dev/cachefiles fails " \
 	"with EBUSY): serve several sources as [domain NAME] sections behind the one [cache]"
 
 enum key_type {
-	KEY_UINT, KEY_DURATION, KEY_SIZE, KEY_PREFETCH, KEY_SECCOMP, KEY_PATH, KEY_TAG, KEY_USER, /* key_parse() */
-	KEY_BLOB_DIR, KEY_VOLUME, /* the file's only */
+	KEY_UINT,
+	KEY_DURATION,
+	KEY_SIZE,
+	KEY_PREFETCH,
+	KEY_SECCOMP,
+	KEY_PATH,
+	KEY_TAG,
+	KEY_USER, /* key_parse() */
+	KEY_BLOB_DIR,
+	KEY_VOLUME, /* the file's only */
 };
 
 /*
@@ -38,9 +46,9 @@ struct key_def {
 	enum key_type type;
 	size_t offset, size; /* of the field in struct config_cache or config_domain */
 	uint64_t min, max;
-	const char *def;        /* the default, as the file would write it; NULL: 0 or empty */
-	const char *option;     /* --blob-dir mode's option; NULL: the file's only */
-	char short_opt;         /* and its short form; 0: none */
+	const char *def;	/* the default, as the file would write it; NULL: 0 or empty */
+	const char *option;	/* --blob-dir mode's option; NULL: the file's only */
+	char short_opt;		/* and its short form; 0: none */
 	const char *if_missing; /* required keys: what to write; NULL: optional */
 };
 
@@ -134,15 +142,18 @@ static int key_parse(const struct key_def *k, const char *value, bool bare_ms, v
 	case KEY_PREFETCH:
 		if (config_parse_prefetch(value, k->max, &v) == 0)
 			return store_number(k, field, v);
-		snprintf(why, n, "expected 'none', 'all' or the size of each blob's start to fill, in multiples of %s, "
-			 "e.g. 64M", config_format_size(CFS_PAGE_SIZE, lo));
+		snprintf(why, n,
+			 "expected 'none', 'all' or the size of each blob's start to fill, in multiples of %s, "
+			 "e.g. 64M",
+			 config_format_size(CFS_PAGE_SIZE, lo));
 		break;
 	case KEY_SECCOMP:
 		if (config_parse_seccomp_mode(value, &b) == 0) {
 			*(bool *)field = b;
 			return 0;
 		}
-		snprintf(why, n, "expected 'enforce' (a forbidden system call kills the worker) or 'log' (it is only "
+		snprintf(why, n,
+			 "expected 'enforce' (a forbidden system call kills the worker) or 'log' (it is only "
 			 "logged)");
 		break;
 	case KEY_PATH:
@@ -162,8 +173,7 @@ static int key_parse(const struct key_def *k, const char *value, bool bare_ms, v
 			 DOMAIN_USER_MAX);
 		break;
 	case KEY_BLOB_DIR:
-	case KEY_VOLUME:
-		abort(); /* set_value() reads them */
+	case KEY_VOLUME: abort(); /* set_value() reads them */
 	}
 	return -EINVAL;
 }
@@ -174,8 +184,8 @@ static void key_defaults(const struct key_def *keys, size_t n, void *base)
 	char why[300];
 
 	for (size_t i = 0; i < n; i++)
-		if (keys[i].def && key_parse(&keys[i], keys[i].def, false, (char *)base + keys[i].offset, why,
-					     sizeof(why)) < 0)
+		if (keys[i].def &&
+		    key_parse(&keys[i], keys[i].def, false, (char *)base + keys[i].offset, why, sizeof(why)) < 0)
 			abort(); /* a default the table's own checks refuse */
 }
 
@@ -341,7 +351,7 @@ void config_section_begin(struct parse *p, const char *name)
 
 /* The other real domain that lists exactly this pattern, if any. */
 static const struct config_domain *claimed_elsewhere(const struct parse *p, const char *pattern,
-						      const struct config_volume **claim)
+						     const struct config_volume **claim)
 {
 	for (unsigned o = 0; o < p->cfg.n_domains; o++) {
 		const struct config_domain *other = &p->cfg.domains[o];
@@ -376,8 +386,9 @@ static void volume_add(struct parse *p, const char *token)
 		}
 	/* Identical patterns in two domains would make routing depend on file order. */
 	if (p->domain_is_real && (other = claimed_elsewhere(p, pattern, &claim))) {
-		error_here(p, "volume pattern '%s' is already claimed by [domain %s] (line %u): "
-			      "a volume key must route to one domain",
+		error_here(p,
+			   "volume pattern '%s' is already claimed by [domain %s] (line %u): "
+			   "a volume key must route to one domain",
 			   pattern, other->name, claim->line);
 		return;
 	}
@@ -503,7 +514,8 @@ void config_key(struct parse *p, const char *name, const char *value)
 		return;
 	}
 	if (p->key_lines[k - keys]) {
-		error_here(p, "duplicate key '%s' in %s (first set at line %u)", name, p->label, p->key_lines[k - keys]);
+		error_here(p, "duplicate key '%s' in %s (first set at line %u)", name, p->label,
+			   p->key_lines[k - keys]);
 		return;
 	}
 	p->key_lines[k - keys] = p->lineno;
@@ -517,8 +529,10 @@ void config_continuation(struct parse *p, const char *value)
 	if (!p->last_key)
 		return; /* what it continues was refused already */
 	if (p->last_key->type != KEY_VOLUME) {
-		error_here(p, "'%s' takes one value, but this indented line continues it: "
-			      "only a volume list may go on over indented lines", p->last_key->name);
+		error_here(p,
+			   "'%s' takes one value, but this indented line continues it: "
+			   "only a volume list may go on over indented lines",
+			   p->last_key->name);
 		p->last_key = NULL;
 		return;
 	}

@@ -32,7 +32,7 @@ struct parse {
 	size_t len, pos;
 	unsigned lineno;
 	enum line_kind kind; /* of the line inih is handling now */
-	bool after_key;      /* mirrors inih's prev_name */
+	bool after_key;	     /* mirrors inih's prev_name */
 	bool inih_disagreed;
 
 	/* The section being read. */
@@ -42,11 +42,11 @@ struct parse {
 	struct config_cache *cache;   /* &cfg.cache or &scratch_cache */
 	struct config_domain *domain; /* in cfg.domains or &scratch_domain */
 	bool domain_is_real;
-	unsigned key_lines[12]; /* where each key of the section's table was set, 0 = not yet */
+	unsigned key_lines[12];		/* where each key of the section's table was set, 0 = not yet */
 	const struct key_def *last_key; /* what an indented line continues; NULL: nothing */
 	bool volumes_overflowed;
 
-	unsigned cache_line;     /* of the first [cache] header */
+	unsigned cache_line;	 /* of the first [cache] header */
 	unsigned domain_headers; /* every [domain ...] header, good or bad */
 	struct config_cache scratch_cache;
 	struct config_domain scratch_domain;

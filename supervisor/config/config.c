@@ -97,9 +97,9 @@ static void too_long(struct parse *p, const char *line, size_t len, size_t limit
 	const char *s = line;
 
 	config_errors_add(p->errs, p->path, p->lineno,
-			 "line is %zu bytes long, more than the %zu the ini parser reads: shorten it "
-			 "(a long volume list may go on over indented lines)",
-			 len, limit);
+			  "line is %zu bytes long, more than the %zu the ini parser reads: shorten it "
+			  "(a long volume list may go on over indented lines)",
+			  len, limit);
 	/* Keys after a header we could not read belong to no section we know. */
 	while (s < line + len && isspace((unsigned char)*s))
 		s++;
@@ -114,8 +114,7 @@ static bool track_line(struct parse *p, const char *line)
 	p->kind = classify(line, p->lineno == 1, p->after_key);
 	switch (p->kind) {
 	case LINE_BLANK:
-	case LINE_CONTINUATION:
-		return true;
+	case LINE_CONTINUATION: return true;
 	case LINE_SECTION:
 		p->after_key = false;
 		section_header(p, line);
@@ -129,7 +128,8 @@ static bool track_line(struct parse *p, const char *line)
 		config_section_begin(p, NULL);
 		break;
 	case LINE_BAD_KEY:
-		config_errors_add(p->errs, p->path, p->lineno, "expected 'KEY = VALUE', a [section] header or a comment");
+		config_errors_add(p->errs, p->path, p->lineno,
+				  "expected 'KEY = VALUE', a [section] header or a comment");
 		p->last_key = NULL;
 		break;
 	}
@@ -222,7 +222,7 @@ static int read_file(struct parse *p, char **ret, size_t *ret_len)
 		len += (size_t)n;
 		if (len > CONFIG_FILE_MAX) {
 			config_errors_add(p->errs, p->path, 0, "larger than %u bytes: is this the configuration file?",
-					 CONFIG_FILE_MAX);
+					  CONFIG_FILE_MAX);
 			return -EFBIG;
 		}
 	}
@@ -262,7 +262,7 @@ int config_load(const char *path, struct config *out, struct config_errors *errs
 	r = ini_parse_stream(read_line, p, on_pair, p);
 	if (r != 0 || p->inih_disagreed)
 		config_errors_add(p->errs, p->path, r > 0 ? (unsigned)r : 0,
-				 "inih read this file differently than we did: report a bug");
+				  "inih read this file differently than we did: report a bug");
 	config_finish(p);
 	config_errors_sort(errs);
 	if (errs->n > 0) {

@@ -46,7 +46,7 @@ struct config_cache {
 
 struct config_volume {
 	char pattern[CONFIG_VALUE_MAX + 1]; /* always starts with CONFIG_VOLUME_PREFIX */
-	bool glob;                          /* has fnmatch(3) special characters */
+	bool glob;			    /* has fnmatch(3) special characters */
 	unsigned line;
 };
 
@@ -65,7 +65,7 @@ struct config {
 };
 
 struct config_error {
-	unsigned line; /* 0: about the whole file, or the command line */
+	unsigned line;	/* 0: about the whole file, or the command line */
 	char text[512]; /* "PATH:LINE: message", "PATH: message", or for the command line "message" */
 };
 

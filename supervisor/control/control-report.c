@@ -97,7 +97,8 @@ static void status_domain_json(const struct domain *d, bool first, struct ctlbuf
 	ctlbuf_json_cstr(b, d->name);
 	ctlbuf_printf(b, ",\"state\":\"%s\",\"blob_dir\":", domain_state_name(d));
 	ctlbuf_json_cstr(b, d->settings.blob_dir);
-	ctlbuf_printf(b, ",\"workers\":%u,\"ready\":%u,\"worker_version\":", d->settings.n_workers, pool_ready_count(d));
+	ctlbuf_printf(b, ",\"workers\":%u,\"ready\":%u,\"worker_version\":", d->settings.n_workers,
+		      pool_ready_count(d));
 	ctlbuf_json_cstr(b, d->worker_version);
 	ctlbuf_printf(b,
 		      ",\"reads\":%" PRIu64 ",\"bytes_served\":%" PRIu64 ",\"spawns\":%" PRIu64 ",\"deaths\":%" PRIu64,
@@ -254,6 +255,7 @@ bool upgrade_progress(const struct supervisor *s, struct upgrade_watch *u, struc
 		ctlbuf_printf(b, ": %u/%u new workers ready, %u old draining\n", ready, d->settings.n_workers, old);
 	}
 	if (all_done)
-		ctlbuf_printf(b, "done: every domain runs new workers, after %" PRIu64 " ms\n", now_ms() - u->started_ms);
+		ctlbuf_printf(b, "done: every domain runs new workers, after %" PRIu64 " ms\n",
+			      now_ms() - u->started_ms);
 	return all_done;
 }

@@ -20,7 +20,7 @@ struct report {
 	enum report_kind kind;
 	bool json;
 	uint32_t cursor; /* next item: 0 the head, then domains or object handles, then the tail */
-	uint32_t items;  /* elements written, for JSON commas */
+	uint32_t items;	 /* elements written, for JSON commas */
 	bool finished;
 };
 

@@ -25,10 +25,10 @@ _Static_assert(CONTROL_OUT_MAX - CONTROL_FINAL_RESERVE >= CTLBUF_JSON_ESCAPE_MAX
 enum { CONTROL_LISTEN_INDEX, CONTROL_TIMER_INDEX };
 
 enum conn_phase {
-	CONN_READING,   /* waiting for the request line */
+	CONN_READING,	/* waiting for the request line */
 	CONN_REPORTING, /* status or objects, produced as the client reads */
-	CONN_WATCHING,  /* upgrade-workers: progress lines until done */
-	CONN_CLOSING,   /* final line queued: close once it is sent */
+	CONN_WATCHING,	/* upgrade-workers: progress lines until done */
+	CONN_CLOSING,	/* final line queued: close once it is sent */
 };
 
 struct control_conn {
@@ -195,9 +195,7 @@ static void conn_dispatch(struct supervisor *s, struct control_conn *c, size_t l
 		c->deadline_ms = c->upgrade.started_ms + CFS_CONTROL_UPGRADE_TIMEOUT_MS;
 		c->phase = CONN_WATCHING;
 		break;
-	case CONTROL_REEXEC:
-		start_reexec(s, c);
-		break;
+	case CONTROL_REEXEC: start_reexec(s, c); break;
 	}
 }
 
@@ -357,11 +355,10 @@ static void conn_expire(struct supervisor *s, unsigned ci, uint64_t now)
 	if (now < c->deadline_ms)
 		return;
 	switch (c->phase) {
-	case CONN_READING:
-		conn_fail(c, "no complete request line within %d ms", CFS_CONTROL_REQUEST_TIMEOUT_MS);
-		break;
+	case CONN_READING: conn_fail(c, "no complete request line within %d ms", CFS_CONTROL_REQUEST_TIMEOUT_MS); break;
 	case CONN_WATCHING:
-		log_warning("control: the worker upgrade did not finish within %d s", CFS_CONTROL_UPGRADE_TIMEOUT_MS / 1000);
+		log_warning("control: the worker upgrade did not finish within %d s",
+			    CFS_CONTROL_UPGRADE_TIMEOUT_MS / 1000);
 		conn_fail(c, "the workers did not all start and drain within %d s (see the supervisor's log)",
 			  CFS_CONTROL_UPGRADE_TIMEOUT_MS / 1000);
 		break;
@@ -428,8 +425,10 @@ static int open_control(struct supervisor *s, struct control *ctl)
 
 	ctl->listen_fd = control_socket_listen(ctl->path, CONTROL_MAX_CONNS);
 	if (ctl->listen_fd == -EEXIST)
-		return log_error_errno(ctl->listen_fd, "control socket %s: the path exists and is not a socket; "
-				       "move it away", ctl->path);
+		return log_error_errno(ctl->listen_fd,
+				       "control socket %s: the path exists and is not a socket; "
+				       "move it away",
+				       ctl->path);
 	if (ctl->listen_fd < 0)
 		return log_error_errno(ctl->listen_fd, "control socket %s", ctl->path);
 	ctl->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -470,7 +469,8 @@ int control_setup(struct supervisor *s)
 	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
 	r = open_control(s, ctl);
 	if (r < 0) {
-		log_error("no control socket: cachefilesctl cannot reach this supervisor (readers are served as usual)");
+		log_error(
+			"no control socket: cachefilesctl cannot reach this supervisor (readers are served as usual)");
 		free_control(ctl);
 		return r;
 	}
@@ -490,7 +490,8 @@ void control_shutdown(struct supervisor *s)
 		if (!c)
 			continue;
 		if (c->phase != CONN_CLOSING)
-			conn_finish(c, s->reexec_wanted ? "the supervisor is re-executing" : "the supervisor is exiting");
+			conn_finish(c,
+				    s->reexec_wanted ? "the supervisor is re-executing" : "the supervisor is exiting");
 		(void)conn_flush(c);
 		conn_close(s, i);
 	}

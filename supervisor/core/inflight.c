@@ -95,4 +95,3 @@ void inflight_free(struct inflight *t)
 	idmap_free(&t->by_msg_id);
 	*t = (struct inflight){ 0 };
 }
-

@@ -16,7 +16,7 @@
 /* What a request asks of the core, whatever transport it came from (transport.h). */
 enum request_kind {
 	REQ_LOOKUP = 1, /* which blob an object is, and its size (cachefiles: OPEN) */
-	REQ_FILL,       /* write a byte range of it into its data fd (cachefiles: READ) */
+	REQ_FILL,	/* write a byte range of it into its data fd (cachefiles: READ) */
 };
 
 struct request {
@@ -25,15 +25,16 @@ struct request {
 	uint32_t obj_id;
 	uint32_t obj_handle; /* its object's handle (objects.h) */
 	uint64_t off, len;
-	int worker;           /* worker slot holding it, or NO_WORKER */
+	int worker; /* worker slot holding it, or NO_WORKER */
 	unsigned domain;
-	uint64_t deadline_ms; /* while held by a worker */
-	uint64_t read_at_ms;  /* for timeouts of queued requests */
-	uint64_t read_at_us;  /* READ latency figures (latency.h) */
-	unsigned crashes;     /* workers that crashed or hung holding it */
-	unsigned kills;       /* workers killed from outside holding it */
+	uint64_t deadline_ms;	     /* while held by a worker */
+	uint64_t read_at_ms;	     /* for timeouts of queued requests */
+	uint64_t read_at_us;	     /* READ latency figures (latency.h) */
+	unsigned crashes;	     /* workers that crashed or hung holding it */
+	unsigned kills;		     /* workers killed from outside holding it */
 	uint64_t fill_off, fill_len; /* READ: its read window, planned at first dispatch and kept across retries */
-	uint32_t joined_chunk;  /* READ waiting for this chunk to fill its pages (pool-join.h), neither queued nor held */
+	uint32_t
+		joined_chunk; /* READ waiting for this chunk to fill its pages (pool-join.h), neither queued nor held */
 	struct request *next; /* queue link while unassigned */
 };
 

@@ -95,7 +95,8 @@ uint64_t latency_read_completed(struct latency *l, uint64_t read_at_us, uint64_t
 	from = read_at_us > l->death_at_us ? read_at_us : l->death_at_us;
 	since_death = now_us > from ? now_us - from : 1;
 	log_info("first READ since worker pid %d died waited %" PRIu64 ".%03" PRIu64 " ms (completed %" PRIu64
-		 " ms after the death)", (int)l->death_pid, since_death / 1000, since_death % 1000,
+		 " ms after the death)",
+		 (int)l->death_pid, since_death / 1000, since_death % 1000,
 		 (now_us > l->death_at_us ? now_us - l->death_at_us : 0) / 1000);
 	l->death_at_us = 0;
 	return since_death;

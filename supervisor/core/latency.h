@@ -31,7 +31,6 @@ struct latency {
 	pid_t death_pid;
 };
 
-
 void latency_hist_add(struct latency_hist *h, uint64_t value);
 /* The value at or below which permille/1000 of the samples lie (0 if none). */
 uint64_t latency_hist_percentile(const struct latency_hist *h, unsigned permille);

@@ -29,16 +29,16 @@ struct object {
 	int anon_fd;
 	enum object_state state;
 	uint64_t size;
-	uint64_t adopted_mask; /* bit n: the worker in slot n holds our anon fd */
-	unsigned domain;       /* index of the serving pool */
+	uint64_t adopted_mask;	/* bit n: the worker in slot n holds our anon fd */
+	unsigned domain;	/* index of the serving pool */
 	uint32_t read_failures; /* READs answered with an error: logged sparsely */
-	int32_t state_idx;      /* its record in the state memfd, or -1 */
-	bool in_fdstore;        /* its anon fd was pushed to the fd store */
+	int32_t state_idx;	/* its record in the state memfd, or -1 */
+	bool in_fdstore;	/* its anon fd was pushed to the fd store */
 	struct prefetch_state prefetch;
 	uint32_t key_len;
-	uint8_t key[COOKIE_KEY_MAX + 1];  /* the transport's name of its blob (opaque bytes, checked safe) */
+	uint8_t key[COOKIE_KEY_MAX + 1];    /* the transport's name of its blob (opaque bytes, checked safe) */
 	char volume[OBJECT_VOLUME_MAX + 1]; /* what routes it to a domain */
-	struct window_state window; /* its READ streams: how much each fill takes (window.h) */
+	struct window_state window;	    /* its READ streams: how much each fill takes (window.h) */
 };
 
 struct objects {

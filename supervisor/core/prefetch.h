@@ -25,11 +25,11 @@
 /* Per object; all zeros: not planned yet. */
 struct prefetch_state {
 	bool planned;
-	bool in_flight; /* one chunk at a time per object: progress stays a single offset */
-	bool stopped;   /* a chunk failed (short or unreadable blob), or crashed workers too often */
+	bool in_flight;	 /* one chunk at a time per object: progress stays a single offset */
+	bool stopped;	 /* a chunk failed (short or unreadable blob), or crashed workers too often */
 	uint8_t crashes; /* workers that crashed holding a chunk of it */
-	uint64_t next;  /* start of the next chunk; everything before it is filled once no chunk is out */
-	uint64_t end;   /* where prefetch stops, page aligned, within the object */
+	uint64_t next;	 /* start of the next chunk; everything before it is filled once no chunk is out */
+	uint64_t end;	 /* where prefetch stops, page aligned, within the object */
 };
 
 /* limit: the domain's prefetch setting in bytes (0: none, UINT64_MAX: all). */

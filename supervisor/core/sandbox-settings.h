@@ -10,7 +10,7 @@
 
 struct sandbox_settings {
 	const char *user; /* the domain's settings.worker_user */
-	uid_t uid;        /* resolved by sandbox_resolve_user() before any fork */
+	uid_t uid;	  /* resolved by sandbox_resolve_user() before any fork */
 	gid_t gid;
 };
 

@@ -29,7 +29,7 @@
 #define MAX_WORKERS_PER_DOMAIN (WORKER_SLOTS / 2)
 
 enum worker_state {
-	WORKER_EMPTY,    /* no process; respawn at respawn_at_ms */
+	WORKER_EMPTY,	 /* no process; respawn at respawn_at_ms */
 	WORKER_STARTING, /* forked, HELLO not yet received */
 	WORKER_READY,
 };
@@ -39,15 +39,15 @@ struct worker {
 	pid_t pid;
 	int pidfd;
 	int sock;
-	unsigned outstanding;  /* requests it holds */
-	bool killed_by_us;     /* hung or broke the protocol: its requests are suspects */
-	bool dying;            /* socket gone or kill sent: nothing more goes to it */
-	bool wanted;           /* slot of the current generation: kept running */
-	bool retiring;         /* old generation: finishes what it holds, then leaves */
+	unsigned outstanding; /* requests it holds */
+	bool killed_by_us;    /* hung or broke the protocol: its requests are suspects */
+	bool dying;	      /* socket gone or kill sent: nothing more goes to it */
+	bool wanted;	      /* slot of the current generation: kept running */
+	bool retiring;	      /* old generation: finishes what it holds, then leaves */
 	uint64_t started_ms;
 	uint64_t respawn_at_ms;
 	char version[32];
-	struct chunk chunk;    /* the prefetch or readahead chunk it holds; id 0: none, it takes READs */
+	struct chunk chunk; /* the prefetch or readahead chunk it holds; id 0: none, it takes READs */
 };
 
 /* Per-domain share of struct stats, for the control socket's status. */
@@ -69,11 +69,11 @@ struct domain {
 	struct domain_settings settings; /* as configured: [domain NAME] or the --blob-dir command line */
 	int blob_dir_fd;
 	struct prefetch_bucket prefetch_bucket;
-	uint32_t prefetch_cursor;        /* object handle where the next search for work starts */
-	bool readahead_hint;             /* an object of it may want readahead: worth a search */
+	uint32_t prefetch_cursor;	 /* object handle where the next search for work starts */
+	bool readahead_hint;		 /* an object of it may want readahead: worth a search */
 	struct sandbox_settings sandbox; /* its worker user, resolved */
-	unsigned backoff_ms; /* grows while workers die before saying HELLO */
-	char worker_version[32]; /* what the newest ready worker reported */
+	unsigned backoff_ms;		 /* grows while workers die before saying HELLO */
+	char worker_version[32];	 /* what the newest ready worker reported */
 	struct domain_stats stats;
 	struct worker workers[WORKER_SLOTS];
 };
@@ -84,12 +84,12 @@ struct settings {
 	const char *tag;
 	const char *worker_exe;
 	uint64_t request_timeout_ms;
-	unsigned crash_limit;      /* crashes/hangs a request may cause before it fails */
-	unsigned kill_limit;       /* outside SIGKILLs (OOM, admin) likewise, looser */
+	unsigned crash_limit;	   /* crashes/hangs a request may cause before it fails */
+	unsigned kill_limit;	   /* outside SIGKILLs (OOM, admin) likewise, looser */
 	unsigned queue_per_worker; /* requests handed to one worker at once */
-	unsigned max_objects;      /* OPENs beyond it are refused: the fd store has room for this many */
+	unsigned max_objects;	   /* OPENs beyond it are refused: the fd store has room for this many */
 	const char *ready_file;
-	const char *control_path;  /* the control socket; NULL or "": none */
+	const char *control_path; /* the control socket; NULL or "": none */
 };
 
 struct stats {
@@ -107,47 +107,51 @@ struct control;
 
 struct supervisor {
 	struct settings cfg;
-	struct config *config; /* NULL when the one domain comes from --blob-dir */
+	struct config *config;	 /* NULL when the one domain comes from --blob-dir */
 	const char *config_path; /* re-read on SIGHUP */
 	const struct transport_ops *transport;
 	struct transport_state *transport_state; /* the transport's own (transport.h) */
-	const struct transport_sink *sink;        /* where the transport hands requests (process/hub.c) */
+	const struct transport_sink *sink;	 /* where the transport hands requests (process/hub.c) */
 	int epoll_fd;
 	int signal_fd;
 	int timer_fd;
 	unsigned timer_interval_ms; /* 0 = disarmed */
-	uint64_t busy_until_ms;     /* the timeout tick lingers until then (loop.c) */
+	uint64_t busy_until_ms;	    /* the timeout tick lingers until then (loop.c) */
 	struct objects objects;
 	struct inflight inflight;
 	struct domain *domains;
-	unsigned n_domains;    /* indexes in use or once used, of CONFIG_MAX_DOMAINS with a config */
+	unsigned n_domains; /* indexes in use or once used, of CONFIG_MAX_DOMAINS with a config */
 	bool quit;
 	bool reexec_wanted;
-	unsigned starts;       /* starts on this cache's state (restarts + 1) */
-	bool resumed;          /* this start took over a bound cache instead of binding one */
+	unsigned starts; /* starts on this cache's state (restarts + 1) */
+	bool resumed;	 /* this start took over a bound cache instead of binding one */
 	uint64_t started_ms;
 	bool served_since_start;
-	int housekeeping_fd;   /* timerfd: STATUS= and WATCHDOG=1 under systemd */
+	int housekeeping_fd;	/* timerfd: STATUS= and WATCHDOG=1 under systemd */
 	uint64_t watchdog_usec; /* 0: no watchdog */
-	const char *self_exe;  /* our binary's path, for re-exec */
+	const char *self_exe;	/* our binary's path, for re-exec */
 	char **argv;
 	struct control *control; /* the control socket (control.c); NULL: none */
 	struct stats stats;
 	uint32_t last_chunk_id; /* the last chunk id handed out */
-	unsigned chunks_out;    /* workers holding a prefetch or readahead chunk */
+	unsigned chunks_out;	/* workers holding a prefetch or readahead chunk */
 	struct latency latency; /* READ latency histogram, recovery after worker deaths */
 };
 
-
 /* Epoll tags: what an event belongs to. */
 enum event_kind {
-	EV_TRANSPORT = 1, EV_SIGNAL, EV_TIMER, EV_WORKER_SOCK, EV_WORKER_PIDFD, EV_HOUSEKEEPING,
-	EV_CONTROL,      /* the control socket's listener and timer (control.c) */
+	EV_TRANSPORT = 1,
+	EV_SIGNAL,
+	EV_TIMER,
+	EV_WORKER_SOCK,
+	EV_WORKER_PIDFD,
+	EV_HOUSEKEEPING,
+	EV_CONTROL,	 /* the control socket's listener and timer (control.c) */
 	EV_CONTROL_CONN, /* a control connection: its index, and a generation in the domain field */
 };
 #define EV_TAG(kind, domain, index) (((uint64_t)(kind) << 56) | ((uint64_t)(domain) << 16) | (index))
 #define EV_KIND(tag) ((unsigned)((tag) >> 56))
 #define EV_DOMAIN(tag) ((unsigned)(((tag) >> 16) & 0xffffffffu))
-#define EV_INDEX(tag) ((unsigned)((tag) & 0xffffu))
+#define EV_INDEX(tag) ((unsigned)((tag)&0xffffu))
 
 #endif

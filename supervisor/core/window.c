@@ -7,8 +7,14 @@
 #include "cfs-util.h"
 #include "wire.h"
 
-static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
-static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
 
 /*
  * The stream whose planned range holds off. For a READ: a fill or readahead
@@ -68,8 +74,8 @@ static struct window_stream *stream_oldest(struct window_state *st)
  * alone, and it is shorter than the window). At least up to the request's
  * end (hi), at most max (a reload may have lowered it), within the object.
  */
-static struct window_fill stream_fill(struct window_stream *s, uint32_t max, uint32_t clock, uint64_t from,
-				      uint64_t hi, uint64_t limit)
+static struct window_fill stream_fill(struct window_stream *s, uint32_t max, uint32_t clock, uint64_t from, uint64_t hi,
+				      uint64_t limit)
 {
 	uint64_t end;
 

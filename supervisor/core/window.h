@@ -40,10 +40,10 @@
 
 struct window_stream {
 	uint64_t lo, hi; /* what was planned for it (fills and readahead handed out), page aligned; hi == 0: unused */
-	uint64_t ahead;  /* readahead wanted up to here; beyond hi: not handed out yet */
+	uint64_t ahead;	 /* readahead wanted up to here; beyond hi: not handed out yet */
 	uint32_t window; /* its current window in bytes; 0: exact fills */
 	uint32_t ahead_dist; /* its readahead distance in bytes; 0: none yet */
-	uint32_t used;   /* window_state.clock at its last READ: the oldest is replaced */
+	uint32_t used;	     /* window_state.clock at its last READ: the oldest is replaced */
 };
 
 /* Per object; all zeros is the initial state. */

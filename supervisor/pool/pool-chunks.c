@@ -60,8 +60,8 @@ static void chunk_lost(struct supervisor *s, struct object *o, const struct chun
 		prefetch_lost(&o->prefetch, chunk->off, crashed, s->cfg.crash_limit);
 }
 
-static int send_chunk(struct supervisor *s, struct domain *d, unsigned slot, struct object *o,
-		      struct chunk chunk, uint64_t now)
+static int send_chunk(struct supervisor *s, struct domain *d, unsigned slot, struct object *o, struct chunk chunk,
+		      uint64_t now)
 {
 	struct worker *w = &d->workers[slot];
 	struct wire_prefetch m = { .handle = o->handle, .off = chunk.off, .len = chunk.len };
@@ -107,8 +107,7 @@ static bool send_readahead(struct supervisor *s, struct domain *d, unsigned slot
 		if (!o || o->domain != di || o->state != OBJECT_OPEN ||
 		    !window_readahead_take(&o->window, d->settings.read_window, o->size, &f))
 			continue;
-		(void)send_chunk(s, d, slot, o, (struct chunk){ .readahead = true, .off = f.off, .len = f.len },
-				 now);
+		(void)send_chunk(s, d, slot, o, (struct chunk){ .readahead = true, .off = f.off, .len = f.len }, now);
 		return true;
 	}
 	d->readahead_hint = false;
@@ -155,7 +154,7 @@ static void add_readahead(struct supervisor *s, struct domain *d, uint64_t bytes
 }
 
 const char *pool_chunk_answered(struct supervisor *s, struct domain *d, unsigned slot, uint32_t chunk_id,
-				   int64_t result)
+				int64_t result)
 {
 	struct worker *w = &d->workers[slot];
 	struct chunk chunk = w->chunk;
@@ -208,7 +207,8 @@ void pool_chunk_lost(struct supervisor *s, struct domain *d, struct worker *w, b
 		chunk_lost(s, o, &w->chunk, crashed);
 		if (!w->chunk.readahead && o->prefetch.stopped)
 			log_warning("domain %s obj %u: prefetch stopped: %u workers crashed on it (READs go on as "
-				    "usual)", d->name, o->obj_id, o->prefetch.crashes);
+				    "usual)",
+				    d->name, o->obj_id, o->prefetch.crashes);
 	}
 	w->chunk = (struct chunk){ 0 };
 }

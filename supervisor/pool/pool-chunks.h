@@ -17,7 +17,7 @@
 bool pool_chunks_hand_out(struct supervisor *s, struct domain *d, uint64_t now);
 /* A worker's PREFETCH_DONE: NULL, or why the worker must be killed. */
 const char *pool_chunk_answered(struct supervisor *s, struct domain *d, unsigned slot, uint32_t chunk_id,
-				   int64_t result);
+				int64_t result);
 /*
  * The worker died (crashed: not killed from outside): its prefetch chunk,
  * if any, is handed out again; a readahead chunk ends its stream there

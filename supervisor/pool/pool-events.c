@@ -20,7 +20,6 @@
 #include "requests.h"
 #include "wire-io.h"
 
-
 struct handler_ctx {
 	struct supervisor *s;
 	struct domain *d;
@@ -160,7 +159,8 @@ static void describe_death(const siginfo_t *si, char *buf, size_t size)
 	if (si->si_code == CLD_EXITED)
 		snprintf(buf, size, "exited with status %d", si->si_status);
 	else
-		snprintf(buf, size, "killed by signal %s", sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
+		snprintf(buf, size, "killed by signal %s",
+			 sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
 }
 
 /* Gives the dead worker's requests back to the queue, or fails the poison ones. */
@@ -199,8 +199,10 @@ void pool_on_death(struct supervisor *s, struct domain *d, unsigned slot)
 	suspect = death_is_suspect(w, &si) && !w->retiring;
 	had_started = w->state == WORKER_READY;
 	describe_death(&si, how, sizeof(how));
-	log_full_errno(w->retiring ? LOG_INFO : suspect ? LOG_WARNING : LOG_NOTICE, 0,
-		       "domain %s worker %u (pid %d%s) %s with %u requests", d->name, slot, (int)w->pid,
+	log_full_errno(w->retiring ? LOG_INFO
+		       : suspect   ? LOG_WARNING
+				   : LOG_NOTICE,
+		       0, "domain %s worker %u (pid %d%s) %s with %u requests", d->name, slot, (int)w->pid,
 		       w->retiring ? ", retired" : "", how, w->outstanding);
 	s->stats.deaths += !w->retiring;
 	d->stats.deaths += !w->retiring;

@@ -17,7 +17,6 @@
 #include "window.h"
 #include "wire-io.h"
 
-
 static unsigned domain_index(const struct supervisor *s, const struct domain *d)
 {
 	return (unsigned)(d - s->domains);
@@ -249,7 +248,8 @@ static int send_request(struct supervisor *s, struct worker *w, unsigned slot, s
 	/* Once: a worker that dies mid-fill leaves its successor the same window to finish. */
 	if (r->fill_len == 0) {
 		struct domain *d = &s->domains[o->domain];
-		struct window_fill f = window_plan(&o->window, d->settings.read_window, d->settings.readahead, o->size, r->off, r->len);
+		struct window_fill f = window_plan(&o->window, d->settings.read_window, d->settings.readahead, o->size,
+						   r->off, r->len);
 		r->fill_off = f.off;
 		r->fill_len = f.len;
 		/* It may have asked for readahead (pool-chunks.c looks). */
@@ -257,8 +257,12 @@ static int send_request(struct supervisor *s, struct worker *w, unsigned slot, s
 		log_debug("domain %s obj %u msg %u: READ %" PRIu64 "+%" PRIu64 " fills %" PRIu64 "+%" PRIu64,
 			  s->domains[o->domain].name, r->obj_id, r->msg_id, r->off, r->len, f.off, f.len);
 	}
-	struct wire_read m = { .msg_id = r->msg_id, .handle = o->handle, .off = r->off, .len = r->len,
-			       .fill_off = r->fill_off, .fill_len = r->fill_len };
+	struct wire_read m = { .msg_id = r->msg_id,
+			       .handle = o->handle,
+			       .off = r->off,
+			       .len = r->len,
+			       .fill_off = r->fill_off,
+			       .fill_len = r->fill_len };
 	wire_init(&m.hdr, WIRE_READ);
 	return wire_send(w->sock, &m, sizeof(m), -1);
 }

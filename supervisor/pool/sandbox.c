@@ -52,7 +52,7 @@
 #include "wire.h"
 
 #define FIX_PRIVILEGES "run the supervisor as root (CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP)"
-#define FIX_NAMESPACES                                                                                   \
+#define FIX_NAMESPACES                                                                                 \
 	"allow the supervisor to create namespaces (kernel CONFIG_NAMESPACES and *_NS; no seccomp or " \
 	"RestrictNamespaces= setting forbidding them)"
 
@@ -217,7 +217,9 @@ static void attach_blob_tree(int blob_tree)
 
 static void build_root(int blob_tree)
 {
-	static const char *const library_dirs[] = { "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/lib32", "/usr/lib32" };
+	static const char *const library_dirs[] = {
+		"/usr/lib", "/usr/lib64", "/lib", "/lib64", "/lib32", "/usr/lib32"
+	};
 
 	/* The supervisor may run with UMask=0077 (the unit sets it): the dirs made
 	 * here must stay traversable by the worker user, or exec fails EACCES. */

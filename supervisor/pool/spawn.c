@@ -43,8 +43,8 @@ static void worker_environment(char **envp, size_t max)
  *  4. default signal mask (the supervisor blocks signals for its signalfd);
  *  5. exec by fd: the binary's path is not in the worker's root.
  */
-static _Noreturn void exec_worker_child(const struct settings *cfg, const struct domain *d, unsigned slot,
-					int sock, pid_t parent)
+static _Noreturn void exec_worker_child(const struct settings *cfg, const struct domain *d, unsigned slot, int sock,
+					pid_t parent)
 {
 	char slot_arg[16], *envp[16];
 	sigset_t none;
@@ -68,9 +68,14 @@ static _Noreturn void exec_worker_child(const struct settings *cfg, const struct
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	snprintf(slot_arg, sizeof(slot_arg), "%u", slot);
-	char *const argv[] = { (char *)"cachefiles-worker", (char *)"--domain", (char *)d->name,
-			       (char *)"--slot", slot_arg, (char *)"--seccomp",
-			       (char *)(d->settings.seccomp_log ? "log" : "enforce"), NULL };
+	char *const argv[] = { (char *)"cachefiles-worker",
+			       (char *)"--domain",
+			       (char *)d->name,
+			       (char *)"--slot",
+			       slot_arg,
+			       (char *)"--seccomp",
+			       (char *)(d->settings.seccomp_log ? "log" : "enforce"),
+			       NULL };
 	worker_environment(envp, ARRAY_SIZE(envp));
 	execveat(exe_fd, "", argv, envp, AT_EMPTY_PATH);
 	fprintf(stderr,
@@ -80,8 +85,7 @@ static _Noreturn void exec_worker_child(const struct settings *cfg, const struct
 	_exit(127);
 }
 
-int spawn_worker(const struct settings *cfg, const struct domain *d, unsigned slot, pid_t *pid, int *pidfd,
-		 int *sock)
+int spawn_worker(const struct settings *cfg, const struct domain *d, unsigned slot, pid_t *pid, int *pidfd, int *sock)
 {
 	_cleanup_close_ int ours = -EBADF, theirs = -EBADF;
 	pid_t parent = getpid(), child;

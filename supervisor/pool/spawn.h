@@ -8,7 +8,6 @@
 #include "supervisor.h"
 
 /* Starts a worker for domain d; returns 0 and its pid, pidfd and our socket end, or -errno. */
-int spawn_worker(const struct settings *cfg, const struct domain *d, unsigned slot, pid_t *pid, int *pidfd,
-		 int *sock);
+int spawn_worker(const struct settings *cfg, const struct domain *d, unsigned slot, pid_t *pid, int *pidfd, int *sock);
 
 #endif

@@ -11,7 +11,11 @@
 #include "cfs-util.h"
 
 enum {
-	OPT_WORKER_EXE = 256, OPT_READY_FILE, OPT_VERSION, OPT_CHECK_CONFIG, OPT_CONTROL,
+	OPT_WORKER_EXE = 256,
+	OPT_READY_FILE,
+	OPT_VERSION,
+	OPT_CHECK_CONFIG,
+	OPT_CONTROL,
 	OPT_KEY = 512, /* + the index of a key's option (config_args_option()) */
 };
 
@@ -53,7 +57,8 @@ static void build_options(struct option_table *t)
 		t->key_short[t->n_keys] = short_opt;
 		t->opts[n++] = (struct option){ name + 2, required_argument, NULL, OPT_KEY + (int)t->n_keys };
 		if (short_opt)
-			snprintf(t->shorts + strlen(t->shorts), sizeof(t->shorts) - strlen(t->shorts), "%c:", short_opt);
+			snprintf(t->shorts + strlen(t->shorts), sizeof(t->shorts) - strlen(t->shorts),
+				 "%c:", short_opt);
 	}
 	t->opts[n] = (struct option){ 0 };
 }

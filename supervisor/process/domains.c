@@ -147,15 +147,17 @@ static unsigned domain_objects(const struct supervisor *s, unsigned di)
 /* The bound cache cannot move under open objects: that takes a stop and a start. */
 static int check_cache_unchanged(const struct config_cache *now, const struct config_cache *next, const char *path)
 {
-	const char *what = strcmp(now->dir, next->dir) != 0       ? "dir"
-			   : strcmp(now->tag, next->tag) != 0       ? "tag"
+	const char *what = strcmp(now->dir, next->dir) != 0	    ? "dir"
+			   : strcmp(now->tag, next->tag) != 0	    ? "tag"
 			   : strcmp(now->device, next->device) != 0 ? "device"
 								    : NULL;
 
 	if (!what)
 		return 0;
-	return log_error_errno(-EINVAL, "%s: [cache] %s cannot change while the cache is bound; put it back, or "
-			       "stop the service and start it again (that closes every open object)", path, what);
+	return log_error_errno(-EINVAL,
+			       "%s: [cache] %s cannot change while the cache is bound; put it back, or "
+			       "stop the service and start it again (that closes every open object)",
+			       path, what);
 }
 
 /* Slots the new config needs beyond the domains it keeps. */
@@ -169,9 +171,10 @@ static int check_room(const struct supervisor *s, const struct config *next)
 		room += index_is_free(&s->domains[i]);
 	if (wanted <= room)
 		return 0;
-	return log_error_errno(-ENOSPC, "the new config adds %u domains but only %u places are free (%d at most, "
-			       "counting removed domains that still serve open objects)", wanted, room,
-			       CONFIG_MAX_DOMAINS);
+	return log_error_errno(-ENOSPC,
+			       "the new config adds %u domains but only %u places are free (%d at most, "
+			       "counting removed domains that still serve open objects)",
+			       wanted, room, CONFIG_MAX_DOMAINS);
 }
 
 static void close_staged(struct domain *staged, unsigned n)
@@ -249,7 +252,8 @@ static void retire_missing(struct supervisor *s, const struct config *next)
 			continue;
 		d->state = DOMAIN_RETIRED;
 		log_notice("domain %s: removed from the config; it takes no new volume and serves its %u open "
-			   "objects until they close (a restart before then drops them)", d->name, domain_objects(s, i));
+			   "objects until they close (a restart before then drops them)",
+			   d->name, domain_objects(s, i));
 		domains_object_gone(s, i);
 	}
 }
@@ -313,8 +317,10 @@ int domains_reload(struct supervisor *s)
 	log_notice("reload: reading %s", s->config_path);
 	r = reload_config(s);
 	if (r < 0)
-		return log_error_errno(r, "reload refused, the running config stays: fix %s (errors above) and "
-				       "reload again", s->config_path);
+		return log_error_errno(r,
+				       "reload refused, the running config stays: fix %s (errors above) and "
+				       "reload again",
+				       s->config_path);
 	log_notice("reload: %s applied, %u domains, in %" PRIu64 " ms", s->config_path, s->config->n_domains,
 		   now_ms() - t0);
 	return 0;

@@ -43,11 +43,11 @@ void loop_log_stats(const struct supervisor *s)
 	char latency[160];
 
 	latency_hist_format(&s->latency.read_us, latency, sizeof(latency));
-	log_notice("stats: objects=%u inflight=%u opens=%" PRIu64 " reads=%" PRIu64 " closes=%" PRIu64
-		   " bytes=%" PRIu64 " spawns=%" PRIu64 " deaths=%" PRIu64 " timeouts=%" PRIu64
-		   " violations=%" PRIu64 " restores=%" PRIu64 " duplicates=%" PRIu64 " failed=%" PRIu64
-		   " refused_keys=%" PRIu64 " malformed=%" PRIu64 " prefetched=%" PRIu64 " readahead=%" PRIu64
-		   " joined=%" PRIu64 " read_latency_us %s",
+	log_notice("stats: objects=%u inflight=%u opens=%" PRIu64 " reads=%" PRIu64 " closes=%" PRIu64 " bytes=%" PRIu64
+		   " spawns=%" PRIu64 " deaths=%" PRIu64 " timeouts=%" PRIu64 " violations=%" PRIu64
+		   " restores=%" PRIu64 " duplicates=%" PRIu64 " failed=%" PRIu64 " refused_keys=%" PRIu64
+		   " malformed=%" PRIu64 " prefetched=%" PRIu64 " readahead=%" PRIu64 " joined=%" PRIu64
+		   " read_latency_us %s",
 		   s->objects.count, s->inflight.count, t->opens, t->reads, t->closes, t->bytes_served, t->spawns,
 		   t->deaths, t->timeouts, t->violations, t->restores, t->duplicates, t->failed_requests,
 		   t->refused_keys, t->malformed, t->prefetched, t->readahead, t->joined, latency);
@@ -75,12 +75,8 @@ static void on_signal(struct supervisor *s)
 			log_notice("signal %s: shutting down", sigabbrev_np((int)si.ssi_signo));
 			s->quit = true;
 			break;
-		case SIGUSR1:
-			loop_log_stats(s);
-			break;
-		case SIGHUP:
-			loop_reload(s);
-			break;
+		case SIGUSR1: loop_log_stats(s); break;
+		case SIGHUP: loop_reload(s); break;
 		case SIGUSR2:
 			log_notice("signal USR2: re-executing %s", s->self_exe);
 			s->reexec_wanted = true;
@@ -115,7 +111,8 @@ static bool queued_too_long(struct supervisor *s, struct request *r)
 	if (pool_can_serve(d))
 		return false;
 	log_error("domain %s obj %u msg %u: no worker could start within %" PRIu64 " ms (see the worker "
-		  "errors above)", d->name, r->obj_id, r->msg_id, d->settings.request_timeout_ms);
+		  "errors above)",
+		  d->name, r->obj_id, r->msg_id, d->settings.request_timeout_ms);
 	request_fail(s, r, -EIO);
 	return true;
 }
@@ -130,7 +127,8 @@ static void check_timeouts(struct supervisor *s, uint64_t now)
 			continue;
 		if (r->worker != NO_WORKER && r->deadline_ms <= now)
 			held_too_long(s, r);
-		else if (r->worker == NO_WORKER && r->read_at_ms + s->domains[r->domain].settings.request_timeout_ms <= now &&
+		else if (r->worker == NO_WORKER &&
+			 r->read_at_ms + s->domains[r->domain].settings.request_timeout_ms <= now &&
 			 queued_too_long(s, r))
 			i = (size_t)-1; /* the table may have shifted: scan again */
 	}
@@ -222,13 +220,9 @@ static void on_event(struct supervisor *s, uint64_t tag)
 		if (di < s->n_domains && slot < WORKER_SLOTS)
 			pool_on_death(s, &s->domains[di], slot);
 		return;
-	case EV_HOUSEKEEPING:
-		on_housekeeping(s);
-		return;
+	case EV_HOUSEKEEPING: on_housekeeping(s); return;
 	case EV_CONTROL:
-	case EV_CONTROL_CONN:
-		control_on_event(s, tag);
-		return;
+	case EV_CONTROL_CONN: control_on_event(s, tag); return;
 	}
 }
 

@@ -91,11 +91,14 @@ static void shutdown_all(struct supervisor *s)
 int main(int argc, char **argv)
 {
 	static struct domain domain; /* --blob-dir mode's one domain */
-	static struct args a;        /* its settings stay here while s points at them */
+	static struct args a;	     /* its settings stay here while s points at them */
 	struct supervisor s = {
-		.cfg = { .worker_exe = CFS_WORKER_PATH, .kill_limit = 32, .queue_per_worker = 8,
+		.cfg = { .worker_exe = CFS_WORKER_PATH,
+			 .kill_limit = 32,
+			 .queue_per_worker = 8,
 			 .control_path = CFS_CONTROL_DEFAULT_PATH },
-		.transport = &cachefiles_transport, .sink = &hub_sink,
+		.transport = &cachefiles_transport,
+		.sink = &hub_sink,
 	};
 	int r;
 

@@ -23,7 +23,8 @@ int supervisor_startup(struct supervisor *s)
 	if (r < 0)
 		return r;
 	log_notice("cachefiles-supervisor %s serving cache %s (tag %s): %s, start %u, %d objects recovered, "
-		   "in %" PRIu64 " ms", CFS_VERSION, s->cfg.cache_dir, s->cfg.tag,
-		   s->resumed ? "device recovered" : "fresh bind", s->starts, recovered, now_ms() - t0);
+		   "in %" PRIu64 " ms",
+		   CFS_VERSION, s->cfg.cache_dir, s->cfg.tag, s->resumed ? "device recovered" : "fresh bind", s->starts,
+		   recovered, now_ms() - t0);
 	return 0;
 }

@@ -6,28 +6,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
 			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			exit(1);                                                           \
-		}                                                                          \
+			exit(1);                                                                 \
+		}                                                                                \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                              \
-	do {                                                                                        \
-		long long _a = (long long)(a), _b = (long long)(b);                                 \
-		if (_a != _b) {                                                                     \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, \
-				#a, _a, #b, _b);                                                    \
-			exit(1);                                                                    \
-		}                                                                                   \
+#define CHECK_EQ(a, b)                                                                                              \
+	do {                                                                                                        \
+		long long _a = (long long)(a), _b = (long long)(b);                                                 \
+		if (_a != _b) {                                                                                     \
+			fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, #a, _a, #b, \
+				_b);                                                                                \
+			exit(1);                                                                                    \
+		}                                                                                                   \
 	} while (0)
 
-#define RUN(test)                                  \
-	do {                                       \
-		test();                            \
-		printf("ok - %s\n", #test);        \
+#define RUN(test)                           \
+	do {                                \
+		test();                     \
+		printf("ok - %s\n", #test); \
 	} while (0)
 
 #endif

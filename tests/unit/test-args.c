@@ -22,7 +22,7 @@
 int cfs_log_max_priority = 7;
 
 static const char *supervisor_bin;
-static char dir[64];   /* fixtures: blobs/, test.conf, stderr */
+static char dir[64]; /* fixtures: blobs/, test.conf, stderr */
 static char conf[128];
 static char err_path[128];
 static char logged[4096]; /* what the last parse() logged */
@@ -87,7 +87,8 @@ static void expect_refused(const char *want, const char **list)
 static void zero_timeout_crash_limit_and_bad_workers_say_why(void)
 {
 	REFUSED("--request-timeout '0': expected a duration from 1ms to 3600s, e.g. 30s or 500ms, or a number of "
-		"milliseconds", "--blob-dir", dir, "--request-timeout", "0");
+		"milliseconds",
+		"--blob-dir", dir, "--request-timeout", "0");
 	REFUSED("--crash-limit '0': expected a whole number from 1 to 100", "--blob-dir", dir, "--crash-limit", "0");
 	REFUSED("--workers 'x': expected a whole number from 1 to 32", "--blob-dir", dir, "--workers", "x");
 	REFUSED("--workers '0': expected a whole number from 1 to 32", "--blob-dir", dir, "-w", "0");
@@ -95,10 +96,11 @@ static void zero_timeout_crash_limit_and_bad_workers_say_why(void)
 		"--prefetch", "all", "--workers", "1");
 	REFUSED("--workers goes with --blob-dir; with a config file, set workers in its [domain NAME] sections",
 		"--workers", "3");
-	REFUSED("--crash-limit goes with --blob-dir; with a config file, set crash_limit in its [cache] section",
-		"-c", conf, "--crash-limit", "3");
+	REFUSED("--crash-limit goes with --blob-dir; with a config file, set crash_limit in its [cache] section", "-c",
+		conf, "--crash-limit", "3");
 	REFUSED("--blob-dir and --config exclude each other: one domain from the command line, or the domains of a "
-		"config file", "--blob-dir", dir, "-c", conf);
+		"config file",
+		"--blob-dir", dir, "-c", conf);
 	REFUSED("unexpected argument 'extra' (see --help)", "--blob-dir", dir, "extra");
 }
 
@@ -159,7 +161,8 @@ static void both_modes_explain_a_bad_value_alike(void)
 	CHECK(strcmp(file_error("cache", "request_timeout", "0s"),
 		     "expected a duration from 1ms to 3600s with its unit, e.g. 30s or 500ms") == 0);
 	REFUSED("--request-timeout '3601s': expected a duration from 1ms to 3600s, e.g. 30s or 500ms, or a number of "
-		"milliseconds", "--blob-dir", dir, "--request-timeout", "3601s");
+		"milliseconds",
+		"--blob-dir", dir, "--request-timeout", "3601s");
 }
 
 static void options_set_the_keys_and_defaults_are_the_files(void)
@@ -254,7 +257,9 @@ static void help_names_every_option_with_its_default(void)
 static void the_binary_exits_2_with_one_message(void)
 {
 	static const char *const bad[][3] = {
-		{ "--request-timeout", "0" }, { "--crash-limit", "0" }, { "--workers", "x" },
+		{ "--request-timeout", "0" },
+		{ "--crash-limit", "0" },
+		{ "--workers", "x" },
 	};
 
 	if (!supervisor_bin) {

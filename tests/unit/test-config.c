@@ -15,8 +15,8 @@
 
 int cfs_log_max_priority = 7;
 
-static char dir[64];      /* fixtures: blobs-a/, blobs-b/, a-file, test.conf */
-static char conf[128];    /* the file under test */
+static char dir[64];   /* fixtures: blobs-a/, blobs-b/, a-file, test.conf */
+static char conf[128]; /* the file under test */
 static char expanded[8192];
 
 /* The template with every "$D" replaced by the fixture directory. */
@@ -114,8 +114,9 @@ static void bad_values_say_what_is_expected(void)
 		     "request_timeout = '30': expected a duration from 1ms to 3600s with its unit, e.g. 30s or 500ms");
 	expect_error(DOMAIN_A "request_timeout = 0s\n", 4,
 		     "request_timeout = '0s': expected a duration from 1ms to 3600s with its unit, e.g. 30s or 500ms");
-	expect_error(DOMAIN_A "request_timeout = 3601s\n", 4,
-		     "request_timeout = '3601s': expected a duration from 1ms to 3600s with its unit, e.g. 30s or 500ms");
+	expect_error(
+		DOMAIN_A "request_timeout = 3601s\n", 4,
+		"request_timeout = '3601s': expected a duration from 1ms to 3600s with its unit, e.g. 30s or 500ms");
 	expect_error(DOMAIN_A "read_window = 65M\n", 4,
 		     "read_window = '65M': expected a size from 0 to 64M in multiples of 4K, e.g. 512K or 4M");
 	expect_error(DOMAIN_A "readahead = 2G\n", 4,
@@ -183,7 +184,8 @@ static void blob_dir_must_be_an_existing_directory(void)
 	expect_error("[domain a]\nvolume = img\nblob_dir = $D/nowhere\n", 3,
 		     "blob_dir '$D/nowhere' does not exist: create it or fix the path");
 	expect_error("[domain a]\nvolume = img\nblob_dir = $D/a-file\n", 3, "blob_dir '$D/a-file' is not a directory");
-	expect_error("[domain a]\nvolume = img\nblob_dir = blobs\n", 3, "blob_dir = 'blobs': expected an absolute path");
+	expect_error("[domain a]\nvolume = img\nblob_dir = blobs\n", 3,
+		     "blob_dir = 'blobs': expected an absolute path");
 }
 
 static void volume_claimed_twice_is_refused(void)
@@ -193,7 +195,8 @@ static void volume_claimed_twice_is_refused(void)
 		     "volume pattern 'erofs,img' is already claimed by [domain a] (line 2): "
 		     "a volume key must route to one domain");
 	expect_error(DOMAIN_A "[domain b]\nvolume = web-* x\nblob_dir = $D/blobs-b\n"
-			      "[domain c]\nvolume = y web-*\nblob_dir = $D/blobs-b\n", 8,
+			      "[domain c]\nvolume = y web-*\nblob_dir = $D/blobs-b\n",
+		     8,
 		     "volume pattern 'erofs,web-*' is already claimed by [domain b] (line 5): "
 		     "a volume key must route to one domain");
 	expect_error("[domain a]\nvolume = img\n  erofs,img\nblob_dir = $D/blobs-a\n", 3,
@@ -217,14 +220,16 @@ static void too_many_volume_patterns_are_refused(void)
 
 	/* 33 patterns, 11 a line, so no line is too long. */
 	for (int i = 0; i < 33; i++)
-		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s v%02d", i && i % 11 == 0 ? "\n " : "", i);
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s v%02d", i && i % 11 == 0 ? "\n " : "",
+			 i);
 	strcat(text, "\n");
 	expect_error(text, 5, "[domain a] has more than 32 volume patterns");
 }
 
 static void no_domain_is_refused(void)
 {
-	expect_error("[cache]\ntag = cfs\n", 0, "no [domain NAME] section: add one that routes volume keys to a blob_dir");
+	expect_error("[cache]\ntag = cfs\n", 0,
+		     "no [domain NAME] section: add one that routes volume keys to a blob_dir");
 	expect_error("", 0, "no [domain NAME] section: add one that routes volume keys to a blob_dir");
 }
 
@@ -248,18 +253,21 @@ static void long_line_is_refused_not_cut(void)
 
 	/* "blob_dir = " + 186 bytes = 197: the longest line inih reads whole. */
 	snprintf(value, sizeof(value), "%s/blobs-a", dir);
-	snprintf(text, sizeof(text), "[domain a]\nvolume = img\nblob_dir = %s%*s\n", value, (int)(186 - strlen(value)), "");
+	snprintf(text, sizeof(text), "[domain a]\nvolume = img\nblob_dir = %s%*s\n", value, (int)(186 - strlen(value)),
+		 "");
 	CHECK_EQ(load(text, &cfg, &errs), 0);
 	CHECK(strcmp(cfg.domains[0].settings.blob_dir, value) == 0);
 	config_free(&cfg);
 
 	snprintf(text, sizeof(text), "[domain a]\nvolume = img\nblob_dir = $D/blobs-a\n; %0196d\n", 0);
-	expect_error(text, 4, "line is 198 bytes long, more than the 197 the ini parser reads: shorten it "
-			      "(a long volume list may go on over indented lines)");
+	expect_error(text, 4,
+		     "line is 198 bytes long, more than the 197 the ini parser reads: shorten it "
+		     "(a long volume list may go on over indented lines)");
 	/* Keys under a header that was too long go nowhere, not to the section before it. */
 	snprintf(text, sizeof(text), DOMAIN_A "[domain %0200d]\nvolume = x\nblob_dir = /x\n", 0);
-	expect_error(text, 4, "line is 209 bytes long, more than the 197 the ini parser reads: shorten it "
-			      "(a long volume list may go on over indented lines)");
+	expect_error(text, 4,
+		     "line is 209 bytes long, more than the 197 the ini parser reads: shorten it "
+		     "(a long volume list may go on over indented lines)");
 }
 
 static void syntax_errors_are_reported(void)
@@ -286,7 +294,8 @@ static void every_error_is_listed_in_line_order(void)
 		 -EINVAL);
 	CHECK_EQ(errs.n, 7);
 	check_error(&errs, 0, 2, "tag = 'a b': expected 1 to 63 of A-Z a-z 0-9 _ . -");
-	check_error(&errs, 1, 3, "[domain a] lacks 'volume': list the volume keys it serves, e.g. volume = erofs,images-*");
+	check_error(&errs, 1, 3,
+		    "[domain a] lacks 'volume': list the volume keys it serves, e.g. volume = erofs,images-*");
 	check_error(&errs, 2, 3, "[domain a] lacks 'blob_dir': set it to the directory holding its blobs");
 	check_error(&errs, 3, 4, "workers = '0': expected a whole number from 1 to 32");
 	CHECK_EQ(errs.list[4].line, 5);
@@ -323,33 +332,32 @@ static void missing_file_is_an_errno(void)
 	CHECK(strstr(errs.list[0].text, ": not a regular file"));
 }
 
-static const char valid[] =
-	"\xef\xbb\xbf# two domains behind the one cache\r\n"
-	"[cache]\r\n"
-	"dir = /var/cache/cfs-test ; inline comment\n"
-	"request_timeout = 1500ms\n"
-	"crash_limit = 5\n"
-	"\n"
-	"[domain images]\n"
-	"volume = erofs,base-img app-*\n"
-	"    erofs,shared-?\n"
-	"\n"
-	"    tools\n"
-	"blob_dir = $D/blobs-a\n"
-	"workers = 4\n"
-	"sandbox = log\n"
-	"read_window = 512K\n"
-	"readahead = 0\n"
-	"prefetch = 1G\n"
-	"prefetch_rate = 8M\n"
-	"\n"
-	"[domain fallback]\n"
-	"volume : *\n"
-	"  app-special\n"
-	"blob_dir = $D/blobs-b\n"
-	"worker_user = cfs-fallback\n"
-	"request_timeout = 2s\n"
-	"prefetch = all\n";
+static const char valid[] = "\xef\xbb\xbf# two domains behind the one cache\r\n"
+			    "[cache]\r\n"
+			    "dir = /var/cache/cfs-test ; inline comment\n"
+			    "request_timeout = 1500ms\n"
+			    "crash_limit = 5\n"
+			    "\n"
+			    "[domain images]\n"
+			    "volume = erofs,base-img app-*\n"
+			    "    erofs,shared-?\n"
+			    "\n"
+			    "    tools\n"
+			    "blob_dir = $D/blobs-a\n"
+			    "workers = 4\n"
+			    "sandbox = log\n"
+			    "read_window = 512K\n"
+			    "readahead = 0\n"
+			    "prefetch = 1G\n"
+			    "prefetch_rate = 8M\n"
+			    "\n"
+			    "[domain fallback]\n"
+			    "volume : *\n"
+			    "  app-special\n"
+			    "blob_dir = $D/blobs-b\n"
+			    "worker_user = cfs-fallback\n"
+			    "request_timeout = 2s\n"
+			    "prefetch = all\n";
 
 static void valid_file_gives_values_and_defaults(void)
 {
@@ -406,7 +414,7 @@ static void routing_prefers_exact_then_file_order(void)
 	CHECK_EQ(load(valid, &cfg, &errs), 0);
 	CHECK_EQ(config_route(&cfg, "erofs,base-img"), 0);
 	CHECK_EQ(config_route(&cfg, "erofs,tools"), 0);
-	CHECK_EQ(config_route(&cfg, "erofs,app-1"), 0);    /* both globs match: the first domain */
+	CHECK_EQ(config_route(&cfg, "erofs,app-1"), 0);	      /* both globs match: the first domain */
 	CHECK_EQ(config_route(&cfg, "erofs,app-special"), 1); /* exact in the second beats the first's glob */
 	CHECK_EQ(config_route(&cfg, "erofs,shared-x"), 0);
 	CHECK_EQ(config_route(&cfg, "erofs,shared-xy"), 1);

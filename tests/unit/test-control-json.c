@@ -27,7 +27,8 @@ static int is(const struct ctlbuf *b, const char *want)
 static void json_escapes_quotes_controls_and_high_bytes(void)
 {
 	struct ctlbuf b = fresh(sizeof(data));
-	const uint8_t hostile[] = { 'a', '"', '\\', '\n', '\r', '\t', '\b', '\f', 0x00, 0x01, 0x1f, 0x7f, 0x80, 0xff, '/' };
+	const uint8_t hostile[] = { 'a',  '"',	'\\', '\n', '\r', '\t', '\b', '\f',
+				    0x00, 0x01, 0x1f, 0x7f, 0x80, 0xff, '/' };
 
 	ctlbuf_json_string(&b, hostile, sizeof(hostile));
 	CHECK(!b.full);

@@ -50,8 +50,20 @@ static void requests_parse(void)
 static void bad_requests_are_refused(void)
 {
 	static const char *const bad[] = {
-		"", "   ", "\r", "stat", "statusx", "status --json --json", "status --jsonx", "status -j",
-		"upgrade-workers --json", "reexec now", "STATUS", "status\t--json", "objects\x7f", "--json status",
+		"",
+		"   ",
+		"\r",
+		"stat",
+		"statusx",
+		"status --json --json",
+		"status --jsonx",
+		"status -j",
+		"upgrade-workers --json",
+		"reexec now",
+		"STATUS",
+		"status\t--json",
+		"objects\x7f",
+		"--json status",
 	};
 	struct control_request req;
 
@@ -70,8 +82,11 @@ static void bad_requests_are_refused(void)
 
 /* --- conversations --- */
 
-static struct domain domain = { .state = DOMAIN_ACTIVE, .name = "default", .settings = { .blob_dir = "/srv/blobs", .n_workers = 0 },
-				.worker_version = "0.1.0", .blob_dir_fd = -1,
+static struct domain domain = { .state = DOMAIN_ACTIVE,
+				.name = "default",
+				.settings = { .blob_dir = "/srv/blobs", .n_workers = 0 },
+				.worker_version = "0.1.0",
+				.blob_dir_fd = -1,
 				.stats = { .reads = 7, .bytes_served = 28672, .spawns = 2, .deaths = 1 } };
 static struct supervisor s;
 static char dir[] = "/tmp/test-control.XXXXXX";
@@ -144,8 +159,14 @@ static void setup(void)
 	struct stat st;
 	struct object *o;
 	/* A cookie a hostile mount option could give (domain_id mounts pass it raw). */
-	struct object proto = { .obj_id = 5, .anon_fd = -1, .state = OBJECT_OPEN, .size = 8192, .state_idx = -1,
-				.key_len = 6, .key = "a\"b\n\xff/", .volume = "erofs,dom" };
+	struct object proto = { .obj_id = 5,
+				.anon_fd = -1,
+				.state = OBJECT_OPEN,
+				.size = 8192,
+				.state_idx = -1,
+				.key_len = 6,
+				.key = "a\"b\n\xff/",
+				.volume = "erofs,dom" };
 
 	CHECK(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/sub/control", dir); /* the directory is made if missing */
@@ -183,7 +204,8 @@ static void status_text_names_the_domain(void)
 
 	CHECK(strstr(out, "start 3\n"));
 	CHECK(strstr(out, "domain default (active): blob dir /srv/blobs\n"));
-	CHECK(ends_with(out, "reads 7, bytes served 28672\n  prefetch none, 0 bytes prefetched; 0 bytes read ahead\nok\n"));
+	CHECK(ends_with(out,
+			"reads 7, bytes served 28672\n  prefetch none, 0 bytes prefetched; 0 bytes read ahead\nok\n"));
 }
 
 static void objects_escape_the_cookie(void)
@@ -194,7 +216,8 @@ static void objects_escape_the_cookie(void)
 			   "volume=erofs,dom prefetch=off 0/0\nok\n"));
 	out = SAY("objects --json\n");
 	CHECK(!strcmp(out, "{\"objects\":[\n{\"obj_id\":5,\"domain\":\"default\",\"state\":\"open\",\"size\":8192,"
-			   "\"in_fdstore\":false,\"cookie\":\"a\\\"b\\n\\u00ff/\",\"volume\":\"erofs,dom\",\"prefetch\":\"off\",\"prefetched_to\":0,"
+			   "\"in_fdstore\":false,\"cookie\":\"a\\\"b\\n\\u00ff/"
+			   "\",\"volume\":\"erofs,dom\",\"prefetch\":\"off\",\"prefetched_to\":0,"
 			   "\"prefetch_end\":0}\n]}\nok\n"));
 }
 
@@ -294,7 +317,9 @@ static void non_root_is_refused_even_if_the_mode_allows_it(void)
 			_exit(2);
 		fd = client();
 		_exit(recv(fd, line, sizeof(line) - 1, 0) > 0 &&
-		      !strcmp(line, "error: permission denied: the control socket is for root only\n") ? 0 : 1);
+				      !strcmp(line, "error: permission denied: the control socket is for root only\n")
+			      ? 0
+			      : 1);
 	}
 	pid_t done = 0;
 	for (int i = 0; i < 100 && done == 0; i++) {
@@ -314,8 +339,9 @@ static void non_root_is_refused_even_if_the_mode_allows_it(void)
 static void a_long_table_goes_out_as_the_client_reads(void)
 {
 	enum { N = 2500 };
-	struct object proto = { .anon_fd = -1, .state = OBJECT_OPEN, .state_idx = -1, .key_len = COOKIE_KEY_MAX,
-				.volume = "erofs,big" };
+	struct object proto = {
+		.anon_fd = -1, .state = OBJECT_OPEN, .state_idx = -1, .key_len = COOKIE_KEY_MAX, .volume = "erofs,big"
+	};
 	struct object *o;
 	int fd = client(), small = 4096;
 	char *out, *p;
@@ -332,7 +358,9 @@ static void a_long_table_goes_out_as_the_client_reads(void)
 	for (p = out; (p = strchr(p, '\n')); p++)
 		lines++;
 	CHECK_EQ(lines, N + 1 /* obj 5 */ + 3 /* head, tail, ok */);
-	CHECK(ends_with(out, "\"volume\":\"erofs,big\",\"prefetch\":\"off\",\"prefetched_to\":0,\"prefetch_end\":0}\n]}\nok\n"));
+	CHECK(ends_with(
+		out,
+		"\"volume\":\"erofs,big\",\"prefetch\":\"off\",\"prefetched_to\":0,\"prefetch_end\":0}\n]}\nok\n"));
 	/* Every object whole: between the head and the tail, each line is one object. */
 	p = strchr(out, '\n') + 1;
 	for (unsigned i = 0; i < N + 1; i++) {

@@ -72,16 +72,24 @@ static void teardown(void)
 /* Worker 1 holds chunk chunk_id over [off, off + len) of the object. */
 static void hand_chunk(uint32_t chunk_id, uint64_t off, uint64_t len, bool readahead)
 {
-	domain.workers[1].chunk = (struct chunk){ .id = chunk_id, .readahead = readahead,
-							    .obj_id = obj->obj_id, .obj_handle = obj->handle,
-							    .off = off, .len = len, .deadline_ms = UINT64_MAX };
+	domain.workers[1].chunk = (struct chunk){ .id = chunk_id,
+						  .readahead = readahead,
+						  .obj_id = obj->obj_id,
+						  .obj_handle = obj->handle,
+						  .off = off,
+						  .len = len,
+						  .deadline_ms = UINT64_MAX };
 	s.chunks_out++;
 }
 
 static struct request *read_request(uint32_t msg_id, uint64_t off, uint64_t len)
 {
-	struct request proto = { .msg_id = msg_id, .kind = REQ_FILL, .obj_id = obj->obj_id,
-				 .obj_handle = obj->handle, .off = off, .len = len };
+	struct request proto = { .msg_id = msg_id,
+				 .kind = REQ_FILL,
+				 .obj_id = obj->obj_id,
+				 .obj_handle = obj->handle,
+				 .off = off,
+				 .len = len };
 	struct request *r;
 
 	CHECK_EQ(inflight_add(&s.inflight, &proto, &r), 0);

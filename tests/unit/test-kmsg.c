@@ -11,7 +11,9 @@ int cfs_log_max_priority;
 static size_t make_open(uint8_t *buf, const char *vkey, size_t vsize, const void *ckey, size_t csize, uint32_t fd)
 {
 	struct cachefiles_msg hdr = { .msg_id = 7, .opcode = CACHEFILES_OP_OPEN, .object_id = 42 };
-	struct cachefiles_open open = { .volume_key_size = (uint32_t)vsize, .cookie_key_size = (uint32_t)csize, .fd = fd };
+	struct cachefiles_open open = { .volume_key_size = (uint32_t)vsize,
+					.cookie_key_size = (uint32_t)csize,
+					.fd = fd };
 	size_t n = sizeof(hdr) + sizeof(open) + vsize + csize;
 
 	hdr.len = (uint32_t)n;
@@ -51,7 +53,8 @@ static void open_with_bad_key_sizes_is_refused_but_reports_its_fd(void)
 	CHECK_EQ(kmsg_parse(buf, n - 1, &req), -EBADMSG);
 
 	n = make_open(buf, "erofs,img", 10, "img", 3, 9);
-	buf[sizeof(struct cachefiles_msg) + sizeof(struct cachefiles_open) + 9] = 'x'; /* volume key not NUL terminated */
+	buf[sizeof(struct cachefiles_msg) + sizeof(struct cachefiles_open) + 9] =
+		'x'; /* volume key not NUL terminated */
 	CHECK_EQ(kmsg_parse(buf, n, &req), -EBADMSG);
 	CHECK_EQ(req.opcode, CACHEFILES_OP_OPEN);
 	CHECK_EQ(req.open.anon_fd, 9); /* so the caller can close it */
@@ -91,9 +94,9 @@ static void read_request_needs_exact_size(void)
 	CHECK_EQ(kmsg_parse(buf, make_read(buf, 4096, 8192, 0), &req), 0);
 	CHECK_EQ(req.read.off, 4096);
 	CHECK_EQ(req.read.len, 8192);
-	CHECK_EQ(kmsg_parse(buf, make_read(buf, 4096, 8192, 1), &req), -EBADMSG); /* odd length */
+	CHECK_EQ(kmsg_parse(buf, make_read(buf, 4096, 8192, 1), &req), -EBADMSG);	     /* odd length */
 	CHECK_EQ(kmsg_parse(buf, make_read(buf, UINT64_MAX - 10, 8192, 0), &req), -EBADMSG); /* wraps */
-	CHECK_EQ(kmsg_parse(buf, make_read(buf, 0, 0, 0), &req), -EBADMSG); /* empty */
+	CHECK_EQ(kmsg_parse(buf, make_read(buf, 0, 0, 0), &req), -EBADMSG);		     /* empty */
 }
 
 static void close_and_unknown_opcodes(void)

@@ -34,8 +34,10 @@ static void write_conf(const char *cache_dir, const char *names, const char *ext
 	CHECK(f);
 	fprintf(f, "[cache]\ndir = %s/%s\n", dir, cache_dir);
 	for (const char *p = names; sscanf(p, "%31s%n", name, &n) == 1; p += n)
-		fprintf(f, "\n[domain %s]\nvolume = erofs,%s-*\nblob_dir = %s/blobs\nworker_user = nobody\n"
-			   "workers = 2\n", name, name, dir);
+		fprintf(f,
+			"\n[domain %s]\nvolume = erofs,%s-*\nblob_dir = %s/blobs\nworker_user = nobody\n"
+			"workers = 2\n",
+			name, name, dir);
 	fputs(extra, f);
 	CHECK(fclose(f) == 0);
 }
@@ -60,8 +62,11 @@ static unsigned wanted_workers(const struct domain *d)
 /* An object of domain slot di, as an OPEN would make it. */
 static struct object *add_object(uint32_t obj_id, unsigned di)
 {
-	struct object proto = { .obj_id = obj_id, .anon_fd = open("/dev/null", O_RDONLY | O_CLOEXEC),
-				.state = OBJECT_OPEN, .domain = di, .state_idx = -1 };
+	struct object proto = { .obj_id = obj_id,
+				.anon_fd = open("/dev/null", O_RDONLY | O_CLOEXEC),
+				.state = OBJECT_OPEN,
+				.domain = di,
+				.state_idx = -1 };
 	struct object *o;
 
 	CHECK(proto.anon_fd >= 0);
@@ -183,15 +188,17 @@ static void a_released_slot_is_reused(void)
 
 static void changed_settings_apply_in_place(void)
 {
-	write_conf("cache", "alpha gamma zeta", "[domain omega]\nvolume = erofs,o\nblob_dir = /\nworkers = 5\n"
-					     "worker_user = daemon\n");
+	write_conf("cache", "alpha gamma zeta",
+		   "[domain omega]\nvolume = erofs,o\nblob_dir = /\nworkers = 5\n"
+		   "worker_user = daemon\n");
 	CHECK_EQ(domains_reload(&s), 0);
 	CHECK_EQ(slot_of("omega"), 3);
 	CHECK_EQ(wanted_workers(&s.domains[3]), 5);
 	CHECK(strcmp(s.domains[3].sandbox.user, "daemon") == 0);
 	CHECK(s.domains[3].sandbox.user == s.domains[3].settings.worker_user);
-	write_conf("cache", "alpha gamma zeta", "[domain omega]\nvolume = erofs,o\nblob_dir = /\nworkers = 1\n"
-					     "worker_user = nobody\n");
+	write_conf("cache", "alpha gamma zeta",
+		   "[domain omega]\nvolume = erofs,o\nblob_dir = /\nworkers = 1\n"
+		   "worker_user = nobody\n");
 	CHECK_EQ(domains_reload(&s), 0);
 	CHECK_EQ(slot_of("omega"), 3);
 	CHECK_EQ(wanted_workers(&s.domains[3]), 1);

@@ -154,12 +154,11 @@ static void read_done_counts_must_fit_the_fill(void)
 	CHECK(reply_read_count_fits(4096, 8192, 100, 1 * M, 4096));
 	CHECK(reply_read_count_fits(128 * K, 8192, 100, 1 * M, 128 * K));
 	CHECK(reply_read_count_fits(-ENODATA, 8192, 100, 1 * M, 128 * K));
-	CHECK(!reply_read_count_fits(0, 8192, 100, 1 * M, 128 * K));            /* claims success, wrote nothing */
-	CHECK(!reply_read_count_fits(4096, 8192, 8192, 1 * M, 128 * K));       /* less than the request */
+	CHECK(!reply_read_count_fits(0, 8192, 100, 1 * M, 128 * K));		  /* claims success, wrote nothing */
+	CHECK(!reply_read_count_fits(4096, 8192, 8192, 1 * M, 128 * K));	  /* less than the request */
 	CHECK(!reply_read_count_fits(128 * K + 4096, 8192, 100, 1 * M, 128 * K)); /* more than the fill */
-	CHECK(reply_read_count_fits(4096, 1 * M, 4096, 1 * M + 100, 4096));     /* the zero-padded last page */
+	CHECK(reply_read_count_fits(4096, 1 * M, 4096, 1 * M + 100, 4096));	  /* the zero-padded last page */
 }
-
 
 /* Reads a stream from 0 until its window is at max; returns where its last fill ended. */
 static uint64_t grow_stream(struct window_state *st, uint32_t max, uint64_t size)

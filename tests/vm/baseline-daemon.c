@@ -246,19 +246,14 @@ static void handle_read(const struct cachefiles_msg *msg)
 static void handle_msg(int dev_fd, int blob_dir_fd, const struct cachefiles_msg *msg)
 {
 	switch (msg->opcode) {
-	case CACHEFILES_OP_OPEN:
-		handle_open(dev_fd, blob_dir_fd, msg);
-		break;
-	case CACHEFILES_OP_READ:
-		handle_read(msg);
-		break;
+	case CACHEFILES_OP_OPEN: handle_open(dev_fd, blob_dir_fd, msg); break;
+	case CACHEFILES_OP_READ: handle_read(msg); break;
 	case CACHEFILES_OP_CLOSE:
 		if (msg->object_id < n_objects)
 			object_close(&objects[msg->object_id]);
 		n_close++;
 		break;
-	default:
-		log_err(0, "unknown opcode %u (msg %u)", msg->opcode, msg->msg_id);
+	default: log_err(0, "unknown opcode %u (msg %u)", msg->opcode, msg->msg_id);
 	}
 }
 
@@ -354,7 +349,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!cache_dir || !blob_dir || optind != argc) {
-		fprintf(stderr, "usage: %s --cache-dir DIR --blob-dir DIR [--tag T] [--ready-file PATH] [--window BYTES]\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s --cache-dir DIR --blob-dir DIR [--tag T] [--ready-file PATH] [--window BYTES]\n",
+			argv[0]);
 		return 2;
 	}
 	blob_dir_fd = open(blob_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -375,7 +372,9 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < n_objects; i++)
 		object_close(&objects[i]);
 	close(dev_fd); /* unbinds the cache */
-	fprintf(stderr, "baseline-daemon: %" PRIu64 " opens, %" PRIu64 " reads, %" PRIu64 " closes, %" PRIu64 " bytes written\n",
+	fprintf(stderr,
+		"baseline-daemon: %" PRIu64 " opens, %" PRIu64 " reads, %" PRIu64 " closes, %" PRIu64
+		" bytes written\n",
 		n_open, n_read, n_close, bytes_written);
 	return r < 0 ? 1 : 0;
 }
