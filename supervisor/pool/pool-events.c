@@ -185,12 +185,62 @@ static void requeue_held(struct supervisor *s, unsigned di, unsigned slot, bool 
 	}
 }
 
+/* Logs and counts a death; retired workers leaving are routine. */
+static void note_death(struct supervisor *s, struct domain *d, unsigned slot, const siginfo_t *si, bool suspect)
+{
+	struct worker *w = &d->workers[slot];
+	int prio = w->retiring ? LOG_INFO : suspect ? LOG_WARNING : LOG_NOTICE;
+	char how[64];
+
+	describe_death(si, how, sizeof(how));
+	log_full_errno(prio, 0, "domain %s worker %u (pid %d%s) %s with %u requests", d->name, slot, (int)w->pid,
+		       w->retiring ? ", retired" : "", how, w->outstanding);
+	if (w->retiring)
+		return;
+	s->stats.deaths++;
+	d->stats.deaths++;
+	latency_worker_died(&s->latency, w->pid, clock_now_us());
+}
+
+/* Empties the slot: fds closed, its chunk handed back, no object adopted by it any more. */
+static void empty_slot(struct supervisor *s, struct domain *d, unsigned slot, bool suspect)
+{
+	struct worker *w = &d->workers[slot];
+
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, w->sock, NULL);
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, w->pidfd, NULL);
+	close(w->sock);
+	close(w->pidfd);
+	w->sock = w->pidfd = -EBADF;
+	pool_chunk_lost(s, d, w, suspect);
+	w->state = WORKER_EMPTY;
+	w->outstanding = 0;
+	w->retiring = false;
+	for (uint32_t i = 0; i < s->objects.n_handles; i++)
+		if (s->objects.by_handle[i])
+			s->objects.by_handle[i]->adopted_mask &= ~(UINT64_C(1) << slot);
+}
+
+/* When the slot starts a worker again: at once, soon, or after a backoff (a start-up loop). */
+static void plan_respawn(struct domain *d, unsigned slot, bool had_started, bool suspect)
+{
+	struct worker *w = &d->workers[slot];
+
+	if (!w->wanted)
+		return; /* old generation or shrunk domain: the slot stays free */
+	if (had_started || !suspect) {
+		w->respawn_at_ms = had_started ? 0 : now_ms() + POOL_BACKOFF_MIN_MS;
+		return;
+	}
+	/* A worker that fails on its own before HELLO is a start-up loop: back off. */
+	w->respawn_at_ms = pool_backoff(d);
+	log_warning("domain %s worker %u died before it was ready: next start in %u ms", d->name, slot, d->backoff_ms);
+}
+
 void pool_on_death(struct supervisor *s, struct domain *d, unsigned slot)
 {
 	struct worker *w = &d->workers[slot];
-	unsigned di = (unsigned)(d - s->domains);
 	siginfo_t si = { 0 };
-	char how[64];
 	bool suspect, had_started;
 	unsigned held;
 
@@ -198,43 +248,11 @@ void pool_on_death(struct supervisor *s, struct domain *d, unsigned slot)
 		return;
 	suspect = death_is_suspect(w, &si) && !w->retiring;
 	had_started = w->state == WORKER_READY;
-	describe_death(&si, how, sizeof(how));
-	log_full_errno(w->retiring ? LOG_INFO
-		       : suspect   ? LOG_WARNING
-				   : LOG_NOTICE,
-		       0, "domain %s worker %u (pid %d%s) %s with %u requests", d->name, slot, (int)w->pid,
-		       w->retiring ? ", retired" : "", how, w->outstanding);
-	s->stats.deaths += !w->retiring;
-	d->stats.deaths += !w->retiring;
-	if (!w->retiring)
-		latency_worker_died(&s->latency, w->pid, clock_now_us());
-
-	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, w->sock, NULL);
-	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, w->pidfd, NULL);
-	close(w->sock);
-	close(w->pidfd);
-	w->sock = w->pidfd = -EBADF;
 	held = w->outstanding;
-	pool_chunk_lost(s, d, w, suspect);
-	w->state = WORKER_EMPTY;
-	w->outstanding = 0;
-	w->retiring = false;
-
-	for (uint32_t i = 0; i < s->objects.n_handles; i++)
-		if (s->objects.by_handle[i])
-			s->objects.by_handle[i]->adopted_mask &= ~(UINT64_C(1) << slot);
-	requeue_held(s, di, slot, suspect);
-
-	/* A worker that fails on its own before HELLO is a start-up loop: back off. */
-	if (!w->wanted) {
-		/* old generation or shrunk domain: the slot stays free */
-	} else if (had_started || !suspect) {
-		w->respawn_at_ms = had_started ? 0 : now_ms() + POOL_BACKOFF_MIN_MS;
-	} else {
-		w->respawn_at_ms = pool_backoff(d);
-		log_warning("domain %s worker %u died before it was ready: next start in %u ms", d->name, slot,
-			    d->backoff_ms);
-	}
+	note_death(s, d, slot, &si, suspect);
+	empty_slot(s, d, slot, suspect);
+	requeue_held(s, (unsigned)(d - s->domains), slot, suspect);
+	plan_respawn(d, slot, had_started, suspect);
 	if (held > 0)
 		s->transport->worker_lost(s);
 }

@@ -88,6 +88,74 @@ static void shutdown_all(struct supervisor *s)
 	s->transport->free(s);
 }
 
+/* The command line and the config: -1 to go on, or the exit status (help, version, errors, --check-config). */
+static int configure(struct supervisor *s, int argc, char **argv, struct args *a, struct domain *domain)
+{
+	int r = args_parse(argc, argv, &s->cfg, a);
+
+	if (r == ARGS_HELP) {
+		args_usage(stdout, CFS_WORKER_PATH);
+		return 0;
+	}
+	if (r == ARGS_VERSION) {
+		printf("cachefiles-supervisor %s\n", CFS_VERSION);
+		return 0;
+	}
+	if (r < 0) {
+		if (a->show_usage)
+			args_usage(stderr, CFS_WORKER_PATH);
+		return 2;
+	}
+	if (a->verbose)
+		cfs_log_max_priority = LOG_DEBUG;
+	if (a->blob_dir_mode)
+		domains_from_args(s, &a->keys, domain);
+	else if (load_config(s, a) < 0)
+		return a->check_config ? 1 : 2;
+	if (a->check_config) {
+		printf("--blob-dir %s: nothing to check without a config file\n", domain->settings.blob_dir);
+		return 0;
+	}
+	return -1;
+}
+
+/* Everything a start needs that can fail before anything is bound. Returns 0 or -errno (logged). */
+static int prepare(struct supervisor *s, char **argv)
+{
+	int r;
+
+	if (access(s->cfg.worker_exe, X_OK) < 0)
+		return log_error_errno(-errno, "worker binary %s (use --worker-exe)", s->cfg.worker_exe);
+	r = domains_prepare(s);
+	if (r < 0)
+		return r;
+	s->argv = argv;
+	s->self_exe = realpath("/proc/self/exe", NULL);
+	if (!s->self_exe)
+		return log_error_errno(-errno, "Cannot resolve /proc/self/exe");
+	raise_fd_limit();
+	return s->transport->init(s);
+}
+
+/* Serves until told to stop; re-executes in place if asked. Returns the exit status. */
+static int serve(struct supervisor *s)
+{
+	int r;
+
+	if (supervisor_startup(s) < 0)
+		return 1;
+	(void)control_setup(s); /* a failure is logged; serving readers does not depend on it */
+	notify_text("READY=1");
+	signal_ready(&s->cfg);
+	r = loop_run(s);
+	loop_log_stats(s);
+	control_shutdown(s);
+	if (s->reexec_wanted)
+		supervisor_reexec(s); /* returns only if both execs failed */
+	shutdown_all(s);
+	return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct domain domain; /* --blob-dir mode's one domain */
@@ -100,56 +168,11 @@ int main(int argc, char **argv)
 		.transport = &cachefiles_transport,
 		.sink = &hub_sink,
 	};
-	int r;
+	int status = configure(&s, argc, argv, &a, &domain);
 
-	r = args_parse(argc, argv, &s.cfg, &a);
-	if (r == ARGS_HELP || r == ARGS_VERSION) {
-		if (r == ARGS_HELP)
-			args_usage(stdout, CFS_WORKER_PATH);
-		else
-			printf("cachefiles-supervisor %s\n", CFS_VERSION);
-		return 0;
-	}
-	if (r < 0) {
-		if (a.show_usage)
-			args_usage(stderr, CFS_WORKER_PATH);
-		return 2;
-	}
-	if (a.verbose)
-		cfs_log_max_priority = LOG_DEBUG;
-	if (a.blob_dir_mode)
-		domains_from_args(&s, &a.keys, &domain);
-	else if (load_config(&s, &a) < 0)
-		return a.check_config ? 1 : 2;
-	if (a.check_config) {
-		printf("--blob-dir %s: nothing to check without a config file\n", domain.settings.blob_dir);
-		return 0;
-	}
-	if (access(s.cfg.worker_exe, X_OK) < 0) {
-		log_error_errno(-errno, "worker binary %s (use --worker-exe)", s.cfg.worker_exe);
+	if (status >= 0)
+		return status;
+	if (prepare(&s, argv) < 0)
 		return 1;
-	}
-	if (domains_prepare(&s) < 0)
-		return 1;
-	s.argv = argv;
-	s.self_exe = realpath("/proc/self/exe", NULL);
-	if (!s.self_exe) {
-		log_error_errno(-errno, "Cannot resolve /proc/self/exe");
-		return 1;
-	}
-	raise_fd_limit();
-	if (s.transport->init(&s) < 0)
-		return 1;
-	if (supervisor_startup(&s) < 0)
-		return 1;
-	(void)control_setup(&s); /* a failure is logged; serving readers does not depend on it */
-	notify_text("READY=1");
-	signal_ready(&s.cfg);
-	r = loop_run(&s);
-	loop_log_stats(&s);
-	control_shutdown(&s);
-	if (s.reexec_wanted)
-		supervisor_reexec(&s); /* returns only if both execs failed */
-	shutdown_all(&s);
-	return r < 0 ? 1 : 0;
+	return serve(&s);
 }
