@@ -14,18 +14,65 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <syslog.h>
+#include <unistd.h>
 
 extern int cfs_log_max_priority;
+
+/*
+ * Lines stderr could not take at once (issue 17, item 9): stderr is shared
+ * with the workers and, under systemd, a stream to journald; a stalled
+ * journald or a worker flooding it must not stall the event loop, so a line
+ * that does not fit is counted and dropped, and the next one that fits says
+ * how many went. Weak: one counter per program, whichever files include this.
+ */
+__attribute__((weak)) unsigned long cfs_log_dropped;
+
+/* Writes one whole line to fd 2 without blocking; false if it had no room. */
+static inline bool cfs_log_write(const char *buf, size_t len)
+{
+	struct pollfd p = { .fd = STDERR_FILENO, .events = POLLOUT };
+	ssize_t n;
+
+	/* A socket (journald): MSG_DONTWAIT leaves the shared file's flags alone; a line is one skb. */
+	do
+		n = send(STDERR_FILENO, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0 || errno != ENOTSOCK)
+		return n >= 0;
+	/* A pipe has room for a line when poll says so; a file always has. */
+	if (poll(&p, 1, 0) != 1 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)))
+		return false;
+	return write(STDERR_FILENO, buf, len) >= 0;
+}
+
+static inline void cfs_log_line(const char *buf, size_t len)
+{
+	if (cfs_log_dropped) {
+		char note[128];
+		int n = snprintf(note, sizeof(note), "<4>%s: %lu log lines dropped: stderr had no room\n",
+				 program_invocation_short_name, cfs_log_dropped);
+		if (!cfs_log_write(note, (size_t)n)) {
+			cfs_log_dropped++;
+			return;
+		}
+		cfs_log_dropped = 0;
+	}
+	if (!cfs_log_write(buf, len))
+		cfs_log_dropped++;
+}
 
 __attribute__((format(printf, 3, 4))) static inline int log_full_errno(int prio, int err, const char *fmt, ...)
 {
 	va_list ap;
-	char line[1024];
-	int saved_errno = errno;
+	char line[1024], out[1024 + 256];
+	int saved_errno = errno, n;
 
 	assert(err <= 0);
 	if (prio > cfs_log_max_priority)
@@ -34,9 +81,16 @@ __attribute__((format(printf, 3, 4))) static inline int log_full_errno(int prio,
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (err < 0)
-		fprintf(stderr, "<%d>%s: %s: %s\n", prio, program_invocation_short_name, line, strerror(-err));
+		n = snprintf(out, sizeof(out), "<%d>%s: %s: %s\n", prio, program_invocation_short_name, line,
+			     strerror(-err));
 	else
-		fprintf(stderr, "<%d>%s: %s\n", prio, program_invocation_short_name, line);
+		n = snprintf(out, sizeof(out), "<%d>%s: %s\n", prio, program_invocation_short_name, line);
+	if (n >= (int)sizeof(out)) {
+		n = (int)sizeof(out) - 1;
+		out[n - 1] = '\n';
+	}
+	if (n > 0)
+		cfs_log_line(out, (size_t)n);
 	errno = saved_errno;
 	return err;
 }

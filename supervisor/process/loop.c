@@ -167,6 +167,8 @@ static void settle(struct supervisor *s)
 	for (unsigned i = 0; i < s->n_domains; i++)
 		prefetch_waits |= pool_chunks_hand_out(s, &s->domains[i], now);
 	control_settle(s);
+	/* Notifications PID 1 had no room for: retried on the short tick, never waited for. */
+	respawn_pending |= fdstore_flush(0) > 0;
 	if (s->inflight.count || pool_chunks_busy(s))
 		s->busy_until_ms = now + TICK_LINGER_MS;
 	if (respawn_pending || prefetch_waits)

@@ -86,6 +86,7 @@ static void shutdown_all(struct supervisor *s)
 	inflight_free(&s->inflight);
 	/* Without the fd store this was the last reference to the cache: the kernel unbinds it. */
 	s->transport->free(s);
+	(void)fdstore_flush(FDSTORE_FLUSH_EXIT_MS);
 }
 
 /* The command line and the config: -1 to go on, or the exit status (help, version, errors, --check-config). */

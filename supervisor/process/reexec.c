@@ -75,6 +75,10 @@ int supervisor_reexec(struct supervisor *s)
 	setenv("LISTEN_FDS", num, 1);
 	setenv("LISTEN_FDNAMES", p.names, 1);
 	log_notice("re-exec: passing %zu fds (%s transport) to %s", p.n, s->transport->name, s->self_exe);
+	/* A queued fd store push dies with this image: the store must be right for a later crash. */
+	if (fdstore_flush(FDSTORE_FLUSH_EXIT_MS) > 0)
+		log_warning("re-exec: %u notifications to systemd not taken within %d ms", fdstore_pending(),
+			    FDSTORE_FLUSH_EXIT_MS);
 	fflush(NULL);
 	execv(s->self_exe, s->argv);
 	r = -errno;
