@@ -2,8 +2,12 @@
 #ifndef CFS_LOOP_H
 #define CFS_LOOP_H
 
+#include <signal.h>
+
 #include "supervisor.h"
 
+/* The signals the loop takes through its signalfd; blocked from the start on (startup.h). */
+void loop_signals(sigset_t *set);
 int loop_setup(struct supervisor *s);
 int loop_run(struct supervisor *s);
 void loop_log_stats(const struct supervisor *s);

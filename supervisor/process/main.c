@@ -169,7 +169,12 @@ int main(int argc, char **argv)
 		.transport = &cachefiles_transport,
 		.sink = &hub_sink,
 	};
-	int status = configure(&s, argc, argv, &a, &domain);
+	int status;
+
+	/* Before anything opens an fd or forks (startup.h). */
+	if (startup_sanitize_process() < 0)
+		return 1;
+	status = configure(&s, argc, argv, &a, &domain);
 
 	if (status >= 0)
 		return status;
