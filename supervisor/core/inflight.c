@@ -79,6 +79,12 @@ struct request *inflight_dequeue(struct inflight *t, unsigned domain)
 	return NULL;
 }
 
+void inflight_hand(struct inflight *t, struct request *r, int worker)
+{
+	r->worker = worker;
+	r->sent_seq = ++t->sends;
+}
+
 void inflight_remove(struct inflight *t, struct request *r)
 {
 	if (r->worker == NO_WORKER)

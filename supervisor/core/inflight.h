@@ -30,6 +30,7 @@ struct request {
 	uint64_t deadline_ms;	     /* while held by a worker */
 	uint64_t read_at_ms;	     /* for timeouts of queued requests */
 	uint64_t read_at_us;	     /* READ latency figures (latency.h) */
+	uint64_t sent_seq;	     /* when it went to its worker, in send order: inflight_hand() */
 	unsigned crashes;	     /* workers that crashed or hung holding it */
 	unsigned kills;		     /* workers killed from outside holding it */
 	uint64_t fill_off, fill_len; /* READ: its read window, planned at first dispatch and kept across retries */
@@ -43,6 +44,7 @@ struct inflight {
 	struct request *queue_head, *queue_tail;
 	uint32_t count;
 	uint32_t queued;
+	uint64_t sends; /* requests handed to workers so far: orders sent_seq */
 };
 
 int inflight_add(struct inflight *t, struct request *proto, struct request **ret);
@@ -51,6 +53,8 @@ struct request *inflight_get(const struct inflight *t, uint32_t msg_id);
 void inflight_enqueue(struct inflight *t, struct request *r, int at_head);
 /* Takes the first queued request of a domain, or NULL. */
 struct request *inflight_dequeue(struct inflight *t, unsigned domain);
+/* Records that worker slot now holds r, sent after everything handed out before. */
+void inflight_hand(struct inflight *t, struct request *r, int worker);
 void inflight_remove(struct inflight *t, struct request *r);
 void inflight_free(struct inflight *t);
 

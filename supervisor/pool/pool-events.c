@@ -163,26 +163,45 @@ static void describe_death(const siginfo_t *si, char *buf, size_t size)
 			 sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
 }
 
-/* Gives the dead worker's requests back to the queue, or fails the poison ones. */
-static void requeue_held(struct supervisor *s, unsigned di, unsigned slot, bool suspect)
+/* The request of domain di held by slot that went to it first (oldest) or last; NULL if none. */
+static struct request *held_by(const struct supervisor *s, unsigned di, unsigned slot, bool oldest)
 {
-	struct idmap *m = &s->inflight.by_msg_id;
+	const struct idmap *m = &s->inflight.by_msg_id;
+	struct request *found = NULL;
 
 	for (size_t i = 0; i < m->capacity; i++) {
 		struct request *r = m->entries[i].value;
 		if (!r || r->domain != di || r->worker != (int)slot)
 			continue;
+		if (!found || (oldest ? r->sent_seq < found->sent_seq : r->sent_seq > found->sent_seq))
+			found = r;
+	}
+	return found;
+}
+
+/*
+ * Gives the dead worker's requests back to the queue, or fails a poison one.
+ * A worker takes its socket in order and answers one request at a time, so
+ * it died on the oldest one it held: only that one is charged the crash (or
+ * the kill). The others never ran; charging them too failed good READs next
+ * to a poison one (issue 17). They go back first in line, in the order they
+ * were sent.
+ */
+static void requeue_held(struct supervisor *s, unsigned di, unsigned slot, bool suspect)
+{
+	struct request *r = held_by(s, di, slot, true);
+
+	if (r) {
 		if (suspect)
 			r->crashes++;
 		else
 			r->kills++;
-		if (r->crashes >= s->cfg.crash_limit || r->kills >= s->cfg.kill_limit) {
+		if (r->crashes >= s->cfg.crash_limit || r->kills >= s->cfg.kill_limit)
 			request_fail(s, r, -EIO);
-			i = (size_t)-1; /* the table may have shifted: scan again */
-			continue;
-		}
-		inflight_enqueue(&s->inflight, r, 1);
 	}
+	/* Youngest first, each to the head: the oldest ends up first. */
+	while ((r = held_by(s, di, slot, false)))
+		inflight_enqueue(&s->inflight, r, 1);
 }
 
 /* Logs and counts a death; retired workers leaving are routine. */

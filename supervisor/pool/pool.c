@@ -291,7 +291,7 @@ void pool_dispatch(struct supervisor *s, struct domain *d)
 			pool_send_failed(s, d, (unsigned)slot, e);
 			continue;
 		}
-		r->worker = slot;
+		inflight_hand(&s->inflight, r, slot);
 		r->deadline_ms = now_ms() + d->settings.request_timeout_ms;
 		w->outstanding++;
 	}

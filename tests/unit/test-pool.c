@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The worker pool against fake workers: each is a socketpair whose far end
+ * this test holds (it reads what the pool sends, and can close it) and a
+ * child process that only waits, so the pidfd, waitid() and the death
+ * handling are the real ones. A fake transport records the answers. No
+ * sandbox, no /dev/cachefiles.
+ *
+ * Run with a test's name to run only that one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "inflight.h"
+#include "pool-chunks.h"
+#include "pool.h"
+#include "wire.h"
+
+int cfs_log_max_priority = 2;
+
+#define N_DOMAINS 2
+
+static struct supervisor s;
+static struct domain domains[N_DOMAINS];
+static int peer[N_DOMAINS][WORKER_SLOTS]; /* the worker's end of each fake worker's socket */
+static unsigned failed, filled, lost;	  /* what the fake transport was told */
+static uint32_t failed_msg_id;
+
+static void fake_fill_done(struct supervisor *sv, struct request *r, int64_t result)
+{
+	if (result < 0) {
+		failed++;
+		failed_msg_id = r->msg_id;
+	} else {
+		filled++;
+	}
+	inflight_remove(&sv->inflight, r);
+}
+
+static void fake_lookup_done(struct supervisor *sv, struct request *r, int64_t result)
+{
+	fake_fill_done(sv, r, result < 0 ? result : 0);
+}
+
+static void fake_worker_lost(struct supervisor *sv)
+{
+	(void)sv;
+	lost++;
+}
+
+static const struct transport_ops fake_transport = {
+	.name = "fake",
+	.lookup_done = fake_lookup_done,
+	.fill_done = fake_fill_done,
+	.worker_lost = fake_worker_lost,
+};
+
+/* A process that waits to be killed: what the pidfd watches. */
+static pid_t waiting_child(void)
+{
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		/* Holding no end of any socket: closing ours must be seen as EOF. */
+		syscall(SYS_close_range, 3, ~0U, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+/* A fake worker in domain di, slot i, as worker_spawn() and a HELLO would leave it. */
+static void fake_worker(unsigned di, unsigned i, enum worker_state state, bool wanted)
+{
+	struct domain *d = &domains[di];
+	struct worker *w = &d->workers[i];
+	struct epoll_event ev = { .events = EPOLLIN };
+	int sv[2];
+
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
+	*w = (struct worker){ .state = state, .wanted = wanted, .sock = sv[0] };
+	w->pid = waiting_child();
+	w->pidfd = (int)syscall(SYS_pidfd_open, w->pid, 0);
+	CHECK(w->pidfd >= 0);
+	ev.data.u64 = EV_TAG(EV_WORKER_SOCK, di, i);
+	CHECK(epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, w->sock, &ev) == 0);
+	ev.data.u64 = EV_TAG(EV_WORKER_PIDFD, di, i);
+	CHECK(epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, w->pidfd, &ev) == 0);
+	peer[di][i] = sv[1];
+}
+
+/* Waits for the worker's process to end, then lets the pool handle it as the loop would. */
+static void await_death(unsigned di, unsigned i)
+{
+	siginfo_t si = { 0 };
+
+	CHECK(waitid(P_PIDFD, (id_t)domains[di].workers[i].pidfd, &si, WEXITED | WNOWAIT) == 0);
+	pool_on_death(&s, &domains[di], i);
+	CHECK_EQ(domains[di].workers[i].state, WORKER_EMPTY);
+}
+
+static void kill_worker(unsigned di, unsigned i, int sig)
+{
+	CHECK(kill(domains[di].workers[i].pid, sig) == 0);
+	await_death(di, i);
+}
+
+static void setup(unsigned n_workers)
+{
+	s = (struct supervisor){ .domains = domains, .n_domains = N_DOMAINS, .transport = &fake_transport };
+	s.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	CHECK(s.epoll_fd >= 0);
+	s.cfg.crash_limit = 1;
+	s.cfg.kill_limit = 1;
+	s.cfg.queue_per_worker = 8;
+	s.cfg.request_timeout_ms = 30000;
+	for (unsigned di = 0; di < N_DOMAINS; di++) {
+		domains[di] = (struct domain){ .state = DOMAIN_ACTIVE, .blob_dir_fd = -1 };
+		snprintf(domains[di].name, sizeof(domains[di].name), "d%u", di);
+		domains[di].settings.n_workers = n_workers;
+		domains[di].settings.request_timeout_ms = 30000;
+		for (unsigned i = 0; i < WORKER_SLOTS; i++)
+			domains[di].workers[i] = (struct worker){ .sock = -EBADF, .pidfd = -EBADF };
+	}
+	failed = filled = lost = 0;
+	failed_msg_id = 0;
+}
+
+static void teardown(void)
+{
+	for (unsigned di = 0; di < N_DOMAINS; di++)
+		for (unsigned i = 0; i < WORKER_SLOTS; i++) {
+			if (domains[di].workers[i].state != WORKER_EMPTY)
+				kill_worker(di, i, SIGKILL);
+			if (peer[di][i] > 0)
+				close(peer[di][i]);
+			peer[di][i] = 0;
+		}
+	for (uint32_t i = 0; i < s.objects.n_handles; i++)
+		if (s.objects.by_handle[i])
+			objects_remove(&s.objects, s.objects.by_handle[i]);
+	objects_free(&s.objects);
+	inflight_free(&s.inflight);
+	close(s.epoll_fd);
+}
+
+static struct object *open_object(uint32_t obj_id, unsigned di, uint64_t size)
+{
+	struct object proto = { .obj_id = obj_id,
+				.anon_fd = open("/dev/null", O_RDONLY | O_CLOEXEC),
+				.state = OBJECT_OPEN,
+				.domain = di,
+				.state_idx = -1 };
+	struct object *o;
+
+	CHECK(proto.anon_fd >= 0);
+	CHECK_EQ(objects_insert(&s.objects, &proto, &o), 0);
+	objects_set_open(&s.objects, o, size);
+	return o;
+}
+
+/* A READ of 4 KiB at page n of object o, queued as the transport's submit would. */
+static struct request *queue_read(uint32_t msg_id, struct object *o, unsigned page)
+{
+	struct request proto = { .msg_id = msg_id,
+				 .kind = REQ_FILL,
+				 .obj_id = o->obj_id,
+				 .obj_handle = o->handle,
+				 .domain = o->domain,
+				 .off = page * 4096ull,
+				 .len = 4096,
+				 .read_at_ms = now_ms() };
+	struct request *r;
+
+	CHECK_EQ(inflight_add(&s.inflight, &proto, &r), 0);
+	inflight_enqueue(&s.inflight, r, 0);
+	return r;
+}
+
+/* The READs slot i of domain 0 holds, in the order they were sent to it. */
+static unsigned sent_reads(unsigned i, uint32_t *msg_ids, unsigned max)
+{
+	unsigned n = 0;
+	union wire_msg m;
+
+	for (;;) {
+		ssize_t got = recv(peer[0][i], &m, sizeof(m), MSG_DONTWAIT);
+		if (got <= 0)
+			return n;
+		if (m.hdr.type == WIRE_READ && n < max)
+			msg_ids[n++] = m.read.msg_id;
+	}
+}
+
+/*
+ * Issue 17 item 1: 2 workers hold 4 READs each; the one that dies was
+ * working on the first READ sent to it (a worker takes its socket in
+ * order). With crash_limit 1, that one fails; the other 3 go back to the
+ * queue uncharged, first in line in the order they were sent.
+ */
+static void only_the_request_a_dead_worker_worked_on_is_charged(void)
+{
+	static const int how[] = { SIGTERM, SIGKILL };
+
+	for (unsigned k = 0; k < 3; k++) {
+		struct object *o;
+		uint32_t sent[8];
+		unsigned n;
+
+		setup(2);
+		fake_worker(0, 0, WORKER_READY, true);
+		fake_worker(0, 1, WORKER_READY, true);
+		o = open_object(7, 0, 1 << 20);
+		for (unsigned i = 0; i < 8; i++)
+			queue_read(100 + i, o, i);
+		pool_dispatch(&s, &domains[0]);
+		CHECK_EQ(domains[0].workers[0].outstanding, 4);
+		CHECK_EQ(s.inflight.queued, 0);
+		n = sent_reads(0, sent, 8);
+		CHECK_EQ(n, 4);
+		if (k < 2) {
+			/* A crash (SIGTERM: not an outside SIGKILL), or an outside SIGKILL (kill_limit). */
+			kill_worker(0, 0, how[k]);
+		} else {
+			/* The request timeout's kill (loop.c held_too_long()). */
+			pool_kill(&s, &domains[0], 0, "request timeout");
+			await_death(0, 0);
+		}
+		fprintf(stderr, "  death %u: %u of the 4 held READs failed\n", k, failed);
+		CHECK_EQ(failed, 1);
+		CHECK_EQ(failed_msg_id, sent[0]);
+		CHECK_EQ(lost, 1);
+		CHECK_EQ(s.inflight.queued, 3);
+		for (unsigned i = 1; i < 4; i++) {
+			struct request *r = inflight_dequeue(&s.inflight, 0);
+			CHECK(r != NULL);
+			CHECK_EQ(r->msg_id, sent[i]);
+			CHECK_EQ(r->crashes + r->kills, 0);
+			inflight_remove(&s.inflight, r);
+		}
+		teardown();
+	}
+}
+
+/* Runs one test, or only the one named on the command line. */
+static void run(int argc, char **argv, const char *name, void (*fn)(void))
+{
+	if (argc > 1 && strcmp(argv[1], name) != 0)
+		return;
+	fn();
+	printf("ok - %s\n", name);
+}
+
+#define RUN_ONE(f) run(argc, argv, #f, f)
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	RUN_ONE(only_the_request_a_dead_worker_worked_on_is_charged);
+	return 0;
+}
