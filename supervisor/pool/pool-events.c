@@ -245,7 +245,7 @@ static void plan_respawn(struct domain *d, unsigned slot, bool had_started, bool
 {
 	struct worker *w = &d->workers[slot];
 
-	if (!w->wanted)
+	if (!pool_want_freed_slot(d, slot))
 		return; /* old generation or shrunk domain: the slot stays free */
 	if (had_started || !suspect) {
 		w->respawn_at_ms = had_started ? 0 : now_ms() + POOL_BACKOFF_MIN_MS;

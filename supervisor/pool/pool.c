@@ -73,6 +73,21 @@ int pool_start(struct supervisor *s, struct domain *d)
 	return 0;
 }
 
+/* Workers the domain should run: none once a retired domain is released. */
+static unsigned target_workers(const struct domain *d)
+{
+	return d->state == DOMAIN_UNUSED ? 0 : d->settings.n_workers;
+}
+
+static unsigned wanted_slots(const struct domain *d)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < WORKER_SLOTS; i++)
+		n += d->workers[i].wanted;
+	return n;
+}
+
 void pool_upgrade(struct supervisor *s, struct domain *d)
 {
 	unsigned started = 0;
@@ -93,17 +108,20 @@ void pool_upgrade(struct supervisor *s, struct domain *d)
 		started++;
 	}
 	d->backoff_ms = 0;
-	log_notice("domain %s: starting %u workers from %s, draining the old ones", d->name, started,
-		   s->cfg.worker_exe);
+	/* Fewer free slots than workers (an upgrade while the last one still drains): pool_want_freed_slot(). */
+	log_notice("domain %s: starting %u of %u workers from %s, draining the old ones", d->name, started,
+		   d->settings.n_workers, s->cfg.worker_exe);
 }
 
-/* Workers that are wanted: none once a retired domain is released. */
-static bool any_wanted(const struct domain *d)
+bool pool_want_freed_slot(struct domain *d, unsigned slot)
 {
-	for (unsigned i = 0; i < WORKER_SLOTS; i++)
-		if (d->workers[i].wanted)
-			return true;
-	return false;
+	struct worker *w = &d->workers[slot];
+
+	if (w->wanted || w->state != WORKER_EMPTY || wanted_slots(d) >= target_workers(d))
+		return w->wanted;
+	w->wanted = true;
+	w->respawn_at_ms = 0;
+	return true;
 }
 
 void pool_release_drained(struct supervisor *s, struct domain *d)
@@ -111,17 +129,20 @@ void pool_release_drained(struct supervisor *s, struct domain *d)
 	/*
 	 * The old generation stays until a new worker is ready: a new binary
 	 * that cannot start (broken install, protocol mismatch) must leave the
-	 * old workers serving, not a domain with none.
+	 * old workers serving, not a domain with none. Retiring workers that
+	 * never got ready (a generation an upgrade soon after replaced) serve
+	 * nobody: they go at once, so their slots go to the newest one.
 	 */
-	if (pool_ready_count(d) == 0 && any_wanted(d))
-		return;
+	bool keep_ready = pool_ready_count(d) == 0 && target_workers(d) > 0;
+
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		struct worker *w = &d->workers[i];
+		if (!w->retiring || w->dying || w->outstanding > 0 || w->chunk.id || w->state == WORKER_EMPTY ||
+		    (keep_ready && w->state == WORKER_READY))
+			continue;
 		/* Closing its socket is how a worker learns to exit. */
-		if (w->retiring && !w->dying && w->outstanding == 0 && !w->chunk.id && w->state != WORKER_EMPTY) {
-			shutdown(w->sock, SHUT_RDWR);
-			pool_mark_dying(s, d, i);
-		}
+		shutdown(w->sock, SHUT_RDWR);
+		pool_mark_dying(s, d, i);
 	}
 }
 

@@ -9,6 +9,12 @@ int pool_start(struct supervisor *s, struct domain *d);
 void pool_stop(struct supervisor *s, struct domain *d);
 /* Hot upgrade: new workers from the binary on disk, the old ones drain. */
 void pool_upgrade(struct supervisor *s, struct domain *d);
+/*
+ * A slot just emptied: if the domain has fewer wanted slots than workers
+ * (quick upgrades found too few free), it is wanted now. Returns whether
+ * it is wanted.
+ */
+bool pool_want_freed_slot(struct domain *d, unsigned slot);
 /* Lets retiring workers that hold nothing exit. */
 void pool_release_drained(struct supervisor *s, struct domain *d);
 /* Respawns empty slots whose backoff has passed. */

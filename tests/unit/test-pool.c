@@ -102,6 +102,19 @@ static void fake_worker(unsigned di, unsigned i, enum worker_state state, bool w
 	peer[di][i] = sv[1];
 }
 
+/* Fake workers for every wanted slot that has none: what pool_respawn_due() would start. */
+static unsigned spawn_wanted(unsigned di, enum worker_state state)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < WORKER_SLOTS; i++)
+		if (domains[di].workers[i].wanted && domains[di].workers[i].state == WORKER_EMPTY) {
+			fake_worker(di, i, state, true);
+			n++;
+		}
+	return n;
+}
+
 /* Waits for the worker's process to end, then lets the pool handle it as the loop would. */
 static void await_death(unsigned di, unsigned i)
 {
@@ -116,6 +129,15 @@ static void kill_worker(unsigned di, unsigned i, int sig)
 {
 	CHECK(kill(domains[di].workers[i].pid, sig) == 0);
 	await_death(di, i);
+}
+
+/* Closing its socket is how a released worker learns to exit; a fake one is told by SIGKILL. */
+static void end_released(unsigned di)
+{
+	for (unsigned i = 0; i < WORKER_SLOTS; i++)
+		if (domains[di].workers[i].state != WORKER_EMPTY && domains[di].workers[i].dying &&
+		    domains[di].workers[i].retiring)
+			kill_worker(di, i, SIGKILL);
 }
 
 static void setup(unsigned n_workers)
@@ -255,6 +277,62 @@ static void only_the_request_a_dead_worker_worked_on_is_charged(void)
 	}
 }
 
+/*
+ * Issue 17 item 2: 10 upgrades (reloads, upgrade-workers) in quick
+ * succession with 32 workers, half the slots each: from the second on they
+ * find too few free slots. Between them, workers start but none is ready.
+ * The domain must end with 32 ready workers of the newest generation, and
+ * some worker must take requests all along (the first generation until a
+ * new one is ready).
+ */
+static void quick_upgrades(unsigned n)
+{
+	struct domain *d = &domains[0];
+	unsigned gen[WORKER_SLOTS] = { 0 }, ready = 0, unserved = 0, newest = 0;
+
+	setup(32);
+	for (unsigned i = 0; i < 32; i++)
+		fake_worker(0, i, WORKER_READY, true);
+	for (unsigned round = 1; round <= n + 4; round++) {
+		if (round <= n) {
+			pool_upgrade(&s, d);
+			for (unsigned i = 0; i < WORKER_SLOTS; i++)
+				if (d->workers[i].wanted && d->workers[i].state == WORKER_EMPTY)
+					gen[i] = round;
+		}
+		/* What the loop does next: release, deaths, respawns. */
+		pool_release_drained(&s, d);
+		end_released(0);
+		for (unsigned i = 0; i < WORKER_SLOTS; i++)
+			if (d->workers[i].wanted && d->workers[i].state == WORKER_EMPTY)
+				gen[i] = round < n ? round : n;
+		spawn_wanted(0, WORKER_STARTING);
+		/* After the last upgrade, the workers say HELLO. */
+		for (unsigned i = 0; i < WORKER_SLOTS && round >= n; i++)
+			if (d->workers[i].wanted && d->workers[i].state == WORKER_STARTING)
+				d->workers[i].state = WORKER_READY;
+		unserved += !pool_can_serve(d);
+	}
+	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
+		const struct worker *w = &d->workers[i];
+		ready += w->state == WORKER_READY && !w->dying;
+		newest += w->state == WORKER_READY && gen[i] == n;
+	}
+	fprintf(stderr, "  after %u quick upgrades: %u ready (%u of the newest) of 32, %u rounds without a worker\n", n,
+		pool_ready_count(d), newest, unserved);
+	CHECK_EQ(unserved, 0);
+	CHECK_EQ(pool_ready_count(d), 32);
+	CHECK_EQ(ready, 32);
+	CHECK_EQ(newest, 32);
+	teardown();
+}
+
+static void quick_upgrades_end_with_every_worker_of_the_newest(void)
+{
+	quick_upgrades(2);
+	quick_upgrades(10);
+}
+
 /* Runs one test, or only the one named on the command line. */
 static void run(int argc, char **argv, const char *name, void (*fn)(void))
 {
@@ -270,5 +348,6 @@ int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	RUN_ONE(only_the_request_a_dead_worker_worked_on_is_charged);
+	RUN_ONE(quick_upgrades_end_with_every_worker_of_the_newest);
 	return 0;
 }
