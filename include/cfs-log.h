@@ -30,8 +30,12 @@ extern int cfs_log_max_priority;
  * with the workers and, under systemd, a stream to journald; a stalled
  * journald or a worker flooding it must not stall the event loop, so a line
  * that does not fit is counted and dropped, and the next one that fits says
- * how many went. Weak: one counter per program, whichever files include this.
+ * how many went. Only where cfs_log_nonblocking is set (the supervisor): a
+ * worker's seccomp filter allows write(2) on stderr and nothing else, and a
+ * worker that blocks on it only stalls itself (its request times out).
+ * Weak: one of each per program, whichever files include this.
  */
+__attribute__((weak)) bool cfs_log_nonblocking;
 __attribute__((weak)) unsigned long cfs_log_dropped;
 
 /* Writes one whole line to fd 2 without blocking; false if it had no room. */
@@ -40,6 +44,8 @@ static inline bool cfs_log_write(const char *buf, size_t len)
 	struct pollfd p = { .fd = STDERR_FILENO, .events = POLLOUT };
 	ssize_t n;
 
+	if (!cfs_log_nonblocking)
+		return write(STDERR_FILENO, buf, len) >= 0;
 	/* A socket (journald): MSG_DONTWAIT leaves the shared file's flags alone; a line is one skb. */
 	do
 		n = send(STDERR_FILENO, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);

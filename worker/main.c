@@ -176,6 +176,29 @@ static const struct {
 };
 /* clang-format on */
 
+/*
+ * Why the socket gave no message, said as what happened (issue 17, item 13):
+ * a supervisor that exits or is killed with our replies unread leaves us
+ * ECONNRESET, which is not a protocol error. Returns 0 when we are simply
+ * done, -errno otherwise.
+ */
+static int receive_failed(const struct worker *w, ssize_t n)
+{
+	if (n == 0)
+		return 0; /* the supervisor closed our socket: done */
+	if (n == -ECONNRESET || n == -EPIPE) {
+		log_notice("domain %s: the supervisor's end of the socket is gone (it exited or was killed): "
+			   "exiting",
+			   w->domain);
+		return 0;
+	}
+	if (n == -EBADMSG)
+		log_error("domain %s: a message from the supervisor longer than any message: cut off", w->domain);
+	else
+		log_error_errno((int)n, "domain %s: cannot receive from the supervisor", w->domain);
+	return (int)n;
+}
+
 static int serve(struct worker *w)
 {
 	for (;;) {
@@ -184,12 +207,15 @@ static int serve(struct worker *w)
 		int fd, r = -EPROTO;
 		ssize_t n = wire_recv(WORKER_IPC_FD, &m, &fd, &nfds, 0);
 
-		if (n == 0)
-			return 0; /* supervisor closed our socket: done */
 		if (n == -EINTR)
 			continue;
-		if (n < 0 || wire_check_frame(&m, (size_t)n, nfds) < 0) {
-			log_error("domain %s: malformed message from the supervisor", w->domain);
+		if (n <= 0)
+			return receive_failed(w, n);
+		if (wire_check_frame(&m, (size_t)n, nfds) < 0) {
+			if (fd >= 0)
+				close(fd);
+			log_error("domain %s: malformed message from the supervisor: type %u, %zd bytes, %u fds",
+				  w->domain, m.hdr.type, n, nfds);
 			return -EPROTO;
 		}
 		for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)

@@ -171,6 +171,7 @@ int main(int argc, char **argv)
 	};
 	int status;
 
+	cfs_log_nonblocking = true; /* the loop never waits for stderr (cfs-log.h) */
 	/* Before anything opens an fd or forks (startup.h). */
 	if (startup_sanitize_process() < 0)
 		return 1;
