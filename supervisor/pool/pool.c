@@ -174,7 +174,7 @@ unsigned pool_ready_count(const struct domain *d)
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < WORKER_SLOTS; i++)
-		n += d->workers[i].state == WORKER_READY && d->workers[i].wanted;
+		n += d->workers[i].state == WORKER_READY && d->workers[i].wanted && !d->workers[i].dying;
 	return n;
 }
 

@@ -33,6 +33,11 @@ int pool_adopt(struct worker *w, unsigned slot, struct object *o);
 void pool_send_failed(struct supervisor *s, struct domain *d, unsigned slot, int err);
 /* Tells every worker holding the object to drop it. */
 void pool_drop_object(struct supervisor *s, struct object *o);
+/*
+ * Workers of the current generation that take requests: not a dying one,
+ * whose socket is gone or whose kill is sent (status, upgrade progress and
+ * the guard that keeps the old generation serving count on it).
+ */
 unsigned pool_ready_count(const struct domain *d);
 /* Some worker, of either generation, can take requests. */
 bool pool_can_serve(const struct domain *d);

@@ -333,6 +333,27 @@ static void quick_upgrades_end_with_every_worker_of_the_newest(void)
 	quick_upgrades(10);
 }
 
+/*
+ * Issue 17 item 11: a dying worker is not ready. It counts for neither the
+ * status nor the guard that keeps the old generation serving.
+ */
+static void dying_workers_are_not_ready(void)
+{
+	struct domain *d = &domains[0];
+
+	setup(1);
+	fake_worker(0, 0, WORKER_READY, false);
+	d->workers[0].retiring = true;
+	fake_worker(0, 1, WORKER_READY, true);
+	d->workers[1].dying = true; /* its socket went away; its death is not seen yet */
+	fprintf(stderr, "  ready with the new worker dying: %u\n", pool_ready_count(d));
+	CHECK_EQ(pool_ready_count(d), 0);
+	pool_release_drained(&s, d);
+	CHECK(!d->workers[0].dying); /* the old one keeps serving */
+	CHECK(pool_can_serve(d));
+	teardown();
+}
+
 /* Runs one test, or only the one named on the command line. */
 static void run(int argc, char **argv, const char *name, void (*fn)(void))
 {
@@ -349,5 +370,6 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	RUN_ONE(only_the_request_a_dead_worker_worked_on_is_charged);
 	RUN_ONE(quick_upgrades_end_with_every_worker_of_the_newest);
+	RUN_ONE(dying_workers_are_not_ready);
 	return 0;
 }
