@@ -5,6 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Room to count the domain's queued requests, so inflight_enqueue() never allocates. */
+static int count_domain(struct inflight *t, unsigned domain)
+{
+	uint32_t *p;
+	unsigned n = domain + 1;
+
+	if (domain < t->n_queued_in)
+		return 0;
+	p = realloc(t->queued_in, n * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	memset(p + t->n_queued_in, 0, (n - t->n_queued_in) * sizeof(*p));
+	t->queued_in = p;
+	t->n_queued_in = n;
+	return 0;
+}
+
 int inflight_add(struct inflight *t, struct request *proto, struct request **ret)
 {
 	struct request *r;
@@ -12,6 +29,9 @@ int inflight_add(struct inflight *t, struct request *proto, struct request **ret
 
 	if (inflight_get(t, proto->msg_id))
 		return -EEXIST;
+	e = count_domain(t, proto->domain);
+	if (e < 0)
+		return e;
 	r = malloc(sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -50,6 +70,12 @@ void inflight_enqueue(struct inflight *t, struct request *r, int at_head)
 		t->queue_tail = r;
 	}
 	t->queued++;
+	t->queued_in[r->domain]++;
+}
+
+uint32_t inflight_queued(const struct inflight *t, unsigned domain)
+{
+	return domain < t->n_queued_in ? t->queued_in[domain] : 0;
 }
 
 static void unlink_queued(struct inflight *t, struct request *r)
@@ -67,6 +93,7 @@ static void unlink_queued(struct inflight *t, struct request *r)
 		t->queue_tail = prev;
 	r->next = NULL;
 	t->queued--;
+	t->queued_in[r->domain]--;
 }
 
 struct request *inflight_dequeue(struct inflight *t, unsigned domain)
@@ -99,5 +126,6 @@ void inflight_free(struct inflight *t)
 	for (size_t i = 0; i < t->by_msg_id.capacity; i++)
 		free(t->by_msg_id.entries[i].value);
 	idmap_free(&t->by_msg_id);
+	free(t->queued_in);
 	*t = (struct inflight){ 0 };
 }

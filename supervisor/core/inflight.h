@@ -43,7 +43,9 @@ struct inflight {
 	struct idmap by_msg_id;
 	struct request *queue_head, *queue_tail;
 	uint32_t count;
-	uint32_t queued;
+	uint32_t queued;     /* in every domain */
+	uint32_t *queued_in; /* by domain index: a backlog in one stops prefetch there only */
+	unsigned n_queued_in;
 	uint64_t sends; /* requests handed to workers so far: orders sent_seq */
 };
 
@@ -51,6 +53,8 @@ int inflight_add(struct inflight *t, struct request *proto, struct request **ret
 struct request *inflight_get(const struct inflight *t, uint32_t msg_id);
 /* Puts a request at the tail (new) or head (returned by a dead worker). */
 void inflight_enqueue(struct inflight *t, struct request *r, int at_head);
+/* Requests of the domain waiting for a worker. */
+uint32_t inflight_queued(const struct inflight *t, unsigned domain);
 /* Takes the first queued request of a domain, or NULL. */
 struct request *inflight_dequeue(struct inflight *t, unsigned domain);
 /* Records that worker slot now holds r, sent after everything handed out before. */

@@ -126,8 +126,13 @@ bool pool_chunks_hand_out(struct supervisor *s, struct domain *d, uint64_t now)
 {
 	int slot;
 
-	/* Demand first: nothing is prefetched while a READ or OPEN waits for a worker. */
-	if (d->state == DOMAIN_UNUSED || s->inflight.queued > 0 || (!d->readahead_hint && !d->settings.prefetch))
+	/*
+	 * Demand first: nothing is prefetched while a READ or OPEN of this
+	 * domain waits for a worker. Another domain's backlog is not ours to
+	 * make room for: its workers are its own.
+	 */
+	if (d->state == DOMAIN_UNUSED || inflight_queued(&s->inflight, (unsigned)(d - s->domains)) > 0 ||
+	    (!d->readahead_hint && !d->settings.prefetch))
 		return false;
 	while ((slot = idle_worker(d)) >= 0) {
 		struct object *o;

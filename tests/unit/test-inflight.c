@@ -53,12 +53,18 @@ static void dequeue_is_per_domain_and_remove_unlinks(void)
 
 	add(&t, 2, 0);
 	add(&t, 3, 1);
+	CHECK_EQ(inflight_queued(&t, 0), 1);
+	CHECK_EQ(inflight_queued(&t, 1), 2);
+	CHECK_EQ(inflight_queued(&t, 7), 0); /* a domain never seen */
 	CHECK(inflight_dequeue(&t, 1) == x);
+	CHECK_EQ(inflight_queued(&t, 1), 1);
 	CHECK_EQ(inflight_dequeue(&t, 0)->msg_id, 2);
+	CHECK_EQ(inflight_queued(&t, 0), 0);
 	/* Removing a queued request takes it off the queue too. */
 	inflight_remove(&t, inflight_get(&t, 3));
 	CHECK(inflight_dequeue(&t, 1) == NULL);
 	CHECK_EQ(t.queued, 0);
+	CHECK_EQ(inflight_queued(&t, 1), 0);
 	CHECK(inflight_get(&t, 3) == NULL);
 	inflight_free(&t);
 }

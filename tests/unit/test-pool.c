@@ -334,6 +334,30 @@ static void quick_upgrades_end_with_every_worker_of_the_newest(void)
 }
 
 /*
+ * Issue 17 item 8: a READ waiting in domain 0 must not stop prefetch in
+ * domain 1, whose workers are idle.
+ */
+static void a_backlog_in_one_domain_leaves_prefetch_on_in_another(void)
+{
+	struct domain *d1 = &domains[1];
+	bool handed = false;
+
+	setup(2);
+	fake_worker(1, 0, WORKER_READY, true);
+	fake_worker(1, 1, WORKER_READY, true);
+	d1->settings.prefetch = UINT64_MAX;
+	open_object(8, 1, 4 << 20);
+	queue_read(100, open_object(7, 0, 1 << 20), 0); /* domain 0 has no worker: it waits */
+	pool_chunks_hand_out(&s, d1, now_ms());
+	for (unsigned i = 0; i < WORKER_SLOTS; i++)
+		handed |= d1->workers[i].chunk.id != 0;
+	fprintf(stderr, "  domain 1 prefetches: %s\n", handed ? "yes" : "no");
+	CHECK(handed);
+	CHECK_EQ(s.inflight.queued, 1);
+	teardown();
+}
+
+/*
  * Issue 17 item 11: a dying worker is not ready. It counts for neither the
  * status nor the guard that keeps the old generation serving.
  */
@@ -370,6 +394,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	RUN_ONE(only_the_request_a_dead_worker_worked_on_is_charged);
 	RUN_ONE(quick_upgrades_end_with_every_worker_of_the_newest);
+	RUN_ONE(a_backlog_in_one_domain_leaves_prefetch_on_in_another);
 	RUN_ONE(dying_workers_are_not_ready);
 	return 0;
 }
