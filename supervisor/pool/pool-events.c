@@ -131,8 +131,8 @@ void pool_on_message(struct supervisor *s, struct domain *d, unsigned slot)
 		if (n == -EAGAIN || n == -EINTR)
 			return;
 		if (n == 0 || n == -ECONNRESET) {
-			/* It is exiting; its pidfd tells how. */
-			pool_mark_dying(s, d, slot);
+			/* Exiting, or broken: either way its pidfd tells how it ends. */
+			pool_hung_up(s, d, slot);
 			return;
 		}
 		why = n < 0 ? "its socket failed" : handle(&c, &m, n, nfds);

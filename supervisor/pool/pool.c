@@ -209,11 +209,31 @@ void pool_kill(struct supervisor *s, struct domain *d, unsigned slot, const char
 	pool_mark_dying(s, d, slot);
 }
 
-/* A send failed: a peer that is gone (EPIPE) is dying, anything else is broken. */
+void pool_hung_up(struct supervisor *s, struct domain *d, unsigned slot)
+{
+	struct worker *w = &d->workers[slot];
+
+	if (w->state == WORKER_EMPTY || w->dying)
+		return;
+	log_debug("domain %s worker %u (pid %d): its socket is closed: SIGKILL, so its death is seen", d->name, slot,
+		  (int)w->pid);
+	pool_mark_dying(s, d, slot);
+	/*
+	 * Most often it is exiting already and this changes nothing: its
+	 * death tells how it ended (a crash is charged as one). A worker that
+	 * closed its socket, or sent an empty message, and runs on would keep
+	 * its slot and every anon fd it adopted, its death never seen. Its
+	 * death by our SIGKILL cannot be told from an outside one, so it
+	 * counts against kill_limit, not crash_limit: not killed_by_us.
+	 */
+	syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
+}
+
+/* A send failed: a peer that is gone (EPIPE) hung up, anything else is broken. */
 void pool_send_failed(struct supervisor *s, struct domain *d, unsigned slot, int err)
 {
 	if (err == -EPIPE || err == -ECONNRESET)
-		pool_mark_dying(s, d, slot);
+		pool_hung_up(s, d, slot);
 	else
 		pool_kill(s, d, slot, "its socket refused a message");
 }

@@ -27,9 +27,14 @@ void pool_on_death(struct supervisor *s, struct domain *d, unsigned slot);
 void pool_kill(struct supervisor *s, struct domain *d, unsigned slot, const char *why);
 /* Stops using a worker whose socket is gone; its pidfd reports the death. */
 void pool_mark_dying(struct supervisor *s, struct domain *d, unsigned slot);
+/*
+ * Its socket is closed (or it sent an empty message, which reads the same):
+ * dying, and SIGKILLed in case it is not exiting, so its pidfd reports it.
+ */
+void pool_hung_up(struct supervisor *s, struct domain *d, unsigned slot);
 /* Sends the object's anon fd (ADOPT) to worker slot, unless it holds it already. */
 int pool_adopt(struct worker *w, unsigned slot, struct object *o);
-/* A send failed: a peer that is gone (EPIPE) is dying, anything else is broken and killed. */
+/* A send failed: a peer that is gone (EPIPE) hung up, anything else is broken and killed. */
 void pool_send_failed(struct supervisor *s, struct domain *d, unsigned slot, int err);
 /* Tells every worker holding the object to drop it. */
 void pool_drop_object(struct supervisor *s, struct object *o);

@@ -68,16 +68,27 @@ static const struct transport_ops fake_transport = {
 /* A process that waits to be killed: what the pidfd watches. */
 static pid_t waiting_child(void)
 {
-	pid_t pid = fork();
+	int ready[2];
+	char c;
+	pid_t pid;
 
+	CHECK(pipe2(ready, O_CLOEXEC) == 0);
+	pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
 		/* Holding no end of any socket: closing ours must be seen as EOF. */
-		syscall(SYS_close_range, 3, ~0U, 0);
+		syscall(SYS_close_range, 3, ready[1] - 1, 0);
+		syscall(SYS_close_range, ready[1] + 1, ~0U, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		(void)!write(ready[1], "", 1);
+		close(ready[1]);
 		for (;;)
 			pause();
 	}
+	close(ready[1]);
+	/* Only once it closed them. */
+	CHECK(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
 	return pid;
 }
 
@@ -113,6 +124,14 @@ static unsigned spawn_wanted(unsigned di, enum worker_state state)
 			n++;
 		}
 	return n;
+}
+
+static bool alive(unsigned di, unsigned i)
+{
+	siginfo_t si = { 0 };
+
+	CHECK(waitid(P_PIDFD, (id_t)domains[di].workers[i].pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0);
+	return si.si_pid == 0;
 }
 
 /* Waits for the worker's process to end, then lets the pool handle it as the loop would. */
@@ -334,6 +353,49 @@ static void quick_upgrades_end_with_every_worker_of_the_newest(void)
 }
 
 /*
+ * Issue 17 item 5: a worker that closes its socket and keeps running, or
+ * sends a zero-length message, is killed: its pidfd reports the death and
+ * the slot starts a new worker; its READ goes to another worker.
+ */
+static void a_worker_that_hangs_up_is_killed_and_replaced(void)
+{
+	for (unsigned k = 0; k < 2; k++) {
+		struct domain *d = &domains[0];
+		struct object *o;
+		uint32_t sent[8];
+
+		setup(2);
+		s.cfg.crash_limit = 3; /* the defaults */
+		s.cfg.kill_limit = 32;
+		fake_worker(0, 0, WORKER_READY, true);
+		fake_worker(0, 1, WORKER_READY, true);
+		o = open_object(7, 0, 1 << 20);
+		queue_read(100, o, 0);
+		pool_dispatch(&s, d);
+		CHECK_EQ(sent_reads(0, sent, 8), 1);
+		if (k == 0) {
+			close(peer[0][0]);
+			peer[0][0] = 0;
+		} else {
+			CHECK(send(peer[0][0], "", 0, 0) == 0);
+		}
+		pool_on_message(&s, d, 0);
+		CHECK(d->workers[0].dying);
+		usleep(100 * 1000);
+		fprintf(stderr, "  %s: the worker is %s 100 ms later\n", k ? "0-byte message" : "hung up",
+			alive(0, 0) ? "alive" : "dead");
+		CHECK(!alive(0, 0));
+		await_death(0, 0);
+		CHECK(d->workers[0].wanted);
+		CHECK_EQ(d->workers[0].respawn_at_ms, 0);
+		CHECK_EQ(failed, 0);
+		pool_dispatch(&s, d);
+		CHECK_EQ(inflight_get(&s.inflight, 100)->worker, 1);
+		teardown();
+	}
+}
+
+/*
  * Issue 17 item 8: a READ waiting in domain 0 must not stop prefetch in
  * domain 1, whose workers are idle.
  */
@@ -394,6 +456,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	RUN_ONE(only_the_request_a_dead_worker_worked_on_is_charged);
 	RUN_ONE(quick_upgrades_end_with_every_worker_of_the_newest);
+	RUN_ONE(a_worker_that_hangs_up_is_killed_and_replaced);
 	RUN_ONE(a_backlog_in_one_domain_leaves_prefetch_on_in_another);
 	RUN_ONE(dying_workers_are_not_ready);
 	return 0;
