@@ -48,6 +48,14 @@ struct worker {
 	uint64_t respawn_at_ms;
 	char version[32];
 	struct chunk chunk; /* the prefetch or readahead chunk it holds; id 0: none, it takes READs */
+	/*
+	 * DROPs its full socket could not take, sent in order when it can
+	 * (EPOLLOUT); meanwhile it is given nothing, so at most one per handle.
+	 */
+	uint32_t *drops;
+	unsigned n_drops, drops_room;
+	bool socket_full;	   /* a send found no room: nothing goes to it until EPOLLOUT */
+	uint64_t backlog_since_ms; /* when it last took a message, while one waits for room */
 };
 
 /* Per-domain share of struct stats, for the control socket's status. */

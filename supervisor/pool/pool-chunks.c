@@ -20,7 +20,7 @@ static int idle_worker(const struct domain *d)
 
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		const struct worker *w = &d->workers[i];
-		if (w->state != WORKER_READY || w->dying || w->retiring || !w->wanted)
+		if (w->state != WORKER_READY || w->dying || w->retiring || !w->wanted || pool_backlogged(w))
 			continue;
 		ready++;
 		prefetching += w->chunk.id != 0;
@@ -220,6 +220,7 @@ void pool_chunk_lost(struct supervisor *s, struct domain *d, struct worker *w, b
 
 void pool_chunk_timeouts(struct supervisor *s, uint64_t now)
 {
+	pool_stuck_sockets(s, now);
 	for (unsigned i = 0; i < s->n_domains; i++)
 		for (unsigned j = 0; j < WORKER_SLOTS; j++) {
 			struct worker *w = &s->domains[i].workers[j];

@@ -24,7 +24,10 @@ const char *pool_chunk_answered(struct supervisor *s, struct domain *d, unsigned
  * (window_fill_lost()). READs that joined it are queued.
  */
 void pool_chunk_lost(struct supervisor *s, struct domain *d, struct worker *w, bool crashed);
-/* Kills workers that sat on a chunk past the domain's request timeout. */
+/*
+ * Kills workers that sat on a chunk past the domain's request timeout, or
+ * took no message that long (pool_stuck_sockets()).
+ */
 void pool_chunk_timeouts(struct supervisor *s, uint64_t now);
 /* Some worker holds a chunk (its timeout needs the timer). */
 bool pool_chunks_busy(const struct supervisor *s);

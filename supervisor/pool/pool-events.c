@@ -118,6 +118,8 @@ void pool_on_message(struct supervisor *s, struct domain *d, unsigned slot)
 {
 	struct handler_ctx c = { s, d, slot, &d->workers[slot] };
 
+	/* Any event on the socket may be room for what waits (EPOLLOUT). */
+	pool_flush(s, d, slot);
 	/* Bounded: one busy worker must not starve the device and the others. */
 	for (int budget = 64; budget > 0 && c.w->state != WORKER_EMPTY && !c.w->dying; budget--) {
 		union wire_msg m;
@@ -235,6 +237,7 @@ static void empty_slot(struct supervisor *s, struct domain *d, unsigned slot, bo
 	w->state = WORKER_EMPTY;
 	w->outstanding = 0;
 	w->retiring = false;
+	pool_forget_backlog(w);
 	for (uint32_t i = 0; i < s->objects.n_handles; i++)
 		if (s->objects.by_handle[i])
 			s->objects.by_handle[i]->adopted_mask &= ~(UINT64_C(1) << slot);

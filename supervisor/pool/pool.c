@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -55,6 +56,8 @@ static int worker_spawn(struct supervisor *s, struct domain *d, unsigned slot)
 	w->started_ms = now_ms();
 	w->version[0] = '\0';
 	w->chunk = (struct chunk){ 0 };
+	w->socket_full = false;
+	w->n_drops = 0;
 	s->stats.spawns++;
 	d->stats.spawns++;
 	log_debug("domain %s worker %u: started pid %d", d->name, slot, (int)w->pid);
@@ -157,6 +160,7 @@ void pool_stop(struct supervisor *s, struct domain *d)
 		close(w->sock);
 		close(w->pidfd);
 		w->state = WORKER_EMPTY;
+		pool_forget_backlog(w);
 	}
 }
 
@@ -209,6 +213,113 @@ void pool_kill(struct supervisor *s, struct domain *d, unsigned slot, const char
 	pool_mark_dying(s, d, slot);
 }
 
+static void watch_sock(struct supervisor *s, struct domain *d, unsigned slot, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = EV_TAG(EV_WORKER_SOCK, domain_index(s, d), slot) };
+
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, d->workers[slot].sock, &ev);
+}
+
+/*
+ * Its socket has no room (a busy worker, a burst of DROPs): not a breach.
+ * Nothing more goes to it until the loop sees the socket writable and
+ * pool_flush() has sent what waits; a worker that takes nothing for a whole
+ * request_timeout is hung (pool_stuck_sockets()).
+ */
+static void wait_for_room(struct supervisor *s, struct domain *d, unsigned slot)
+{
+	struct worker *w = &d->workers[slot];
+
+	if (w->socket_full)
+		return;
+	w->socket_full = true;
+	if (!w->n_drops)
+		w->backlog_since_ms = now_ms();
+	watch_sock(s, d, slot, EPOLLIN | EPOLLOUT);
+}
+
+static int queue_drop(struct worker *w, uint32_t handle)
+{
+	if (w->n_drops == w->drops_room) {
+		unsigned room = w->drops_room ? w->drops_room * 2 : 64;
+		uint32_t *p = reallocarray(w->drops, room, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		w->drops = p;
+		w->drops_room = room;
+	}
+	w->drops[w->n_drops++] = handle;
+	return 0;
+}
+
+static int send_drop(struct supervisor *s, struct domain *d, unsigned slot, uint32_t handle)
+{
+	struct worker *w = &d->workers[slot];
+	struct wire_drop m = { .handle = handle };
+	int e;
+
+	/* Behind the ones waiting: a worker takes its messages in order. */
+	if (pool_backlogged(w))
+		return queue_drop(w, handle);
+	wire_init(&m.hdr, WIRE_DROP);
+	e = wire_send(w->sock, &m, sizeof(m), -1);
+	if (e != -EAGAIN)
+		return e;
+	wait_for_room(s, d, slot);
+	return queue_drop(w, handle);
+}
+
+void pool_flush(struct supervisor *s, struct domain *d, unsigned slot)
+{
+	struct worker *w = &d->workers[slot];
+	unsigned sent = 0;
+	int e = 0;
+
+	if (!pool_backlogged(w) || w->dying)
+		return;
+	while (sent < w->n_drops) {
+		struct wire_drop m = { .handle = w->drops[sent] };
+		wire_init(&m.hdr, WIRE_DROP);
+		e = wire_send(w->sock, &m, sizeof(m), -1);
+		if (e < 0)
+			break;
+		sent++;
+	}
+	memmove(w->drops, w->drops + sent, (w->n_drops - sent) * sizeof(*w->drops));
+	w->n_drops -= sent;
+	if (sent)
+		w->backlog_since_ms = now_ms();
+	if (e == -EAGAIN)
+		return; /* still full: EPOLLOUT stays on */
+	if (e < 0) {
+		pool_send_failed(s, d, slot, e);
+		return;
+	}
+	w->socket_full = false;
+	watch_sock(s, d, slot, EPOLLIN);
+}
+
+void pool_forget_backlog(struct worker *w)
+{
+	free(w->drops);
+	w->drops = NULL;
+	w->n_drops = w->drops_room = 0;
+	w->socket_full = false;
+}
+
+void pool_stuck_sockets(struct supervisor *s, uint64_t now)
+{
+	for (unsigned i = 0; i < s->n_domains; i++)
+		for (unsigned j = 0; j < WORKER_SLOTS; j++) {
+			struct worker *w = &s->domains[i].workers[j];
+			if (pool_backlogged(w) && !w->dying &&
+			    w->backlog_since_ms + s->domains[i].settings.request_timeout_ms <= now) {
+				s->stats.timeouts++;
+				pool_kill(s, &s->domains[i], j, "took no message for request_timeout");
+			}
+		}
+}
+
 void pool_hung_up(struct supervisor *s, struct domain *d, unsigned slot)
 {
 	struct worker *w = &d->workers[slot];
@@ -232,7 +343,9 @@ void pool_hung_up(struct supervisor *s, struct domain *d, unsigned slot)
 /* A send failed: a peer that is gone (EPIPE) hung up, anything else is broken. */
 void pool_send_failed(struct supervisor *s, struct domain *d, unsigned slot, int err)
 {
-	if (err == -EPIPE || err == -ECONNRESET)
+	if (err == -EAGAIN)
+		wait_for_room(s, d, slot);
+	else if (err == -EPIPE || err == -ECONNRESET)
 		pool_hung_up(s, d, slot);
 	else
 		pool_kill(s, d, slot, "its socket refused a message");
@@ -248,7 +361,7 @@ static int least_loaded_worker(const struct supervisor *s, const struct domain *
 		const struct worker *w = &d->workers[i];
 		/* A READ never waits behind a prefetch chunk (pool-chunks.c). */
 		if (w->state != WORKER_READY || w->dying || (w->retiring && !use_retiring) ||
-		    w->outstanding >= s->cfg.queue_per_worker || w->chunk.id)
+		    w->outstanding >= s->cfg.queue_per_worker || w->chunk.id || pool_backlogged(w))
 			continue;
 		if (best < 0 || w->outstanding < d->workers[best].outstanding)
 			best = (int)i;
@@ -341,14 +454,12 @@ void pool_dispatch(struct supervisor *s, struct domain *d)
 void pool_drop_object(struct supervisor *s, struct object *o)
 {
 	struct domain *d = &s->domains[o->domain];
-	struct wire_drop m = { .handle = o->handle };
 
-	wire_init(&m.hdr, WIRE_DROP);
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		if (!(o->adopted_mask & (UINT64_C(1) << i)))
 			continue;
-		/* A worker that cannot take it is broken; dying drops it too. */
-		int e = d->workers[i].dying ? 0 : wire_send(d->workers[i].sock, &m, sizeof(m), -1);
+		/* A dying worker drops it too; a full socket keeps it for later. */
+		int e = d->workers[i].dying ? 0 : send_drop(s, d, i, o->handle);
 		if (e < 0)
 			pool_send_failed(s, d, i, e);
 	}

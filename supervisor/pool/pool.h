@@ -36,8 +36,22 @@ void pool_hung_up(struct supervisor *s, struct domain *d, unsigned slot);
 int pool_adopt(struct worker *w, unsigned slot, struct object *o);
 /* A send failed: a peer that is gone (EPIPE) hung up, anything else is broken and killed. */
 void pool_send_failed(struct supervisor *s, struct domain *d, unsigned slot, int err);
-/* Tells every worker holding the object to drop it. */
+/*
+ * Tells every worker holding the object to drop it; a DROP a full socket
+ * cannot take waits in the worker's backlog (a busy worker is not broken).
+ */
 void pool_drop_object(struct supervisor *s, struct object *o);
+/* DROPs wait for room, or a send found none: the worker is given nothing until pool_flush() empties it. */
+static inline bool pool_backlogged(const struct worker *w)
+{
+	return w->socket_full || w->n_drops > 0;
+}
+/* Its socket may have room (the loop saw an event on it): sends what waits. */
+void pool_flush(struct supervisor *s, struct domain *d, unsigned slot);
+/* Frees the backlog of a worker that is gone. */
+void pool_forget_backlog(struct worker *w);
+/* Kills workers whose backlog waited a whole request_timeout: they read nothing, they are hung. */
+void pool_stuck_sockets(struct supervisor *s, uint64_t now);
 /*
  * Workers of the current generation that take requests: not a dying one,
  * whose socket is gone or whose kill is sent (status, upgrade progress and

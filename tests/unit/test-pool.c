@@ -396,6 +396,81 @@ static void a_worker_that_hangs_up_is_killed_and_replaced(void)
 }
 
 /*
+ * Issue 17 item 6: 1000 objects the busy worker adopted close at once; its
+ * socket fills long before it reads. It is not killed, and gets every DROP,
+ * in order, once it reads again.
+ */
+static void a_burst_of_drops_does_not_kill_a_busy_worker(void)
+{
+	struct domain *d = &domains[0];
+	struct object *o[1000];
+	union wire_msg m;
+	unsigned got = 0;
+	uint32_t handles[1000];
+
+	setup(1);
+	fake_worker(0, 0, WORKER_READY, true);
+	for (unsigned i = 0; i < 1000; i++) {
+		o[i] = open_object(10 + i, 0, 1 << 20);
+		o[i]->adopted_mask = 1;
+		handles[i] = o[i]->handle;
+	}
+	for (unsigned i = 0; i < 1000; i++) {
+		pool_drop_object(&s, o[i]);
+		objects_remove(&s.objects, o[i]);
+	}
+	fprintf(stderr, "  after 1000 DROPs the worker is %s; %u DROPs wait for room\n",
+		d->workers[0].killed_by_us ? "killed" : "kept", d->workers[0].n_drops);
+	CHECK(!d->workers[0].killed_by_us && !d->workers[0].dying);
+	CHECK(alive(0, 0));
+	/* A new object (it may get a handle just dropped): its READ waits until the DROPs are out. */
+	queue_read(100, open_object(5000, 0, 1 << 20), 0);
+	pool_dispatch(&s, d);
+	CHECK_EQ(d->workers[0].outstanding, 0);
+	/* The worker reads; the loop sees its socket writable and the pool sends the rest. */
+	for (unsigned rounds = 0; got < 1000 && rounds < 10000; rounds++) {
+		ssize_t n = recv(peer[0][0], &m, sizeof(m), MSG_DONTWAIT);
+		if (n > 0) {
+			CHECK_EQ(m.hdr.type, WIRE_DROP);
+			CHECK_EQ(m.drop.handle, handles[got]);
+			got++;
+			continue;
+		}
+		pool_on_message(&s, d, 0);
+	}
+	CHECK_EQ(got, 1000);
+	CHECK(!d->workers[0].dying && !pool_backlogged(&d->workers[0]));
+	pool_dispatch(&s, d);
+	CHECK_EQ(d->workers[0].outstanding, 1);
+	CHECK(recv(peer[0][0], &m, sizeof(m), MSG_DONTWAIT) > 0 && m.hdr.type == WIRE_ADOPT);
+	CHECK(recv(peer[0][0], &m, sizeof(m), MSG_DONTWAIT) > 0 && m.hdr.type == WIRE_READ);
+	teardown();
+}
+
+/* ... but a worker that takes no message for a whole request_timeout is hung: it is killed. */
+static void a_worker_that_never_reads_its_drops_is_killed(void)
+{
+	struct domain *d = &domains[0];
+
+	setup(1);
+	fake_worker(0, 0, WORKER_READY, true);
+	for (unsigned i = 0; i < 1000; i++) {
+		struct object *o = open_object(10 + i, 0, 1 << 20);
+		o->adopted_mask = 1;
+		pool_drop_object(&s, o);
+		objects_remove(&s.objects, o);
+	}
+	CHECK(pool_backlogged(&d->workers[0]));
+	pool_stuck_sockets(&s, now_ms() + 1000);
+	CHECK(!d->workers[0].killed_by_us);
+	pool_stuck_sockets(&s, now_ms() + 30000);
+	CHECK(d->workers[0].killed_by_us);
+	await_death(0, 0);
+	CHECK(!pool_backlogged(&d->workers[0]) && d->workers[0].drops == NULL);
+	teardown();
+}
+
+/*
  * Issue 17 item 8: a READ waiting in domain 0 must not stop prefetch in
  * domain 1, whose workers are idle.
  */
@@ -457,6 +532,8 @@ int main(int argc, char **argv)
 	RUN_ONE(only_the_request_a_dead_worker_worked_on_is_charged);
 	RUN_ONE(quick_upgrades_end_with_every_worker_of_the_newest);
 	RUN_ONE(a_worker_that_hangs_up_is_killed_and_replaced);
+	RUN_ONE(a_burst_of_drops_does_not_kill_a_busy_worker);
+	RUN_ONE(a_worker_that_never_reads_its_drops_is_killed);
 	RUN_ONE(a_backlog_in_one_domain_leaves_prefetch_on_in_another);
 	RUN_ONE(dying_workers_are_not_ready);
 	return 0;
