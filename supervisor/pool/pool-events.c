@@ -147,6 +147,31 @@ void pool_on_message(struct supervisor *s, struct domain *d, unsigned slot)
 	}
 }
 
+/*
+ * What a dead worker sent before it died: the answers count, and then the
+ * oldest request it still holds is the one it died on (requeue_held()).
+ * Not from a worker we killed: we stopped believing it.
+ */
+static void read_last_words(struct supervisor *s, struct domain *d, unsigned slot)
+{
+	struct handler_ctx c = { s, d, slot, &d->workers[slot] };
+
+	if (c.w->killed_by_us || c.w->state != WORKER_READY)
+		return;
+	/* Bounded by its socket's buffer: it sends no more. */
+	for (;;) {
+		union wire_msg m;
+		unsigned nfds;
+		int fd;
+		ssize_t n = wire_recv(c.w->sock, &m, &fd, &nfds, MSG_DONTWAIT);
+
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0 || handle(&c, &m, n, nfds))
+			return;
+	}
+}
+
 /* Did the worker die of something its requests may have caused? */
 static bool death_is_suspect(const struct worker *w, const siginfo_t *si)
 {
@@ -268,6 +293,7 @@ void pool_on_death(struct supervisor *s, struct domain *d, unsigned slot)
 
 	if (w->state == WORKER_EMPTY || waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
 		return;
+	read_last_words(s, d, slot);
 	suspect = death_is_suspect(w, &si) && !w->retiring;
 	had_started = w->state == WORKER_READY;
 	held = w->outstanding;

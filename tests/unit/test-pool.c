@@ -297,6 +297,38 @@ static void only_the_request_a_dead_worker_worked_on_is_charged(void)
 }
 
 /*
+ * The worker answered its first READ and died on the second before the
+ * loop read that answer: the answer counts, and the second READ is the
+ * one charged.
+ */
+static void answers_sent_before_a_death_count(void)
+{
+	struct wire_read_done done = { 0 };
+	uint32_t sent[8];
+	struct object *o;
+
+	setup(1);
+	fake_worker(0, 0, WORKER_READY, true);
+	o = open_object(7, 0, 1 << 20);
+	for (unsigned i = 0; i < 4; i++)
+		queue_read(100 + i, o, i);
+	pool_dispatch(&s, &domains[0]);
+	CHECK_EQ(sent_reads(0, sent, 8), 4);
+	wire_init(&done.hdr, WIRE_READ_DONE);
+	done.msg_id = sent[0];
+	done.result = 4096;
+	CHECK(send(peer[0][0], &done, sizeof(done), 0) == (ssize_t)sizeof(done));
+	kill_worker(0, 0, SIGTERM);
+	fprintf(stderr, "  answered before the death: %u filled; READ %u failed (the second sent: %u)\n", filled,
+		failed_msg_id, sent[1]);
+	CHECK_EQ(filled, 1);
+	CHECK_EQ(failed, 1);
+	CHECK_EQ(failed_msg_id, sent[1]);
+	CHECK_EQ(s.inflight.queued, 2);
+	teardown();
+}
+
+/*
  * Issue 17 item 2: 10 upgrades (reloads, upgrade-workers) in quick
  * succession with 32 workers, half the slots each: from the second on they
  * find too few free slots. Between them, workers start but none is ready.
@@ -530,6 +562,7 @@ int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	RUN_ONE(only_the_request_a_dead_worker_worked_on_is_charged);
+	RUN_ONE(answers_sent_before_a_death_count);
 	RUN_ONE(quick_upgrades_end_with_every_worker_of_the_newest);
 	RUN_ONE(a_worker_that_hangs_up_is_killed_and_replaced);
 	RUN_ONE(a_burst_of_drops_does_not_kill_a_busy_worker);
