@@ -16,9 +16,15 @@
  *                       a domain's figures change, "done ..." once every new
  *                       worker is ready and every old one gone; an error after
  *                       CFS_CONTROL_UPGRADE_TIMEOUT_MS
- *   reexec              "re-executing ...", then the supervisor re-executes
- *                       its binary in place, as on SIGUSR2 (status then shows
- *                       a higher "starts")
+ *   reexec              the new binary is checked first (its --check-config
+ *                       with the running command line: the config, blob dirs,
+ *                       worker binary); refused: an error naming what to fix,
+ *                       and the supervisor keeps serving; else "re-executing
+ *                       ...", then it re-executes its binary in place, as on
+ *                       SIGUSR2 (status then shows a higher "starts")
+ *   reload              the config file again, as SIGHUP; "reload: ...
+ *                       applied ..." then ok, or an error naming file and
+ *                       line (the running config stays)
  *
  * A request that is too long, unknown, not complete within
  * CFS_CONTROL_REQUEST_TIMEOUT_MS or followed by more bytes gets an error line
@@ -42,7 +48,7 @@
 #include <string.h>
 
 /* The commands, in both programs' one spelling; the index is enum cfs_control_cmd. */
-enum cfs_control_cmd { CONTROL_STATUS, CONTROL_OBJECTS, CONTROL_UPGRADE_WORKERS, CONTROL_REEXEC };
+enum cfs_control_cmd { CONTROL_STATUS, CONTROL_OBJECTS, CONTROL_UPGRADE_WORKERS, CONTROL_REEXEC, CONTROL_RELOAD };
 static const struct cfs_control_command {
 	const char *name;
 	bool takes_json; /* --json / a "json" word is allowed */
@@ -51,9 +57,10 @@ static const struct cfs_control_command {
 	[CONTROL_OBJECTS] = { "objects", true },
 	[CONTROL_UPGRADE_WORKERS] = { "upgrade-workers", false },
 	[CONTROL_REEXEC] = { "reexec", false },
+	[CONTROL_RELOAD] = { "reload", false },
 };
 #define CFS_CONTROL_N_COMMANDS (sizeof(cfs_control_commands) / sizeof(cfs_control_commands[0]))
-#define CFS_CONTROL_COMMAND_LIST "status, objects, upgrade-workers or reexec"
+#define CFS_CONTROL_COMMAND_LIST "status, objects, upgrade-workers, reexec or reload"
 
 /* The command named by the n bytes at word, or -1. */
 static inline int cfs_control_command_find(const char *word, size_t n)

@@ -434,6 +434,8 @@ static void set_blob_dir(struct parse *p, const struct key_def *k, char *field, 
 		error_here(p, "%s = '%s': expected an absolute path", k->name, value);
 	} else if (stat(value, &st) < 0) {
 		int r = negative_errno();
+		if (r == -ENOENT && p->missing_dirs_ok && store_string(k, field, value, why, sizeof(why)) == 0)
+			return;
 		if (r == -ENOENT)
 			error_here(p, "%s '%s' does not exist: create it or fix the path", k->name, value);
 		else

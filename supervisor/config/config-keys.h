@@ -34,6 +34,7 @@ struct parse {
 	enum line_kind kind; /* of the line inih is handling now */
 	bool after_key;	     /* mirrors inih's prev_name */
 	bool inih_disagreed;
+	bool missing_dirs_ok; /* config_load_at_start(): a missing blob_dir is the start's to report */
 
 	/* The section being read. */
 	enum section_kind section;

@@ -238,7 +238,7 @@ static void parse_free(struct parse *p)
 	p->cfg = (struct config){ 0 };
 }
 
-int config_load(const char *path, struct config *out, struct config_errors *errs)
+static int load(const char *path, struct config *out, struct config_errors *errs, bool missing_dirs_ok)
 {
 	_cleanup_free_ struct parse *p = calloc(1, sizeof(*p));
 	_cleanup_free_ char *buf = NULL;
@@ -250,6 +250,7 @@ int config_load(const char *path, struct config *out, struct config_errors *errs
 		return -ENOMEM;
 	p->path = path;
 	p->errs = errs;
+	p->missing_dirs_ok = missing_dirs_ok;
 	r = read_file(p, &buf, &p->len);
 	if (r < 0)
 		return r;
@@ -275,6 +276,16 @@ int config_load(const char *path, struct config *out, struct config_errors *errs
 		p->cfg.domains = fit;
 	*out = p->cfg;
 	return 0;
+}
+
+int config_load(const char *path, struct config *out, struct config_errors *errs)
+{
+	return load(path, out, errs, false);
+}
+
+int config_load_at_start(const char *path, struct config *out, struct config_errors *errs)
+{
+	return load(path, out, errs, true);
 }
 
 void config_free(struct config *cfg)

@@ -82,6 +82,12 @@ struct config_errors {
  * when the file cannot be read. Never logs; see config_errors_log().
  */
 int config_load(const char *path, struct config *out, struct config_errors *errs);
+/*
+ * As config_load(), but a blob_dir that does not exist is no error: a start
+ * serves the domains it can and reports the others (domains_prepare()),
+ * where one missing directory used to refuse the whole file.
+ */
+int config_load_at_start(const char *path, struct config *out, struct config_errors *errs);
 
 void config_free(struct config *cfg);
 

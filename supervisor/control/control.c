@@ -28,6 +28,7 @@ enum conn_phase {
 	CONN_READING,	/* waiting for the request line */
 	CONN_REPORTING, /* status or objects, produced as the client reads */
 	CONN_WATCHING,	/* upgrade-workers: progress lines until done */
+	CONN_AWAITING,	/* reload, reexec: the process layer's verdict (control_verdict()) */
 	CONN_CLOSING,	/* final line queued: close once it is sent */
 };
 
@@ -35,7 +36,8 @@ struct control_conn {
 	int fd;
 	uint32_t gen; /* in its epoll tag: an event for a reused index is recognised as stale */
 	enum conn_phase phase;
-	uint32_t events; /* what epoll watches for it */
+	enum cfs_control_cmd awaiting; /* in CONN_AWAITING */
+	uint32_t events;	       /* what epoll watches for it */
 	uint64_t deadline_ms;
 	size_t in_len;
 	char in[CFS_CONTROL_REQUEST_MAX];
@@ -159,16 +161,33 @@ static void conn_pump(struct supervisor *s, unsigned ci)
 	}
 }
 
-static void start_reexec(struct supervisor *s, struct control_conn *c)
+/* Reload and re-exec are the process layer's: it answers with control_verdict() after this batch. */
+static void await_verdict(struct supervisor *s, struct control_conn *c, enum cfs_control_cmd cmd)
 {
-	log_notice("control: re-exec requested: re-executing %s", s->self_exe);
-	ctlbuf_printf(&c->out, "re-executing ");
-	ctlbuf_text_cstr(&c->out, s->self_exe);
-	ctlbuf_printf(&c->out, " (pid %d, start %u)\n", (int)getpid(), s->starts);
-	conn_finish(c, NULL);
-	/* As SIGUSR2: the loop ends after this batch; the fds close on exec. */
-	s->reexec_wanted = true;
-	s->quit = true;
+	log_notice("control: %s requested", cfs_control_commands[cmd].name);
+	c->phase = CONN_AWAITING;
+	c->awaiting = cmd;
+	if (cmd == CONTROL_RELOAD)
+		s->reload_requested = true;
+	else
+		s->reexec_requested = true;
+}
+
+void control_verdict(struct supervisor *s, enum cfs_control_cmd cmd, const char *line, const char *error)
+{
+	struct control *ctl = s->control;
+
+	for (unsigned i = 0; ctl && i < CONTROL_MAX_CONNS; i++) {
+		struct control_conn *c = ctl->conns[i];
+		if (!c || c->phase != CONN_AWAITING || c->awaiting != cmd)
+			continue;
+		if (line) {
+			ctlbuf_text_cstr(&c->out, line);
+			ctlbuf_printf(&c->out, "\n");
+		}
+		conn_finish(c, error);
+		conn_pump(s, i);
+	}
 }
 
 static void conn_dispatch(struct supervisor *s, struct control_conn *c, size_t line_len)
@@ -195,7 +214,8 @@ static void conn_dispatch(struct supervisor *s, struct control_conn *c, size_t l
 		c->deadline_ms = c->upgrade.started_ms + CFS_CONTROL_UPGRADE_TIMEOUT_MS;
 		c->phase = CONN_WATCHING;
 		break;
-	case CONTROL_REEXEC: start_reexec(s, c); break;
+	case CONTROL_REEXEC:
+	case CONTROL_RELOAD: await_verdict(s, c, req.cmd); break;
 	}
 }
 

@@ -39,6 +39,12 @@ int control_setup(struct supervisor *s);
 void control_on_event(struct supervisor *s, uint64_t tag);
 /* After each batch of events: upgrade progress for the clients watching one. */
 void control_settle(struct supervisor *s);
+/*
+ * The outcome of a reload or re-exec asked for on the socket, for every
+ * client waiting for one of that kind: an optional line, then "ok" (error
+ * NULL) or "error: " error.
+ */
+void control_verdict(struct supervisor *s, enum cfs_control_cmd cmd, const char *line, const char *error);
 /* Closes every connection (telling watchers why) and removes the socket. */
 void control_shutdown(struct supervisor *s);
 

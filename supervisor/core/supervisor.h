@@ -131,8 +131,10 @@ struct supervisor {
 	unsigned n_domains; /* indexes in use or once used, of CONFIG_MAX_DOMAINS with a config */
 	bool quit;
 	bool reexec_wanted;
-	unsigned starts; /* starts on this cache's state (restarts + 1) */
-	bool resumed;	 /* this start took over a bound cache instead of binding one */
+	bool reload_requested; /* SIGHUP or `reload`: done after the batch, the verdict to waiting clients */
+	bool reexec_requested; /* SIGUSR2 or `reexec`: checked first (reexec.c), then reexec_wanted */
+	unsigned starts;       /* starts on this cache's state (restarts + 1) */
+	bool resumed;	       /* this start took over a bound cache instead of binding one */
 	uint64_t started_ms;
 	bool served_since_start;
 	int housekeeping_fd;	/* timerfd: STATUS= and WATCHDOG=1 under systemd */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +18,52 @@
 _Static_assert(CONFIG_WORKERS_MAX == MAX_WORKERS_PER_DOMAIN, "the config and the pool agree on a domain's workers");
 _Static_assert(sizeof(((struct domain *)0)->name) > CONFIG_NAME_MAX, "a domain holds any name");
 
-int domains_load_config(const char *path, struct config *out)
+/* Why the last load, reload or check was refused, for a client waiting for the verdict. */
+static char refusal[512];
+
+void domains_set_refusal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(refusal, sizeof(refusal), fmt, ap);
+	va_end(ap);
+}
+
+const char *domains_refusal(void)
+{
+	return refusal;
+}
+
+static int load_config(const char *path, struct config *out, bool at_start)
 {
 	struct config_errors errs = { 0 };
-	int r = config_load(path, out, &errs);
+	int r = at_start ? config_load_at_start(path, out, &errs) : config_load(path, out, &errs);
 
-	if (r < 0 && errs.n == 0)
+	if (r < 0 && errs.n == 0) {
+		domains_set_refusal("cannot read the config file %s: %s", path, ERRSTR(r));
 		return log_error_errno(r, "Cannot read the config file %s", path);
-	if (r < 0)
+	}
+	if (r < 0) {
 		config_errors_log(&errs);
+		/* The first error names file and line; the log has them all. */
+		if (errs.n + errs.dropped > 1)
+			domains_set_refusal("%s (and %u more errors: see the log)", errs.list[0].text,
+					    errs.n + errs.dropped - 1);
+		else
+			domains_set_refusal("%s", errs.list[0].text);
+	}
 	return r;
+}
+
+int domains_load_config(const char *path, struct config *out)
+{
+	return load_config(path, out, false);
+}
+
+int domains_load_config_at_start(const char *path, struct config *out)
+{
+	return load_config(path, out, true);
 }
 
 static void domain_from_config(struct domain *d, const struct config_domain *cd)
@@ -71,26 +108,58 @@ void domains_from_args(struct supervisor *s, const struct config *args, struct d
 	take_cache_settings(s, args);
 }
 
-/* What a domain needs before a worker can start: a usable user and its blob dir. */
+/* What a domain needs before a worker can start: a usable user and its blob dir. Sets the refusal. */
 static int domain_open(struct domain *d)
 {
 	/* A worker must never be the one to find out that its user is missing. */
-	if (sandbox_resolve_user(&d->sandbox) < 0)
+	if (sandbox_resolve_user(&d->sandbox) < 0) {
+		domains_set_refusal("domain %s: worker user %s cannot be used (see the log)", d->name, d->sandbox.user);
 		return -EINVAL;
+	}
 	d->blob_dir_fd = open(d->settings.blob_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (d->blob_dir_fd < 0)
-		return log_error_errno(-errno, "domain %s: blob dir %s", d->name, d->settings.blob_dir);
+	if (d->blob_dir_fd < 0) {
+		int r = -errno;
+		domains_set_refusal("domain %s: blob dir %s: %s", d->name, d->settings.blob_dir, ERRSTR(r));
+		return log_error_errno(r, "domain %s: blob dir %s", d->name, d->settings.blob_dir);
+	}
 	return 0;
 }
 
 int domains_prepare(struct supervisor *s)
 {
+	unsigned served = 0;
+
 	for (unsigned i = 0; i < s->n_domains; i++) {
-		int r = domain_open(&s->domains[i]);
-		if (r < 0)
-			return r;
+		struct domain *d = &s->domains[i];
+		/*
+		 * One missing blob dir must not take every domain down (issue 17,
+		 * item 3): this one takes no volume (its OPENs are refused) until a
+		 * reload finds it whole and adds it back at this free index.
+		 */
+		if (domain_open(d) < 0) {
+			d->state = DOMAIN_UNUSED;
+			log_error("domain %s: not served: %s; fix it and reload", d->name, refusal);
+			continue;
+		}
+		served++;
 	}
-	return 0;
+	if (served < s->n_domains)
+		log_error("serving %u of %u domains (errors above)", served, s->n_domains);
+	return (int)served;
+}
+
+int domains_check(struct supervisor *s)
+{
+	int r = 0;
+
+	for (unsigned i = 0; i < s->n_domains; i++) {
+		struct domain *d = &s->domains[i];
+		if (domain_open(d) < 0)
+			r = -EINVAL;
+		else
+			close(TAKE_FD(d->blob_dir_fd));
+	}
+	return r;
 }
 
 /* The running domain of that name, active or retired, or -1. */
@@ -154,6 +223,7 @@ static int check_cache_unchanged(const struct config_cache *now, const struct co
 
 	if (!what)
 		return 0;
+	domains_set_refusal("%s: [cache] %s cannot change while the cache is bound", path, what);
 	return log_error_errno(-EINVAL,
 			       "%s: [cache] %s cannot change while the cache is bound; put it back, or "
 			       "stop the service and start it again (that closes every open object)",
@@ -171,6 +241,7 @@ static int check_room(const struct supervisor *s, const struct config *next)
 		room += index_is_free(&s->domains[i]);
 	if (wanted <= room)
 		return 0;
+	domains_set_refusal("the new config adds %u domains but only %u places are free", wanted, room);
 	return log_error_errno(-ENOSPC,
 			       "the new config adds %u domains but only %u places are free (%d at most, "
 			       "counting removed domains that still serve open objects)",
@@ -288,7 +359,8 @@ static int reload_config(struct supervisor *s)
 		r = check_room(s, &next);
 	staged = r == 0 ? calloc(next.n_domains, sizeof(*staged)) : NULL;
 	if (r == 0 && !staged)
-		r = log_error_errno(-ENOMEM, "Out of memory for %u domains", next.n_domains);
+		domains_set_refusal("out of memory"),
+			r = log_error_errno(-ENOMEM, "Out of memory for %u domains", next.n_domains);
 	if (r == 0)
 		r = stage_domains(&next, staged);
 	if (r < 0) {
@@ -308,6 +380,7 @@ int domains_reload(struct supervisor *s)
 	uint64_t t0 = now_ms();
 	int r;
 
+	refusal[0] = '\0';
 	if (!s->config) {
 		log_notice("reload: no config file (--blob-dir): starting new workers only");
 		for (unsigned i = 0; i < s->n_domains; i++)

@@ -7,6 +7,7 @@
 #include "loop.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "fdstore.h"
 #include "pool-chunks.h"
 #include "pool.h"
+#include "reexec.h"
 #include "requests.h"
 
 #define TICK_RESPAWN_MS 10
@@ -55,13 +57,53 @@ void loop_log_stats(const struct supervisor *s)
 
 void loop_reload(struct supervisor *s)
 {
-	char reloading[64];
+	char reloading[64], line[PATH_MAX + 64];
+	int r;
 
 	/* systemd wants the clock with RELOADING=1 to tell this reload from an older one. */
 	snprintf(reloading, sizeof(reloading), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_ms() * 1000);
 	notify_text(reloading);
-	(void)domains_reload(s);
+	r = domains_reload(s);
 	notify_text("READY=1");
+	if (r < 0) {
+		snprintf(line, sizeof(line), "reload refused, the running config stays: %s", domains_refusal());
+		control_verdict(s, CONTROL_RELOAD, NULL, line);
+	} else if (s->config) {
+		snprintf(line, sizeof(line), "reload: %s applied, %u domains", s->config_path, s->config->n_domains);
+		control_verdict(s, CONTROL_RELOAD, line, NULL);
+	} else {
+		control_verdict(s, CONTROL_RELOAD, "reload: no config file (--blob-dir): new workers started", NULL);
+	}
+}
+
+/* SIGUSR2 or `reexec`: only a new image that will start is exec'd (issue 17, item 3). */
+static void take_reexec(struct supervisor *s)
+{
+	char why[512], line[PATH_MAX + 64];
+
+	if (reexec_check(s, why, sizeof(why)) < 0) {
+		control_verdict(s, CONTROL_REEXEC, NULL, why);
+		return;
+	}
+	log_notice("re-exec: the new image checked the command line and config: re-executing %s", s->self_exe);
+	snprintf(line, sizeof(line), "re-executing %s (pid %d, start %u)", s->self_exe, (int)getpid(), s->starts);
+	control_verdict(s, CONTROL_REEXEC, line, NULL);
+	/* The loop ends after this batch; the fds are passed on exec. */
+	s->reexec_wanted = true;
+	s->quit = true;
+}
+
+/* What signals and control clients asked for, after the batch that asked. */
+static void take_requests(struct supervisor *s)
+{
+	if (s->reload_requested) {
+		s->reload_requested = false;
+		loop_reload(s);
+	}
+	if (s->reexec_requested) {
+		s->reexec_requested = false;
+		take_reexec(s);
+	}
 }
 
 static void on_signal(struct supervisor *s)
@@ -76,11 +118,10 @@ static void on_signal(struct supervisor *s)
 			s->quit = true;
 			break;
 		case SIGUSR1: loop_log_stats(s); break;
-		case SIGHUP: loop_reload(s); break;
+		case SIGHUP: s->reload_requested = true; break;
 		case SIGUSR2:
-			log_notice("signal USR2: re-executing %s", s->self_exe);
-			s->reexec_wanted = true;
-			s->quit = true;
+			log_notice("signal USR2: re-exec of %s asked for", s->self_exe);
+			s->reexec_requested = true;
 			break;
 		}
 	}
@@ -153,6 +194,7 @@ static void settle(struct supervisor *s)
 	uint64_t now = now_ms();
 	bool respawn_pending = false, prefetch_waits = false;
 
+	take_requests(s);
 	for (unsigned i = 0; i < s->n_domains; i++) {
 		struct domain *d = &s->domains[i];
 		pool_release_drained(s, d);

@@ -35,24 +35,69 @@
 
 int cfs_log_max_priority = LOG_INFO;
 
-/* Loads the config file; with --check-config reports and exits. Returns 0 or -errno (logged). */
+/* configure()'s refusals, beside -1 (go on) and exit statuses >= 0. */
+enum { GO_ON = -1, REFUSED_CONFIG = -2, REFUSED_WORKER = -3 };
+
+/* Loads the config file (again, when waiting for a valid one). Returns 0 or -errno (logged). */
 static int load_config(struct supervisor *s, const struct args *a)
 {
 	static struct config config;
 	int r;
 
+	if (s->config) {
+		config_free(s->config);
+		free(s->domains);
+		s->config = NULL;
+		s->domains = NULL;
+	}
 	s->config_path = a->config_path ? a->config_path : CONFIG_DEFAULT_PATH;
-	r = domains_load_config(s->config_path, &config);
+	/* --check-config (and so a re-exec) refuses a missing blob dir; a start serves the other domains. */
+	r = a->check_config ? domains_load_config(s->config_path, &config)
+			    : domains_load_config_at_start(s->config_path, &config);
 	if (r < 0) {
 		if (!a->config_path)
 			log_error("(no -c given: that was the default; see --help for -c and --blob-dir)");
 		return r;
 	}
-	if (a->check_config) {
-		printf("%s: valid, %u domains\n", s->config_path, config.n_domains);
-		exit(EXIT_SUCCESS);
-	}
 	return domains_from_config(s, &config);
+}
+
+static int check_worker_exe(const struct supervisor *s)
+{
+	int r = access(s->cfg.worker_exe, X_OK) == 0 ? 0 : -errno;
+
+	if (r == 0)
+		return 0;
+	domains_set_refusal("worker binary %s: %s (use --worker-exe)", s->cfg.worker_exe, ERRSTR(r));
+	return log_error_errno(r, "worker binary %s (use --worker-exe)", s->cfg.worker_exe);
+}
+
+/*
+ * --check-config: all a start needs before it binds anything, as the start
+ * will find it: the file, every domain's user and blob dir, the worker
+ * binary. A re-exec runs the new binary this way first (reexec.c).
+ */
+static int check_only(struct supervisor *s, const struct args *a)
+{
+	int r = domains_check(s), w = check_worker_exe(s);
+
+	if (r < 0 || w < 0)
+		return 1;
+	if (a->blob_dir_mode)
+		printf("--blob-dir %s: valid\n", s->domains[0].settings.blob_dir);
+	else
+		printf("%s: valid, %u domains\n", s->config_path, s->n_domains);
+	return 0;
+}
+
+/* What a start retries while it waits for a valid config (startup_wait_until_valid()). */
+static int retry_configure(struct supervisor *s, const void *ctx)
+{
+	const struct args *a = ctx;
+
+	if (!a->blob_dir_mode && load_config(s, a) < 0)
+		return -EINVAL;
+	return check_worker_exe(s);
 }
 
 /* For scripts that wait on a FIFO instead of polling. */
@@ -112,24 +157,18 @@ static int configure(struct supervisor *s, int argc, char **argv, struct args *a
 	if (a->blob_dir_mode)
 		domains_from_args(s, &a->keys, domain);
 	else if (load_config(s, a) < 0)
-		return a->check_config ? 1 : 2;
-	if (a->check_config) {
-		printf("--blob-dir %s: nothing to check without a config file\n", domain->settings.blob_dir);
-		return 0;
-	}
-	return -1;
+		return a->check_config ? 1 : REFUSED_CONFIG;
+	if (a->check_config)
+		return check_only(s, a);
+	if (check_worker_exe(s) < 0)
+		return REFUSED_WORKER;
+	return GO_ON;
 }
 
 /* Everything a start needs that can fail before anything is bound. Returns 0 or -errno (logged). */
 static int prepare(struct supervisor *s, char **argv)
 {
-	int r;
-
-	if (access(s->cfg.worker_exe, X_OK) < 0)
-		return log_error_errno(-errno, "worker binary %s (use --worker-exe)", s->cfg.worker_exe);
-	r = domains_prepare(s);
-	if (r < 0)
-		return r;
+	(void)domains_prepare(s); /* a domain that cannot be served is logged; the others are */
 	s->argv = argv;
 	s->self_exe = realpath("/proc/self/exe", NULL);
 	if (!s->self_exe)
@@ -176,6 +215,18 @@ int main(int argc, char **argv)
 	if (startup_sanitize_process() < 0)
 		return 1;
 	status = configure(&s, argc, argv, &a, &domain);
+	/*
+	 * Under systemd, or holding a predecessor's fds (re-exec), exiting now
+	 * would restart us every RestartSec or drop the cache: wait for a valid
+	 * config instead, saying what to fix (issue 17, items 3 and 12).
+	 */
+	if (status == REFUSED_CONFIG || status == REFUSED_WORKER) {
+		if (!startup_may_wait())
+			return status == REFUSED_CONFIG ? 2 : 1;
+		status = startup_wait_until_valid(&s, retry_configure, &a);
+		if (status != GO_ON)
+			return status;
+	}
 
 	if (status >= 0)
 		return status;

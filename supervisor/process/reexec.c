@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "reexec.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "cfs-log.h"
+#include "cfs-util.h"
 #include "fdstore.h"
 #include "pool.h"
 
@@ -86,4 +91,114 @@ int supervisor_reexec(struct supervisor *s)
 	/* The old image is still mapped: better it than losing every fd. */
 	execv("/proc/self/exe", s->argv);
 	return log_error_errno(-errno, "re-exec of /proc/self/exe failed too");
+}
+
+/* The running command line and --check-config, NULL-terminated. */
+static char **check_argv(char **argv)
+{
+	size_t n = 0;
+	char **v;
+
+	while (argv[n])
+		n++;
+	v = calloc(n + 2, sizeof(*v));
+	if (!v)
+		return NULL;
+	memcpy(v, argv, n * sizeof(*v));
+	v[n] = (char *)"--check-config";
+	return v;
+}
+
+/* Everything the check printed, up to size - 1 bytes, within the timeout; false if it did not end. */
+static bool collect(int fd, char *out, size_t size)
+{
+	uint64_t deadline = now_ms() + REEXEC_CHECK_TIMEOUT_MS;
+	size_t len = 0;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint64_t now = now_ms();
+		char discard[512];
+		ssize_t n;
+		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) == 0) {
+			out[len] = '\0';
+			return false;
+		}
+		if (len < size - 1)
+			n = read(fd, out + len, size - 1 - len);
+		else
+			n = read(fd, discard, sizeof(discard));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (len < size - 1)
+			len += (size_t)n;
+	}
+	out[len] = '\0';
+	return true;
+}
+
+/* Logs what the check printed; why gets its first error line without the "<3>name: " prefix. */
+static void take_output(char *out, char *why, size_t size)
+{
+	bool found = false;
+
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		char *text = line;
+		bool error = strncmp(line, "<3>", 3) == 0;
+		if (line[0] == '<' && strchr(line, ' '))
+			text = strchr(line, ' ') + 1;
+		log_full_errno(error ? LOG_ERR : LOG_NOTICE, 0, "re-exec check: %s", text);
+		if (error && !found) {
+			snprintf(why, size, "re-exec refused, still serving: %s", text);
+			found = true;
+		}
+	}
+}
+
+int reexec_check(struct supervisor *s, char *why, size_t size)
+{
+	_cleanup_free_ char **argv = check_argv(s->argv);
+	_cleanup_close_ int rd = -EBADF;
+	int pipefd[2], status = 0;
+	bool ended;
+	static char out[16384];
+	pid_t pid;
+
+	snprintf(why, size, "re-exec refused, still serving: the check of %s failed (see the log)", s->self_exe);
+	if (!argv || pipe2(pipefd, O_CLOEXEC) < 0)
+		return log_error_errno(-ENOMEM, "re-exec check: cannot start it");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return log_error_errno(-errno, "re-exec check: fork failed");
+	}
+	if (pid == 0) {
+		/* dup2 clears close-on-exec on 1 and 2; every other fd of ours has it. */
+		if (dup2(pipefd[1], STDOUT_FILENO) >= 0 && dup2(pipefd[1], STDERR_FILENO) >= 0)
+			execv(s->self_exe, argv);
+		dprintf(STDERR_FILENO, "<3>%s: cannot execute %s: %s\n", program_invocation_short_name, s->self_exe,
+			strerror(errno));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	rd = pipefd[0];
+	ended = collect(rd, out, sizeof(out));
+	if (!ended)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	take_output(out, why, size);
+	if (!ended) {
+		snprintf(why, size, "re-exec refused, still serving: %s --check-config did not finish within %d s",
+			 s->self_exe, REEXEC_CHECK_TIMEOUT_MS / 1000);
+		return log_error_errno(-ETIMEDOUT, "%s", why + strlen("re-exec refused, still serving: "));
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	log_error("%s", why);
+	return -EINVAL;
 }

@@ -13,4 +13,15 @@
  */
 int supervisor_reexec(struct supervisor *s);
 
+/*
+ * Before a re-exec replaces anything (issue 17, item 3): runs the binary at
+ * s->self_exe with the running command line and --check-config (the config
+ * file, every domain's user and blob dir, the worker binary, all as the new
+ * image would see them) and waits up to REEXEC_CHECK_TIMEOUT_MS. Returns 0
+ * if it passed; else -errno, every line it printed logged, and why (the
+ * first error: file and line, a blob dir, the worker binary) in why.
+ */
+#define REEXEC_CHECK_TIMEOUT_MS 10000
+int reexec_check(struct supervisor *s, char *why, size_t size);
+
 #endif

@@ -3,6 +3,7 @@
 #define CFS_STARTUP_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 #include "supervisor.h"
 
@@ -24,5 +25,23 @@ int supervisor_startup(struct supervisor *s);
  * Returns 0 or -errno (logged, once stderr is there).
  */
 int startup_sanitize_process(void);
+
+/* A refused config or worker binary at start waits (below) instead of exiting: under systemd, or given fds. */
+bool startup_may_wait(void);
+
+/*
+ * Waits for retry() to succeed, never exiting on a refusal (issue 17, items 3
+ * and 12): under systemd an exit restarts us every RestartSec for as long
+ * as the file is wrong, and after a re-exec it drops the cache. Tells
+ * systemd READY=1 with a STATUS= naming what to fix (domains_refusal()),
+ * keeps the watchdog fed, retries with a back-off from 1 s to 60 s and at
+ * once on SIGHUP, SIGUSR2 or a `reload` on the control socket (whose
+ * client gets the verdict; other commands get "not serving: why"). The fd
+ * store and any fds handed over stay untouched meanwhile.
+ * Returns -1 once retry() succeeded, or the exit status to stop with
+ * (0 after SIGTERM/SIGINT).
+ */
+int startup_wait_until_valid(struct supervisor *s, int (*retry)(struct supervisor *s, const void *ctx),
+			     const void *ctx);
 
 #endif

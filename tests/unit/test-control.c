@@ -235,7 +235,8 @@ static void garbage_gets_an_error_line_and_the_door(void)
 {
 	char big[CFS_CONTROL_REQUEST_MAX + 10];
 
-	CHECK(!strcmp(SAY("hello\n"), "error: unknown command (try status, objects, upgrade-workers or reexec)\n"));
+	CHECK(!strcmp(SAY("hello\n"),
+		      "error: unknown command (try status, objects, upgrade-workers, reexec or reload)\n"));
 	CHECK(!strcmp(SAY("status\nstatus\n"), "error: one request per connection, and nothing after it\n"));
 	int fd = client();
 	CHECK_EQ(send(fd, "status", 6, 0), 6);
@@ -255,14 +256,36 @@ static void upgrade_with_nothing_to_start_is_done_at_once(void)
 	CHECK(ends_with(out, " ms\nok\n"));
 }
 
-static void reexec_answers_then_asks_the_loop_to_exec(void)
+/* Sends req and pumps; the process layer's flag is set and nothing is answered before its verdict. */
+static int ask_and_wait(const char *req, bool *requested)
 {
-	char *out = SAY("reexec\n");
+	char buf[64];
+	int fd = client();
 
-	CHECK(!strncmp(out, "re-executing /usr/sbin/cachefiles-supervisor (pid ", 50));
-	CHECK(ends_with(out, ", start 3)\nok\n"));
-	CHECK(s.quit && s.reexec_wanted);
-	s.quit = s.reexec_wanted = false;
+	CHECK_EQ(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	for (int i = 0; i < 5; i++)
+		pump(10);
+	CHECK(*requested && !s.quit);
+	CHECK(recv(fd, buf, sizeof(buf), MSG_DONTWAIT) < 0 && errno == EAGAIN);
+	*requested = false;
+	return fd;
+}
+
+/* reexec and reload wait for the process layer's verdict (loop.c), which the client gets. */
+static void reexec_and_reload_wait_for_the_verdict(void)
+{
+	int fd = ask_and_wait("reexec\n", &s.reexec_requested);
+
+	control_verdict(&s, CONTROL_REEXEC, NULL, "re-exec refused, still serving: /etc/x.conf:3: bad key");
+	CHECK(!strcmp(drain(fd), "error: re-exec refused, still serving: /etc/x.conf:3: bad key\n"));
+
+	fd = ask_and_wait("reexec\n", &s.reexec_requested);
+	control_verdict(&s, CONTROL_REEXEC, "re-executing /usr/sbin/cachefiles-supervisor (pid 1, start 3)", NULL);
+	CHECK(!strcmp(drain(fd), "re-executing /usr/sbin/cachefiles-supervisor (pid 1, start 3)\nok\n"));
+
+	fd = ask_and_wait("reload\n", &s.reload_requested);
+	control_verdict(&s, CONTROL_RELOAD, NULL, "reload refused, the running config stays: /etc/x.conf:7: no");
+	CHECK(!strcmp(drain(fd), "error: reload refused, the running config stays: /etc/x.conf:7: no\n"));
 }
 
 static void connections_are_bounded(void)
@@ -403,7 +426,7 @@ int main(void)
 	RUN(a_request_may_come_in_pieces);
 	RUN(garbage_gets_an_error_line_and_the_door);
 	RUN(upgrade_with_nothing_to_start_is_done_at_once);
-	RUN(reexec_answers_then_asks_the_loop_to_exec);
+	RUN(reexec_and_reload_wait_for_the_verdict);
 	RUN(connections_are_bounded);
 	RUN(a_client_that_leaves_early_is_forgotten);
 	RUN(non_root_is_refused_even_if_the_mode_allows_it);

@@ -88,7 +88,7 @@ static void start_with_two_domains(void)
 	CHECK_EQ(domains_load_config(conf, &config), 0);
 	CHECK_EQ(domains_from_config(&s, &config), 0);
 	s.config_path = conf;
-	CHECK_EQ(domains_prepare(&s), 0);
+	CHECK_EQ(domains_prepare(&s), 2); /* both served */
 	for (unsigned i = 0; i < s.n_domains; i++) {
 		pool_upgrade(&s, &s.domains[i]); /* as pool_start marks them, without forking */
 		s.domains[i].workers[0].state = s.domains[i].workers[1].state = WORKER_READY;

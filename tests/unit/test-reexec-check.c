@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Nothing is replaced on a bad re-exec or start (issue 17, item 3): before a
+ * re-exec the new binary (argv[1], the built supervisor) checks the running
+ * command line with --check-config, and a refusal names what to fix: the
+ * file and line, a missing blob dir, a moved worker binary or supervisor
+ * binary. A start with one blob dir missing serves the other domains.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "domains.h"
+#include "reexec.h"
+
+int cfs_log_max_priority = 2; /* the refusals are expected: keep the test log quiet */
+
+static const char *supervisor_bin;
+static char dir[64], conf[128], blobs[128], blobs2[128];
+
+static void write_conf(const char *second_blob_dir, const char *extra)
+{
+	FILE *f = fopen(conf, "w");
+
+	CHECK(f);
+	fprintf(f, "[cache]\ndir = %s/cache\n", dir);
+	fprintf(f, "\n[domain a]\nvolume = erofs,a-*\nblob_dir = %s\nworker_user = nobody\n", blobs);
+	fprintf(f, "\n[domain b]\nvolume = erofs,b-*\nblob_dir = %s\nworker_user = nobody\n%s", second_blob_dir, extra);
+	CHECK(fclose(f) == 0);
+}
+
+/* reexec_check() with the built binary and this command line; why gets the refusal. */
+static int check(const char *self, const char *worker, char *why, size_t size)
+{
+	char *argv[] = { (char *)"cachefiles-supervisor", (char *)"-c",	  conf,
+			 (char *)"--worker-exe",	  (char *)worker, NULL };
+	struct supervisor s = { .self_exe = self, .argv = argv };
+
+	why[0] = '\0';
+	return reexec_check(&s, why, size);
+}
+
+static void expect_refused(int r, const char *why, const char *want)
+{
+	CHECK(r < 0);
+	if (!strstr(why, want) || !strstr(why, "re-exec refused, still serving")) {
+		fprintf(stderr, "refusal: %s\nexpected it to name: %s\n", why, want);
+		exit(1);
+	}
+}
+
+static void test_reexec_is_checked_first(void)
+{
+	char why[512], want[256];
+
+	write_conf(blobs2, "");
+	CHECK_EQ(check(supervisor_bin, "/bin/true", why, sizeof(why)), 0);
+
+	write_conf(blobs2, "workers = many\n"); /* line 13 */
+	snprintf(want, sizeof(want), "%s:13: ", conf);
+	expect_refused(check(supervisor_bin, "/bin/true", why, sizeof(why)), why, want);
+
+	write_conf("/nonexistent/blobs", ""); /* line 11 */
+	snprintf(want, sizeof(want), "%s:11: blob_dir '/nonexistent/blobs' does not exist", conf);
+	expect_refused(check(supervisor_bin, "/bin/true", why, sizeof(why)), why, want);
+
+	write_conf(blobs2, "");
+	expect_refused(check(supervisor_bin, "/nonexistent/worker", why, sizeof(why)), why,
+		       "worker binary /nonexistent/worker (use --worker-exe): No such file or directory");
+	expect_refused(check("/nonexistent/supervisor", "/bin/true", why, sizeof(why)), why,
+		       "cannot execute /nonexistent/supervisor");
+}
+
+static void test_start_serves_the_domains_it_can(void)
+{
+	static struct config config;
+	struct supervisor s = { 0 };
+
+	write_conf("/nonexistent/blobs", "");
+	CHECK_EQ(domains_load_config(conf, &config), -EINVAL); /* a reload or check refuses it */
+	CHECK_EQ(domains_load_config_at_start(conf, &config), 0);
+	CHECK_EQ(domains_from_config(&s, &config), 0);
+	s.config_path = conf;
+	CHECK_EQ(domains_prepare(&s), 1);
+	CHECK_EQ(s.domains[0].state, DOMAIN_ACTIVE);
+	CHECK(s.domains[0].blob_dir_fd >= 0);
+	CHECK_EQ(s.domains[1].state, DOMAIN_UNUSED);
+	CHECK_EQ(domains_route(&s, "erofs,a-1"), 0);
+	CHECK_EQ(domains_route(&s, "erofs,b-1"), -ENOENT);
+	CHECK(strstr(domains_refusal(), "domain b: blob dir /nonexistent/blobs"));
+
+	/* Fixed on disk: a reload brings it back. */
+	write_conf(blobs2, "");
+	CHECK_EQ(domains_reload(&s), 0);
+	CHECK_EQ(domains_route(&s, "erofs,b-1"), 1);
+}
+
+int main(int argc, char **argv)
+{
+	CHECK(argc == 2);
+	supervisor_bin = argv[1];
+	snprintf(dir, sizeof(dir), "/tmp/test-reexec-check-%d", (int)getpid());
+	snprintf(conf, sizeof(conf), "%s/test.conf", dir);
+	snprintf(blobs, sizeof(blobs), "%s/blobs", dir);
+	snprintf(blobs2, sizeof(blobs2), "%s/blobs2", dir);
+	CHECK(mkdir(dir, 0700) == 0 && mkdir(blobs, 0700) == 0 && mkdir(blobs2, 0700) == 0);
+	RUN(test_reexec_is_checked_first);
+	RUN(test_start_serves_the_domains_it_can);
+	unlink(conf);
+	rmdir(blobs);
+	rmdir(blobs2);
+	rmdir(dir);
+	return 0;
+}
