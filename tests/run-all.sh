@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs every test: unit (plain, -Werror), unit under ASan/UBSan, the
 # libFuzzer targets briefly, and the vm suite on the 6.12 test kernel (built
-# on first run, then cached). Ends with "N passed, N failed".
+# on first run, then cached), then two vm scenarios again from copies of the
+# tree under $HOME and /tmp. Ends with "N passed, N failed".
 #
 #   tests/run-all.sh [--no-vm]
 set -uo pipefail
@@ -67,6 +68,62 @@ if [ "$run_vm" = 1 ] && [ -f build/build.ninja ]; then
 	suite "vm (qemu, kernel 6.12)" build --suite vm --num-processes 1
 	echo "== what each vm scenario measured"
 	cat build/vm-out/*/results.txt 2>/dev/null
+fi
+
+# Where a clone lives must not matter (issue 14): a home directory is hidden
+# from the shipped unit (ProtectHome=yes), and /tmp from the unit
+# (PrivateTmp=yes) and from the guest (its own tmpfs). So one chroot and one
+# systemd scenario run again from a throwaway copy of this working tree
+# (tracked files and untracked, not ignored ones, so uncommitted changes are
+# what is tested) under $HOME and under /tmp, built there. The images are
+# the main build's (the same bytes wherever they are made); the kernel and
+# initramfs come from the shared cache under ~/.cache.
+location_scenarios=(supervisor_serves_erofs unit_verifies_and_is_hardened)
+location_copy=''
+trap '[ -z "$location_copy" ] || rm -rf "$location_copy"' EXIT
+clone_locations() {
+	local base name rc t1 t0=$SECONDS
+	echo "== the same scenarios from a copy of the tree under \$HOME and /tmp"
+	if ! git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		echo "clone locations: skipped, $src is not a git checkout (nothing says what to copy)"
+		return
+	fi
+	for base in "$HOME" /tmp; do
+		location_copy=$(mktemp -d "$base/cfs-location.XXXXXX")
+		# ls-files also lists tracked files deleted in the working tree.
+		git -C "$src" ls-files -z --cached --others --exclude-standard |
+			(cd "$src" && while IFS= read -r -d '' f; do
+				[ -e "$f" ] || [ -L "$f" ] && printf '%s\0' "$f"
+			done) |
+			(cd "$src" && cpio --quiet -0 -pdm "$location_copy")
+		# Only what the two scenarios run: the whole build would double the time.
+		if ! (cd "$location_copy" && meson setup build >/dev/null &&
+			meson compile -C build cachefiles-supervisor cachefiles-worker >/dev/null); then
+			echo "clone locations: the copy in $location_copy does not build"
+			failed=$((failed + 1))
+		else
+			for name in "${location_scenarios[@]}"; do
+				rc=0 t1=$SECONDS
+				CFS_BUILD=$location_copy/build CFS_IMAGES=$src/build/vm-images \
+					"$location_copy/tests/vm/run-vm.sh" "$name" >"$location_copy/build/$name.log" 2>&1 || rc=$?
+				if [ "$rc" = 0 ]; then
+					passed=$((passed + 1))
+					echo "OK   $name from $location_copy ($((SECONDS - t1)) s)"
+				else
+					failed=$((failed + 1))
+					echo "FAIL $name from $location_copy (status $rc), its console:"
+					tail -n 40 "$location_copy/build/$name.log"
+				fi
+			done
+		fi
+		rm -rf "$location_copy"
+		location_copy=''
+	done
+	echo "== clone locations: $((SECONDS - t0)) s"
+}
+
+if [ "$run_vm" = 1 ] && [ -f build/build.ninja ]; then
+	clone_locations
 fi
 
 echo "total: $((SECONDS - t_start)) s"

@@ -4,8 +4,11 @@
 # so host binaries and the source tree keep their paths and everything is
 # writable; then runs the job run-vm.sh left in the shared out dir, either
 # from a chroot (this shell stays PID 1) or as a systemd unit.
-# Kernel command line: cfs.out=DIR cfs.mode=chroot|systemd.
-set -eu
+# Kernel command line: cfs.out=DIR cfs.mode=chroot|systemd, and cfs.keep=DIR
+# (repeated) for the trees the job needs at their own paths (source, build,
+# images): those under /tmp or /run, where this script mounts fresh tmpfs,
+# are bound back from the overlay root on top of it.
+set -euf
 
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
@@ -23,11 +26,14 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 
-out='' mode=chroot
+# set -f above: a path on the command line is split on blanks (run-vm.sh
+# refuses paths with whitespace), never globbed.
+out='' mode=chroot keep=''
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	cfs.out=*) out=${arg#cfs.out=} ;;
 	cfs.mode=*) mode=${arg#cfs.mode=} ;;
+	cfs.keep=*) keep="$keep ${arg#cfs.keep=}" ;;
 	esac
 done
 [ -n "$out" ] || die "no cfs.out= on the kernel command line"
@@ -44,8 +50,32 @@ mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work 
 for d in dev proc sys; do
 	mount --move /$d /newroot/$d
 done
+# A tree the job needs that lives under /tmp or /run (a clone in /tmp, say)
+# would vanish under the fresh tmpfs below: hold a bind mount of it (the
+# overlay's view, writable like the rest) aside, and move it back on top.
+n=0
+for p in $keep; do
+	case $p in
+	/tmp/*|/run/*) ;;
+	*) continue ;;
+	esac
+	[ -d "/newroot$p" ] || die "cfs.keep=$p: no such directory in the guest root"
+	mkdir -p "/keep/$n"
+	mount --bind "/newroot$p" "/keep/$n"
+	n=$((n + 1))
+done
 mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
 mount -t tmpfs -o mode=0755 tmpfs /newroot/run
+n=0
+for p in $keep; do
+	case $p in
+	/tmp/*|/run/*) ;;
+	*) continue ;;
+	esac
+	mkdir -p "/newroot$p"
+	mount --move "/keep/$n" "/newroot$p"
+	n=$((n + 1))
+done
 mkdir -p "/newroot$out"
 mount --move /out "/newroot$out"
 
@@ -92,6 +122,9 @@ systemd)
 		man-db.timer logrotate.timer; do
 		ln -sf /dev/null "$units/$u"
 	done
+	# /tmp is set up above, kept trees included: systemd must not mount its
+	# own tmpfs over it (Debian 13 enables tmp.mount; 12 ships it disabled).
+	ln -sf /dev/null "$units/tmp.mount"
 	# Type=exec, not oneshot: the boot transaction then completes while the
 	# scenario runs, so it sees `systemctl is-system-running` = running.
 	cat >"$units/cfs-vm-job.service" <<-EOF

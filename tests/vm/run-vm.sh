@@ -5,7 +5,8 @@
 #
 # SCENARIO is a path or a name under tests/vm/scenarios/ (".sh" optional).
 # The guest sees the host's root read-only with a tmpfs overlay (same paths,
-# writable), an ext4 cache fs on /var/cache/cachefiles, and DIR (shared
+# writable; the source, build and image trees even under /tmp or /run, see
+# guest-init.sh), an ext4 cache fs on /var/cache/cachefiles, and DIR (shared
 # read-write, same path) for logs and results. Scenario environment:
 # CFS_SRC CFS_BUILD CFS_OUT CFS_CACHE_DIR CFS_IMAGES, see lib.sh.
 #
@@ -58,11 +59,10 @@ build=$(realpath -m "${CFS_BUILD:-$src/build}")
 images=$(realpath -m "${CFS_IMAGES:-$build/vm-images}")
 out=$(realpath -m "${out:-$build/vm-out/$name}")
 
-# The guest mounts its own tmpfs on /tmp and /run: host paths there vanish.
-for p in "$scenario" "$build" "$images" "$out"; do
+# Paths travel to the guest on the kernel command line, split on blanks.
+for p in "$src" "$scenario" "$build" "$images" "$out"; do
 	case $p in
-	/tmp/*|/run/*) echo "run-vm: $p is hidden inside the guest (tmpfs); use another directory" >&2; exit 2 ;;
-	*[[:space:]]*) echo "run-vm: whitespace in $p is not supported" >&2; exit 2 ;;
+	*[[:space:]\"]*) echo "run-vm: whitespace or quotes in $p are not supported; use another directory" >&2; exit 2 ;;
 	esac
 done
 
@@ -76,6 +76,19 @@ initramfs=$("$here/make-initramfs.sh")
 
 mkdir -p "$out"
 vmdir=$out/.vm
+
+# The trees the job reads, kept at their own paths in the guest even under
+# /tmp or /run, where guest-init.sh mounts fresh tmpfs. Nested ones go with
+# their parent; the out dir is shared on its own.
+keep=()
+while IFS= read -r p; do
+	[ -d "$p" ] || continue
+	for k in "${keep[@]}"; do
+		case $p/ in "$k"/*) continue 2 ;; esac
+	done
+	keep+=("$p")
+done < <(printf '%s\n' "$src" "$build" "$images" "$(dirname "$scenario")" | LC_ALL=C sort -u)
+
 rm -rf "$vmdir" "$out/results.txt"
 mkdir -p "$vmdir"
 
@@ -135,9 +148,9 @@ set +e
 timeout --kill-after=10 "$timeout" \
 	qemu-system-x86_64 -accel tcg -cpu max -smp 2,sockets=2,cores=1,threads=1 -m "$mem" -nographic -no-reboot -net none \
 	-kernel "$kernel" -initrd "$initramfs" \
-	-append "console=ttyS0 quiet panic=-1 rdinit=/init cfs.mode=$mode cfs.out=$out tsc=reliable brd.rd_nr=1 brd.rd_size=1048576 $tsc_khz" \
+	-append "console=ttyS0 quiet panic=-1 rdinit=/init cfs.mode=$mode cfs.out=$out ${keep[*]/#/cfs.keep=} tsc=reliable brd.rd_nr=1 brd.rd_size=1048576 $tsc_khz" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-virtfs local,path="$out",mount_tag=cfsout,security_model=none,multidevs=remap \
+	-virtfs local,path="${out//,/,,}",mount_tag=cfsout,security_model=none,multidevs=remap \
 	</dev/null 2>&1 | console
 qemu_rc=${PIPESTATUS[0]}
 set -e
