@@ -31,7 +31,9 @@ gdb_log=$CFS_OUT/gdb.log
 gdb -q -batch -p "$pid" -ex 'set confirm off' -ex 'break cachefiles_forget_object' -ex continue \
 	-ex 'print "stopped in forget_object"' -ex kill >"$gdb_log" 2>&1 &
 gdb_pid=$!
-wait_log "$gdb_log" "^Continuing" 1 60 || { cat "$gdb_log" >&2; scenario_fail "gdb did not attach"; }
+# Batch gdb prints no "Continuing.": the breakpoint line, then a moment for the continue.
+wait_log "$gdb_log" "^Breakpoint 1 at" 1 60 || { cat "$gdb_log" >&2; scenario_fail "gdb did not attach"; }
+sleep 1
 umount /mnt/img
 wait "$gdb_pid" || true
 grep -q "stopped in forget_object" "$gdb_log" || { cat "$gdb_log" >&2; scenario_fail "gdb never stopped it"; }
