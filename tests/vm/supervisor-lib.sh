@@ -141,8 +141,9 @@ exe_matches() {
 # --- under systemd (vm-mode: systemd) ---
 UNIT=cachefiles-supervisor
 
-# unit_install ARGS...: the project's unit file, with ExecStart pointed at
-# the test binaries; ARGS are appended to the supervisor's command line.
+# unit_install ARGS...: the project's unit file, with ExecStart (and
+# ExecReload's cachefilesctl) pointed at the test binaries; ARGS are appended
+# to the supervisor's command line.
 # The build tree (binaries) and the source tree (configs the scenarios pass)
 # may be anywhere a clone is, a home dir or /tmp included, which the shipped
 # unit hides (ProtectHome=yes, PrivateTmp=yes): this test-only drop-in binds
@@ -166,6 +167,8 @@ $home
 BindReadOnlyPaths=$CFS_SRC $CFS_BUILD
 ExecStart=
 ExecStart=$bin ${UNIT_CACHE_ARG---cache-dir $CFS_CACHE_DIR} --worker-exe ${UNIT_WORKER_BIN:-$WORKER_BIN} $(test_prefetch_arg "$@") $*
+ExecReload=
+ExecReload=$CTL_BIN reload
 EOF2
 	vm_log "unit $(grep -E "^(ExecStart=.|BindReadOnlyPaths=|ProtectHome=)" "/run/systemd/system/$UNIT.service.d/test.conf" | paste -sd " ")"
 	systemctl daemon-reload

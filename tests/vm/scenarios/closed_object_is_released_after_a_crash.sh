@@ -37,8 +37,8 @@ sleep 1
 umount /mnt/img
 wait "$gdb_pid" || true
 grep -q "stopped in forget_object" "$gdb_log" || { cat "$gdb_log" >&2; scenario_fail "gdb never stopped it"; }
-killed_store=$(fdstore_count)
-[ "$killed_store" = "$store_mounted" ] || scenario_fail "the fd store lost the object before the crash"
+# (The fd store is not read here: the restarted instance may already have dropped the
+# object; its log line below, naming the fd it got back, shows it was still there.)
 
 # systemd restarts it (Restart=always); the new instance recovers from the store.
 deadline=$((SECONDS + 30))
@@ -60,5 +60,5 @@ mount_blob_as img2 small
 check_tree /mnt/img2 "$(image_manifest small)" 2 || scenario_fail "reads after recovery failed"
 umount /mnt/img2
 systemctl stop "$UNIT"
-scenario_end store_idle="$store_idle" store_mounted="$store_mounted" store_at_crash="$killed_store" \
+scenario_end store_idle="$store_idle" store_mounted="$store_mounted" \
 	store_after="$store_after" fds_idle="$fds_idle" fds_after="$fds_after"

@@ -79,13 +79,25 @@ store_waiting=$(fdstore_count)
 [ "$store_waiting" = "$store_before" ] || scenario_fail "fd store $store_waiting while waiting, $store_before before"
 systemctl show -p StatusText --value "$UNIT" | grep -q "not serving: $conf:11" ||
 	scenario_fail "STATUS= does not say what to fix"
-"$CTL_BIN" status 2>&1 | grep -q "not serving: $conf:11" || scenario_fail "cachefilesctl status does not say why"
-readers_running || scenario_fail "the readers ended while the supervisor was not serving"
+ctl_status=$("$CTL_BIN" status 2>&1 || true)
+grep -q "not serving: $conf:11" <<<"$ctl_status" || scenario_fail "cachefilesctl status does not say why: $ctl_status"
+# A new mount while it waits: its OPEN and READs wait (no error), and are served once the file is fixed.
+ln /srv/alpha/img-alpha /srv/alpha/img-alpha-2
+mkdir -p /mnt/alpha2
+(mount -t erofs none -o fsid=img-alpha-2 /mnt/alpha2 && check_tree /mnt/alpha2 "$(image_manifest big)" 4 &&
+	echo "$CHECK_FILES $CHECK_BAD" >"$CFS_VM_TMP/waited") &
+waiter=$!
+sleep 3
+kill -0 "$waiter" 2>/dev/null || scenario_fail "the mount made while not serving did not wait"
 write_conf
 systemctl reload "$UNIT" || { unit_dump "$UNIT"; scenario_fail "reload of the fixed config failed"; }
 wait_unit_log "the config is valid now: starting to serve" 1 20 || scenario_fail "it did not start serving"
 check_tree_wait || scenario_fail "readers saw errors or bad data"
 files=$CHECK_FILES bad=$CHECK_BAD
+wait "$waiter" || scenario_fail "the mount or reads made while not serving failed"
+read -r waited_files waited_bad <"$CFS_VM_TMP/waited"
+files=$((files + waited_files)) bad=$((bad + waited_bad))
+umount /mnt/alpha2
 
 # 4. A restart with beta's blob dir gone: alpha is served, beta waits for a reload.
 mv /srv/beta /srv/beta.away
@@ -100,5 +112,5 @@ mount -t erofs none -o fsid=img-beta /mnt/beta || { unit_dump "$UNIT"; scenario_
 check_tree /mnt/beta "$(image_manifest small)" 2 || scenario_fail "beta reads failed"
 umount /mnt/beta /mnt/alpha
 systemctl stop "$UNIT"
-scenario_end files="$files" bad="$bad" reload_rc="$reload_rc" reexec_rc="$reexec_rc" \
+scenario_end files="$files" bad="$bad" files_read_after_waiting="$waited_files" reload_rc="$reload_rc" reexec_rc="$reexec_rc" \
 	restarts_while_refused="$restarts_waiting" fdstore_waiting="$store_waiting" fdstore_before="$store_before"
