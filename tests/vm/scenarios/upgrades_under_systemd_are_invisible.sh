@@ -54,7 +54,7 @@ for i in 1 2 3; do
 	# The test worker reports version "<v>-test": that is how its arrival shows.
 	install_binary "$CFS_BUILD/worker/cachefiles-worker-test" "$bindir/cachefiles-worker" "w$i"
 	systemctl reload "$UNIT"
-	wait_unit_log "starting 2 workers from" "$i" 30 || scenario_fail "reload $i not seen"
+	wait_unit_log "of 2 workers from" "$i" 30 || scenario_fail "reload $i not seen"
 	worker_upgrades=$i
 	sleep "0.$((RANDOM % 3 + 1))"
 done
