@@ -97,6 +97,11 @@ static void test_start_serves_the_domains_it_can(void)
 	write_conf(blobs2, "");
 	CHECK_EQ(domains_reload(&s), 0);
 	CHECK_EQ(domains_route(&s, "erofs,b-1"), 1);
+	for (unsigned i = 0; i < s.n_domains; i++)
+		if (s.domains[i].blob_dir_fd >= 0)
+			close(s.domains[i].blob_dir_fd);
+	free(s.domains);
+	config_free(&config);
 }
 
 int main(int argc, char **argv)

@@ -34,7 +34,7 @@ blob_dir = /srv/beta
 workers = 1
 worker_user = cfs-beta
 EOF2
-"$SUP_BIN" --check-config -c "$conf" | tee "$CFS_VM_TMP/check"
+"$SUP_BIN" --check-config -c "$conf" --worker-exe "$WORKER_BIN" | tee "$CFS_VM_TMP/check"
 grep -q "valid, 2 domains" "$CFS_VM_TMP/check" || scenario_fail "--check-config did not accept the file"
 
 supervisor_start -c "$conf"
