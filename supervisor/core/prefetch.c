@@ -15,6 +15,11 @@ bool prefetch_wanted(const struct prefetch_state *p)
 	return p->planned && !p->in_flight && !p->stopped && p->next < p->end;
 }
 
+bool prefetch_held(const struct prefetch_state *p, uint64_t now_ms)
+{
+	return now_ms < p->held_until_ms;
+}
+
 void prefetch_take(struct prefetch_state *p, uint32_t chunk, uint64_t *off, uint64_t *len)
 {
 	*off = p->next;
@@ -25,10 +30,25 @@ void prefetch_take(struct prefetch_state *p, uint32_t chunk, uint64_t *off, uint
 void prefetch_answered(struct prefetch_state *p, uint64_t off, uint64_t len, int64_t result)
 {
 	p->in_flight = false;
-	if (result < 0)
+	if (result < 0) {
 		p->stopped = true;
-	else if (off == p->next)
+		return;
+	}
+	p->refusals = 0;
+	if (off == p->next)
 		p->next = off + len;
+}
+
+void prefetch_refused(struct prefetch_state *p, uint64_t off, uint64_t now_ms)
+{
+	p->in_flight = false;
+	if (off < p->next)
+		p->next = off;
+	if (++p->refusals > PREFETCH_REFUSALS_MAX) {
+		p->stopped = true;
+		return;
+	}
+	p->held_until_ms = now_ms + ((uint64_t)PREFETCH_HOLD_MS << (p->refusals - 1));
 }
 
 void prefetch_lost(struct prefetch_state *p, uint64_t off, bool crashed, unsigned crash_limit)

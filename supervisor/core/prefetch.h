@@ -25,21 +25,35 @@
 /* Per object; all zeros: not planned yet. */
 struct prefetch_state {
 	bool planned;
-	bool in_flight;	 /* one chunk at a time per object: progress stays a single offset */
-	bool stopped;	 /* a chunk failed (short or unreadable blob), or crashed workers too often */
-	uint8_t crashes; /* workers that crashed holding a chunk of it */
-	uint64_t next;	 /* start of the next chunk; everything before it is filled once no chunk is out */
-	uint64_t end;	 /* where prefetch stops, page aligned, within the object */
+	bool in_flight;		/* one chunk at a time per object: progress stays a single offset */
+	bool stopped;		/* a chunk failed (short or unreadable blob), or crashed workers too often */
+	uint8_t crashes;	/* workers that crashed holding a chunk of it */
+	uint8_t refusals;	/* chunks the cache refused for now (prefetch_refused()), in a row */
+	uint64_t held_until_ms; /* no chunk before then */
+	uint64_t next;		/* start of the next chunk; everything before it is filled once no chunk is out */
+	uint64_t end;		/* where prefetch stops, page aligned, within the object */
 };
 
 /* limit: the domain's prefetch setting in bytes (0: none, UINT64_MAX: all). */
 void prefetch_plan(struct prefetch_state *p, uint64_t limit, uint64_t size);
 /* Whether a chunk can be handed out now. */
 bool prefetch_wanted(const struct prefetch_state *p);
+/* Whether a wanted chunk must wait until a refusal's pause is over. */
+bool prefetch_held(const struct prefetch_state *p, uint64_t now_ms);
 /* The next chunk [*off, *off + *len), at most chunk bytes, page aligned; marks it in flight. */
 void prefetch_take(struct prefetch_state *p, uint32_t chunk, uint64_t *off, uint64_t *len);
 /* The chunk at off..off+len was answered: result >= 0 bytes written, or -errno. */
 void prefetch_answered(struct prefetch_state *p, uint64_t off, uint64_t len, int64_t result);
+/*
+ * The cache refused the chunk at off for now (ENOBUFS): right after copen
+ * the kernel has not attached the cache file to the object yet (6.12
+ * fs/cachefiles/namei.c sets object->file after the copen), and a full
+ * cache refuses too. The chunk is held back for a pause that doubles from
+ * PREFETCH_HOLD_MS; after PREFETCH_REFUSALS_MAX in a row prefetch stops.
+ */
+#define PREFETCH_HOLD_MS 100
+#define PREFETCH_REFUSALS_MAX 8
+void prefetch_refused(struct prefetch_state *p, uint64_t off, uint64_t now_ms);
 /*
  * The chunk's worker died: it is handed out again, unless workers crashed
  * (not: were killed from outside) on this object's chunks crash_limit times.

@@ -30,8 +30,8 @@ static int idle_worker(const struct domain *d)
 	return prefetching + 1 < ready ? idle : -1;
 }
 
-/* The next open object of the domain with a chunk to hand out, round robin. */
-static struct object *object_with_work(struct supervisor *s, struct domain *d)
+/* The next open object of the domain with a chunk to hand out, round robin; *held: one waits for a pause. */
+static struct object *object_with_work(struct supervisor *s, struct domain *d, uint64_t now, bool *held)
 {
 	struct objects *t = &s->objects;
 	unsigned di = (unsigned)(d - s->domains);
@@ -43,7 +43,9 @@ static struct object *object_with_work(struct supervisor *s, struct domain *d)
 			continue;
 		if (!o->prefetch.planned)
 			prefetch_plan(&o->prefetch, d->settings.prefetch, o->size);
-		if (prefetch_wanted(&o->prefetch)) {
+		if (prefetch_wanted(&o->prefetch) && prefetch_held(&o->prefetch, now)) {
+			*held = true;
+		} else if (prefetch_wanted(&o->prefetch)) {
 			d->prefetch_cursor = i + 1;
 			return o;
 		}
@@ -135,14 +137,15 @@ bool pool_chunks_hand_out(struct supervisor *s, struct domain *d, uint64_t now)
 	    (!d->readahead_hint && !d->settings.prefetch))
 		return false;
 	while ((slot = idle_worker(d)) >= 0) {
+		bool held = false;
 		struct object *o;
 		uint64_t left;
 		/* Readahead before prefetch: a reader is known to want it soon. */
 		if (send_readahead(s, d, (unsigned)slot, now))
 			continue;
-		o = d->settings.prefetch ? object_with_work(s, d) : NULL;
+		o = d->settings.prefetch ? object_with_work(s, d, now, &held) : NULL;
 		if (!o)
-			return false;
+			return held; /* a held chunk needs the timer to go out */
 		left = o->prefetch.end - o->prefetch.next;
 		if (prefetch_bucket_take(&d->prefetch_bucket, d->settings.prefetch_rate, now,
 					 left < PREFETCH_CHUNK ? left : PREFETCH_CHUNK) > 0)
@@ -182,6 +185,14 @@ const char *pool_chunk_answered(struct supervisor *s, struct domain *d, unsigned
 			window_fill_lost(&o->window, chunk.off);
 		else
 			add_readahead(s, d, (uint64_t)result);
+		return NULL;
+	}
+	if (result == -ENOBUFS) {
+		prefetch_refused(&o->prefetch, chunk.off, now_ms());
+		if (o->prefetch.stopped)
+			log_warning("domain %s obj %u: prefetch stopped at %" PRIu64 ": the cache refused it %u times "
+				    "(cache fs full?) (READs go on as usual)",
+				    d->name, o->obj_id, chunk.off, o->prefetch.refusals);
 		return NULL;
 	}
 	prefetch_answered(&o->prefetch, chunk.off, chunk.len, result);

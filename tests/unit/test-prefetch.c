@@ -2,7 +2,8 @@
 /*
  * Prefetch progress and its rate bucket: chunks cover the planned range in
  * order with no hole, a lost chunk is handed out again, a failed one stops
- * the object, and the bucket holds prefetch to its rate.
+ * the object, one the cache refused for now waits a growing pause, and the
+ * bucket holds prefetch to its rate.
  */
 #include <stdint.h>
 
@@ -116,6 +117,48 @@ static void a_rate_below_one_chunk_still_sends_it(void)
 	CHECK_EQ(prefetch_bucket_take(&b, 256u << 10, wait, PREFETCH_CHUNK), 0);
 }
 
+/* ENOBUFS right after copen (no cache file attached yet): the chunk waits, then goes out again. */
+static void a_refused_chunk_waits_and_goes_again(void)
+{
+	struct prefetch_state p = { 0 };
+	uint64_t off, len, now = 1000;
+
+	prefetch_plan(&p, UINT64_MAX, 4 * PREFETCH_CHUNK);
+	prefetch_take(&p, PREFETCH_CHUNK, &off, &len);
+	prefetch_refused(&p, off, now);
+	CHECK(!p.stopped);
+	CHECK(prefetch_wanted(&p));
+	CHECK(prefetch_held(&p, now + PREFETCH_HOLD_MS - 1));
+	CHECK(!prefetch_held(&p, now + PREFETCH_HOLD_MS));
+	prefetch_take(&p, PREFETCH_CHUNK, &off, &len);
+	CHECK_EQ(off, 0); /* the same chunk */
+	prefetch_refused(&p, off, now);
+	CHECK(prefetch_held(&p, now + 2 * PREFETCH_HOLD_MS - 1)); /* the pause doubles */
+	prefetch_take(&p, PREFETCH_CHUNK, &off, &len);
+	prefetch_answered(&p, off, len, (int64_t)len);
+	CHECK_EQ(p.refusals, 0); /* a chunk that went in ends the run */
+	CHECK_EQ(p.next, PREFETCH_CHUNK);
+}
+
+/* A cache that keeps refusing (full) stops prefetch of the object after PREFETCH_REFUSALS_MAX pauses. */
+static void a_cache_that_keeps_refusing_stops_the_object(void)
+{
+	struct prefetch_state p = { 0 };
+	uint64_t off, len;
+
+	prefetch_plan(&p, UINT64_MAX, 4 * PREFETCH_CHUNK);
+	for (unsigned i = 0; i < PREFETCH_REFUSALS_MAX; i++) {
+		CHECK(prefetch_wanted(&p));
+		prefetch_take(&p, PREFETCH_CHUNK, &off, &len);
+		prefetch_refused(&p, off, 0);
+	}
+	CHECK(!p.stopped);
+	prefetch_take(&p, PREFETCH_CHUNK, &off, &len);
+	prefetch_refused(&p, off, 0);
+	CHECK(p.stopped);
+	CHECK(!prefetch_wanted(&p));
+}
+
 int main(void)
 {
 	RUN(chunks_cover_the_range_in_order);
@@ -123,6 +166,8 @@ int main(void)
 	RUN(a_lost_chunk_is_handed_out_again);
 	RUN(a_failed_chunk_stops_the_object);
 	RUN(chunks_that_crash_workers_stop_the_object);
+	RUN(a_refused_chunk_waits_and_goes_again);
+	RUN(a_cache_that_keeps_refusing_stops_the_object);
 	RUN(the_bucket_holds_the_rate);
 	RUN(a_rate_below_one_chunk_still_sends_it);
 	return 0;
