@@ -226,7 +226,7 @@ static void object_persist(struct supervisor *s, struct transport_state *t, stru
 		return;
 	}
 	o->state_idx = idx;
-	fdname_of_object(o->obj_id, name);
+	fdname_of_object((uint32_t)idx, state_generation(&t->state, (uint32_t)idx), name);
 	o->in_fdstore = fdstore_push(name, o->anon_fd) == 0 && fdstore_available();
 }
 
@@ -235,8 +235,8 @@ static void cachefiles_forget_object(struct supervisor *s, struct object *o)
 	struct transport_state *t = s->transport_state;
 	char name[32];
 
-	if (o->in_fdstore) {
-		fdname_of_object(o->obj_id, name);
+	if (o->in_fdstore && o->state_idx >= 0) {
+		fdname_of_object((uint32_t)o->state_idx, state_generation(&t->state, (uint32_t)o->state_idx), name);
 		fdstore_remove(name);
 	}
 	if (o->state_idx >= 0)
@@ -386,11 +386,10 @@ static int cachefiles_hand_over(struct supervisor *s, transport_pass_fd pass, vo
 		struct object *o = s->objects.by_handle[i];
 		if (!o)
 			continue;
-		if (o->state != OBJECT_OPEN) {
-			objects_remove(&s->objects, o);
+		/* Not passed, it closes at exec (every fd of ours is close-on-exec). */
+		if (o->state != OBJECT_OPEN || o->state_idx < 0)
 			continue;
-		}
-		fdname_of_object(o->obj_id, name);
+		fdname_of_object((uint32_t)o->state_idx, state_generation(&t->state, (uint32_t)o->state_idx), name);
 		r = pass(ctx, o->anon_fd, name);
 	}
 	return r;

@@ -87,6 +87,39 @@ static bool object_withdrawn(int fd)
 	return lseek(fd, 0, SEEK_CUR) < 0 && errno == ENOBUFS;
 }
 
+/*
+ * Which record an object fd's name points at: its index and generation
+ * (fdnames.h), or a predecessor's "obj-<id>" looked up by object id.
+ * Returns the record's index, -ENOENT when no record matches, -EINVAL for
+ * a name of neither form.
+ */
+static int record_of_name(const struct transport_state *t, const struct idmap *records, const char *name, bool *legacy)
+{
+	uint32_t idx, obj_id;
+	uint8_t gen;
+
+	*legacy = false;
+	if (fdname_parse_object(name, &idx, &gen) == 0)
+		return idx < t->state.n_records && t->state.used[idx] && state_generation(&t->state, idx) == gen
+			       ? (int)idx
+			       : -ENOENT;
+	if (fdname_parse_legacy(name, &obj_id) < 0)
+		return -EINVAL;
+	*legacy = true;
+	idx = (uint32_t)(uintptr_t)idmap_get(records, obj_id);
+	return idx ? (int)idx - 1 : -ENOENT;
+}
+
+/* A predecessor's name goes: the fd is kept under the name this scheme gives it. */
+static void rename_legacy(struct transport_state *t, const char *name, int idx, int fd)
+{
+	char now[FDNAME_OBJECT_SIZE];
+
+	fdname_of_object((uint32_t)idx, state_generation(&t->state, (uint32_t)idx), now);
+	fdstore_remove(name);
+	fdstore_push(now, fd);
+}
+
 static int recover_object(struct supervisor *s, struct transport_state *t, const struct idmap *records,
 			  const char *name, int fd, uint8_t *claimed)
 {
@@ -94,20 +127,22 @@ static int recover_object(struct supervisor *s, struct transport_state *t, const
 	struct object proto = { .anon_fd = fd, .state = OBJECT_OPEN, .in_fdstore = fdstore_available() };
 	struct object *o;
 	int idx, domain, r;
+	bool legacy;
 
-	if (fdname_parse_object(name, &proto.obj_id) < 0)
+	idx = record_of_name(t, records, name, &legacy);
+	if (idx == -EINVAL)
 		return drop_fd(name, fd, "unknown name");
 	if (object_withdrawn(fd))
 		return drop_fd(
 			name, fd,
 			"the kernel withdrew the object (lseek: ENOBUFS; a predecessor read its CLOSE and died before "
 			"forgetting it)");
-	idx = (int)(uintptr_t)idmap_get(records, proto.obj_id) - 1;
 	if (idx < 0 || claimed[idx] || state_read(&t->state, (uint32_t)idx, &rec) < 0)
 		return drop_fd(name, fd, "no state record (the kernel reopens the object on demand)");
 	domain = s->sink->route(s, rec.volume_key);
 	if (domain < 0)
 		return drop_fd(name, fd, "no domain serves its volume any more");
+	proto.obj_id = rec.obj_id;
 	proto.size = rec.size;
 	proto.domain = (unsigned)domain;
 	proto.state_idx = idx;
@@ -118,6 +153,8 @@ static int recover_object(struct supervisor *s, struct transport_state *t, const
 	if (r < 0)
 		return drop_fd(name, fd, "cannot track it");
 	claimed[idx] = 1;
+	if (legacy && proto.in_fdstore)
+		rename_legacy(t, name, idx, fd);
 	return 1;
 }
 

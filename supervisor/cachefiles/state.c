@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdnames.h"
+
 #define STATE_GROW 256
 #define STATE_MAGIC 0x43465331u /* "CFS1" */
 
@@ -47,12 +49,17 @@ uint32_t state_checksum(const struct state_record *rec)
 
 static int grow(struct state *st, uint32_t n)
 {
-	uint8_t *used = realloc(st->used, n);
+	uint8_t *used = realloc(st->used, n), *gen;
 
 	if (!used)
 		return -ENOMEM;
-	memset(used + st->n_records, 0, n - st->n_records);
 	st->used = used;
+	gen = realloc(st->gen, n);
+	if (!gen)
+		return -ENOMEM;
+	st->gen = gen;
+	memset(used + st->n_records, 0, n - st->n_records);
+	memset(gen + st->n_records, 0, n - st->n_records);
 	if (ftruncate(st->fd, record_offset(n)) < 0)
 		return -errno;
 	st->n_records = n;
@@ -81,8 +88,12 @@ int state_adopt(struct state *st, int fd)
 	r = grow(st, (uint32_t)(sb.st_size / (off_t)sizeof(struct state_record)) - 1);
 	if (r < 0)
 		return r;
-	for (uint32_t i = 0; i < st->n_records; i++)
+	for (uint32_t i = 0; i < st->n_records; i++) {
 		st->used[i] = state_read(st, i, &rec) == 0;
+		/* A cleared record keeps its generation: the next one at its index counts on from it. */
+		if (pread(st->fd, &rec, sizeof(rec), record_offset(i)) == (ssize_t)sizeof(rec))
+			st->gen[i] = rec.fd_gen % FDNAME_GENERATIONS;
+	}
 	return 0;
 }
 
@@ -109,10 +120,12 @@ int state_add(struct state *st, const struct state_record *in)
 		if (r < 0)
 			return r;
 	}
+	rec.fd_gen = (uint8_t)((st->gen[idx] + 1) % FDNAME_GENERATIONS);
 	rec.checksum = state_checksum(&rec);
 	if (pwrite(st->fd, &rec, sizeof(rec), record_offset(idx)) != (ssize_t)sizeof(rec))
 		return errno ? -errno : -EIO;
 	st->used[idx] = 1;
+	st->gen[idx] = rec.fd_gen;
 	return (int)idx;
 }
 
@@ -126,10 +139,16 @@ void state_clear(struct state *st, uint32_t idx)
 	st->used[idx] = 0;
 }
 
+uint8_t state_generation(const struct state *st, uint32_t idx)
+{
+	return idx < st->n_records ? st->gen[idx] : 0;
+}
+
 void state_free(struct state *st)
 {
 	if (st->fd >= 0)
 		close(st->fd);
 	free(st->used);
+	free(st->gen);
 	*st = (struct state){ .fd = -1 };
 }

@@ -24,7 +24,13 @@ struct state_record {
 	uint32_t cookie_len;
 	uint8_t cookie[COOKIE_KEY_MAX + 1];
 	char volume_key[KMSG_VOLUME_KEY_MAX + 1];
-	uint8_t pad[1024 - 4 - 4 - 8 - 4 - (COOKIE_KEY_MAX + 1) - (KMSG_VOLUME_KEY_MAX + 1)];
+	/*
+	 * Counts the records written at this index, modulo FDNAME_GENERATIONS,
+	 * for the object's fd name (fdnames.h). Taken from what was the padding:
+	 * a predecessor's records read as generation 0.
+	 */
+	uint8_t fd_gen;
+	uint8_t pad[1024 - 4 - 4 - 8 - 4 - (COOKIE_KEY_MAX + 1) - (KMSG_VOLUME_KEY_MAX + 1) - 1];
 };
 
 _Static_assert(sizeof(struct state_record) == 1024, "records never straddle a page");
@@ -34,15 +40,18 @@ struct state {
 	uint32_t starts;    /* supervisor starts on this state, first one included */
 	uint32_t n_records; /* capacity */
 	uint8_t *used;	    /* which records are taken (in memory only) */
+	uint8_t *gen;	    /* each index's last fd_gen, taken or not */
 };
 
 /* Creates a new, empty state memfd. */
 int state_create(struct state *st);
 /* Takes over a state memfd from a predecessor; valid records are marked used. */
 int state_adopt(struct state *st, int fd);
-/* Writes a record into a free index; returns that index or -errno. */
+/* Writes a record into a free index with the index's next fd_gen; returns that index or -errno. */
 int state_add(struct state *st, const struct state_record *rec);
 void state_clear(struct state *st, uint32_t idx);
+/* The fd_gen of the record last written at idx. */
+uint8_t state_generation(const struct state *st, uint32_t idx);
 /* Counts one more supervisor start in the header; returns the count. */
 uint32_t state_count_start(struct state *st);
 /* Reads record idx; returns 0 if it is valid and in use, -ENOENT otherwise. */

@@ -50,6 +50,7 @@ struct key_def {
 	const char *option;	/* --blob-dir mode's option; NULL: the file's only */
 	char short_opt;		/* and its short form; 0: none */
 	const char *if_missing; /* required keys: what to write; NULL: optional */
+	const char *why_max;	/* why a number may not be larger, if that is not plain */
 };
 
 #define FIELD(type, field) .offset = offsetof(struct type, field), .size = sizeof(((struct type *)0)->field)
@@ -62,7 +63,10 @@ static const struct key_def cache_keys[] = {
 	{ "tag", KEY_TAG, FIELD(config_cache, tag), .def = "cfs", .option = "--tag", .short_opt = 't' },
 	{ "device", KEY_PATH, FIELD(config_cache, device), .def = "/dev/cachefiles", .option = "--device" },
 	/* = FileDescriptorStoreMax in the unit, less the device and the state memfd */
-	{ "max_objects", KEY_UINT, FIELD(config_cache, max_objects), 1, 1u << 20, .def = "16384" },
+	{ "max_objects", KEY_UINT, FIELD(config_cache, max_objects), 1, MAX_OBJECTS_LIMIT, .def = MAX_OBJECTS_DEFAULT,
+	  .why_max = "after a restart or re-exec every object's fd comes back with its name, all names in one "
+		     "LISTEN_FDNAMES environment string, and Linux refuses one over 128 KiB: more objects "
+		     "could not all be recovered" },
 	{ "request_timeout", KEY_DURATION, FIELD(config_cache, request_timeout_ms), 1, MS_PER_HOUR, .def = "30s",
 	  .option = "--request-timeout" },
 	{ "crash_limit", KEY_UINT, FIELD(config_cache, crash_limit), 1, 100, .def = "3", .option = "--crash-limit" },
@@ -123,8 +127,9 @@ static int key_parse(const struct key_def *k, const char *value, bool bare_ms, v
 	case KEY_UINT:
 		if (config_parse_uint(value, k->min, k->max, &v) == 0)
 			return store_number(k, field, v);
-		snprintf(why, n, "expected a whole number from %llu to %llu", (unsigned long long)k->min,
-			 (unsigned long long)k->max);
+		b = k->why_max && config_parse_uint(value, k->max + 1, UINT64_MAX, &v) == 0; /* too large */
+		snprintf(why, n, "expected a whole number from %llu to %llu%s%s", (unsigned long long)k->min,
+			 (unsigned long long)k->max, b ? "; " : "", b ? k->why_max : "");
 		break;
 	case KEY_DURATION:
 		if (config_parse_duration_ms(value, bare_ms, k->min, k->max, &v) == 0)
@@ -181,7 +186,7 @@ static int key_parse(const struct key_def *k, const char *value, bool bare_ms, v
 /* Every key's default, through the parser that reads the file, into base (a config_cache or config_domain). */
 static void key_defaults(const struct key_def *keys, size_t n, void *base)
 {
-	char why[300];
+	char why[512];
 
 	for (size_t i = 0; i < n; i++)
 		if (keys[i].def &&
@@ -260,7 +265,7 @@ static void error_here(struct parse *p, const char *fmt, ...)
 
 static void section_end(struct parse *p)
 {
-	char why[300];
+	char why[512];
 
 	if (p->section != SECTION_DOMAIN || !p->domain_is_real)
 		return;
@@ -427,7 +432,7 @@ static void volumes_add(struct parse *p, const char *value)
 
 static void set_blob_dir(struct parse *p, const struct key_def *k, char *field, const char *value)
 {
-	char why[300];
+	char why[512];
 	struct stat st;
 
 	if (value[0] != '/') {
@@ -448,7 +453,7 @@ static void set_blob_dir(struct parse *p, const struct key_def *k, char *field, 
 
 static void set_value(struct parse *p, const struct key_def *k, void *field, const char *value)
 {
-	char why[300];
+	char why[512];
 
 	if (k->type == KEY_VOLUME)
 		volumes_add(p, value);
@@ -585,7 +590,7 @@ int config_args_set(struct config *cfg, const char *option, const char *value, s
 	bool in_cache;
 	const struct key_def *k = key_by_option(option, &in_cache);
 	char *base = in_cache ? (char *)&cfg->cache : (char *)&cfg->domains[0];
-	char why[300];
+	char why[512];
 
 	if (!k) {
 		config_errors_add(errs, NULL, 0, "%s sets no key of the configuration", option);
@@ -600,7 +605,7 @@ int config_args_set(struct config *cfg, const char *option, const char *value, s
 
 int config_args_finish(struct config *cfg, struct config_errors *errs)
 {
-	char why[300];
+	char why[512];
 
 	if (domain_check(&cfg->domains[0], true, why, sizeof(why)) < 0) {
 		config_errors_add(errs, NULL, 0, "%s", why);

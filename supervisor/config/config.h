@@ -35,6 +35,16 @@
 /* The erofs part of every volume key the kernel sends: "erofs,<domain_id|fsid>". */
 #define CONFIG_VOLUME_PREFIX "erofs,"
 
+/*
+ * The most max_objects may be: a restart must hand every object's fd back,
+ * and systemd and our re-exec name them all in one LISTEN_FDNAMES string,
+ * which Linux refuses beyond 128 KiB. The cachefiles transport's names
+ * (supervisor/cachefiles/fdnames.h) fit up to 26 990 objects; its unit
+ * test holds this bound to them.
+ */
+#define MAX_OBJECTS_LIMIT 26000u
+#define MAX_OBJECTS_DEFAULT "24576"
+
 struct config_cache {
 	char dir[CONFIG_VALUE_MAX + 1];
 	char tag[CONFIG_NAME_MAX + 1];

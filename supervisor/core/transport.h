@@ -55,7 +55,7 @@ struct transport_ops {
 	void (*settle)(struct supervisor *s);
 	/* Forgets what the transport persisted about an object about to go. */
 	void (*forget_object)(struct supervisor *s, struct object *o);
-	/* Passes every fd a successor needs, with its name (re-exec). */
+	/* Passes every fd a successor needs, with its name (re-exec); changes nothing, so it may be counted first. */
 	int (*hand_over)(struct supervisor *s, transport_pass_fd pass, void *ctx);
 	/* Closes everything; without a fd store this ends the cache. */
 	void (*free)(struct supervisor *s);

@@ -81,7 +81,7 @@ static void take_reexec(struct supervisor *s)
 {
 	char why[512], line[PATH_MAX + 64];
 
-	if (reexec_check(s, why, sizeof(why)) < 0) {
+	if (reexec_fits(s, why, sizeof(why)) < 0 || reexec_check(s, why, sizeof(why)) < 0) {
 		control_verdict(s, CONTROL_REEXEC, NULL, why);
 		return;
 	}

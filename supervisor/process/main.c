@@ -114,14 +114,35 @@ static void signal_ready(const struct settings *cfg)
 }
 
 /* Every object holds an fd: take all the kernel allows (workers get their own bound). */
-static void raise_fd_limit(void)
+/* Fds beyond max_objects: the device, the state, sockets, pidfds, blob dirs, the loop's own. */
+#define FD_HEADROOM 1024
+
+/*
+ * One anon fd per object: the soft limit goes up to the hard one, and the
+ * hard one (without systemd's LimitNOFILE= often 4096) up to what
+ * max_objects needs if root may (CAP_SYS_RESOURCE). Short of it, the OPENs
+ * past it would fail with EMFILE: said now, with what to change.
+ */
+static void raise_fd_limit(const struct supervisor *s)
 {
+	rlim_t want = (rlim_t)s->cfg.max_objects + FD_HEADROOM;
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_max < want) {
+		struct rlimit more = { want, want };
+		if (setrlimit(RLIMIT_NOFILE, &more) == 0)
+			return;
 	}
+	rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_max < want)
+		log_warning("The fd limit (RLIMIT_NOFILE) is %llu, below max_objects = %u and %u more: objects past "
+			    "about %llu will fail to open (EMFILE); raise LimitNOFILE= in the unit or ulimit -Hn, "
+			    "or lower max_objects",
+			    (unsigned long long)rl.rlim_max, s->cfg.max_objects, FD_HEADROOM,
+			    (unsigned long long)(rl.rlim_max > FD_HEADROOM ? rl.rlim_max - FD_HEADROOM : 0));
 }
 
 static void shutdown_all(struct supervisor *s)
@@ -174,7 +195,7 @@ static int prepare(struct supervisor *s, char **argv)
 	s->self_exe = realpath("/proc/self/exe", NULL);
 	if (!s->self_exe)
 		return log_error_errno(-errno, "Cannot resolve /proc/self/exe");
-	raise_fd_limit();
+	raise_fd_limit(s);
 	return s->transport->init(s);
 }
 

@@ -45,6 +45,39 @@ static int pass_fd(void *ctx, int fd, const char *name)
 	return 0;
 }
 
+/* Linux's MAX_ARG_STRLEN, for "LISTEN_FDNAMES=" + the names + NUL. */
+#define ENV_STRING_MAX (32u * 4096u)
+
+struct counted {
+	size_t n, names_len;
+};
+
+static int count_fd(void *ctx, int fd, const char *name)
+{
+	struct counted *c = ctx;
+
+	c->names_len += strlen(name) + (c->n ? 1 : 0);
+	c->n++;
+	return 0;
+}
+
+int reexec_fits(struct supervisor *s, char *why, size_t size)
+{
+	struct counted c = { 0 };
+	size_t len;
+
+	(void)s->transport->hand_over(s, count_fd, &c);
+	len = strlen("LISTEN_FDNAMES=") + c.names_len + 1;
+	if (len <= ENV_STRING_MAX)
+		return 0;
+	snprintf(why, size,
+		 "re-exec refused, still serving: the names of the %zu fds to pass make a LISTEN_FDNAMES of %zu "
+		 "bytes, over Linux's %u for one environment string (fewer objects open would fit)",
+		 c.n, len, ENV_STRING_MAX);
+	log_error("%s", why);
+	return -E2BIG;
+}
+
 /* Puts the passed fds at 3, 4, ... without clobbering one with another. */
 static int move_into_place(struct passed *p)
 {

@@ -24,4 +24,12 @@ int supervisor_reexec(struct supervisor *s);
 #define REEXEC_CHECK_TIMEOUT_MS 10000
 int reexec_check(struct supervisor *s, char *why, size_t size);
 
+/*
+ * Whether the fds a re-exec would pass fit its environment: their names,
+ * joined in LISTEN_FDNAMES, within Linux's 128 KiB for one string (an
+ * execve past it fails with E2BIG when the loop is already gone). Returns 0,
+ * or -E2BIG with why.
+ */
+int reexec_fits(struct supervisor *s, char *why, size_t size);
+
 #endif

@@ -34,27 +34,8 @@ unit_install "${SUP_ARGS[@]}"
 systemctl start "$UNIT" || { unit_dump "$UNIT"; exit 1; }
 fds_idle=$(fd_count "$(main_pid)")
 
-# mounts mount|umount FROM TO: the syscalls from one process. mount(8) is
-# one exec and one read of /proc/self/mountinfo per mount: 0.3 s a mount
-# under TCG once a thousand are there.
-mounts() {
-	python3 - "$@" <<-'EOF'
-		import ctypes, os, sys
-		libc = ctypes.CDLL(None, use_errno=True)
-		what, lo, hi = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-		for i in range(lo, hi):
-		    target = b"/mnt/scale/t%d" % i
-		    if what == "mount":
-		        os.makedirs(target, exist_ok=True)
-		        r = libc.mount(b"none", target, b"erofs", 0, b"domain_id=scale,fsid=t%d" % i)
-		    else:
-		        r = libc.umount2(target, 0)
-		    if r != 0:
-		        sys.exit("%s %s: %s" % (what, target.decode(), os.strerror(ctypes.get_errno())))
-	EOF
-}
 t0=$EPOCHREALTIME
-mounts mount 0 "$objects" || scenario_fail "a mount failed"
+mount_many mount /mnt/scale scale 0 "$objects" || scenario_fail "a mount failed"
 mount_s=$(elapsed "$t0")
 wait_status_objects "$objects" || scenario_fail "STATUS does not show $objects objects"
 store_before=$(fdstore_count)
@@ -97,7 +78,7 @@ done
 [ "$bad" = 0 ] || scenario_fail "$bad sampled mounts read wrong data"
 
 t0=$EPOCHREALTIME
-mounts umount 0 "$objects" || scenario_fail "an umount failed"
+mount_many umount /mnt/scale scale 0 "$objects" || scenario_fail "an umount failed"
 umount_s=$(elapsed "$t0")
 wait_status_objects 0 || scenario_fail "objects left after umount"
 store_idle=$(fdstore_count)

@@ -195,7 +195,7 @@ static void options_set_the_keys_and_defaults_are_the_files(void)
 	CHECK(strcmp(s.cfg.device_path, "/dev/cachefiles") == 0);
 	CHECK_EQ(s.cfg.request_timeout_ms, 30000);
 	CHECK_EQ(s.cfg.crash_limit, 3);
-	CHECK_EQ(s.cfg.max_objects, 16384);
+	CHECK_EQ(s.cfg.max_objects, 24576);
 	args_free(&a);
 
 	s = (struct supervisor){ 0 };

@@ -107,7 +107,12 @@ static void bad_values_say_what_is_expected(void)
 	expect_error(DOMAIN_A "workers = 33\n", 4, "workers = '33': expected a whole number from 1 to 32");
 	expect_error(DOMAIN_A "workers = 2x\n", 4, "workers = '2x': expected a whole number from 1 to 32");
 	expect_error("[cache]\nmax_objects = -1\n" DOMAIN_A, 2,
-		     "max_objects = '-1': expected a whole number from 1 to 1048576");
+		     "max_objects = '-1': expected a whole number from 1 to 26000");
+	/* Beyond what a restart could hand back: the error says why there is a limit. */
+	expect_error("[cache]\nmax_objects = 30000\n" DOMAIN_A, 2,
+		     "max_objects = '30000': expected a whole number from 1 to 26000; after a restart or re-exec "
+		     "every object's fd comes back with its name, all names in one LISTEN_FDNAMES environment "
+		     "string, and Linux refuses one over 128 KiB: more objects could not all be recovered");
 	expect_error("[cache]\ncrash_limit = 99999999999999999999999\n" DOMAIN_A, 2,
 		     "crash_limit = '99999999999999999999999': expected a whole number from 1 to 100");
 	expect_error("[cache]\nrequest_timeout = 30\n" DOMAIN_A, 2,
@@ -369,7 +374,7 @@ static void valid_file_gives_values_and_defaults(void)
 	CHECK(strcmp(cfg.cache.dir, "/var/cache/cfs-test") == 0);
 	CHECK(strcmp(cfg.cache.tag, "cfs") == 0);
 	CHECK(strcmp(cfg.cache.device, "/dev/cachefiles") == 0);
-	CHECK_EQ(cfg.cache.max_objects, 16384);
+	CHECK_EQ(cfg.cache.max_objects, 24576);
 	CHECK_EQ(cfg.cache.request_timeout_ms, 1500);
 	CHECK_EQ(cfg.cache.crash_limit, 5);
 	CHECK_EQ(cfg.n_domains, 2);

@@ -104,6 +104,40 @@ static void test_start_serves_the_domains_it_can(void)
 	config_free(&config);
 }
 
+/* A transport whose fds to pass are as many, with names as long, as the test says. */
+static unsigned fake_fds;
+static size_t fake_name_len;
+
+static int fake_hand_over(struct supervisor *s, transport_pass_fd pass, void *ctx)
+{
+	char name[256];
+
+	memset(name, 'n', fake_name_len);
+	name[fake_name_len] = '\0';
+	for (unsigned i = 0; i < fake_fds; i++) {
+		int r = pass(ctx, -1, name);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A re-exec whose LISTEN_FDNAMES would pass 128 KiB is refused while the loop still serves (issue 16). */
+static void test_reexec_refused_when_names_do_not_fit(void)
+{
+	static const struct transport_ops fake = { .name = "fake", .hand_over = fake_hand_over };
+	struct supervisor s = { .transport = &fake };
+	char why[512] = "";
+
+	fake_fds = 20000;
+	fake_name_len = 4; /* 20000 * 5 bytes: fits */
+	CHECK_EQ(reexec_fits(&s, why, sizeof(why)), 0);
+	fake_name_len = 11; /* "obj-1234567": 20000 * 12 bytes does not */
+	CHECK_EQ(reexec_fits(&s, why, sizeof(why)), -E2BIG);
+	CHECK(strstr(why, "re-exec refused, still serving: the names of the 20000 fds to pass make a LISTEN_FDNAMES "
+			  "of 240015 bytes, over Linux's 131072") == why);
+}
+
 int main(int argc, char **argv)
 {
 	CHECK(argc == 2);
@@ -115,6 +149,7 @@ int main(int argc, char **argv)
 	CHECK(mkdir(dir, 0700) == 0 && mkdir(blobs, 0700) == 0 && mkdir(blobs2, 0700) == 0);
 	RUN(test_reexec_is_checked_first);
 	RUN(test_start_serves_the_domains_it_can);
+	RUN(test_reexec_refused_when_names_do_not_fit);
 	unlink(conf);
 	rmdir(blobs);
 	rmdir(blobs2);

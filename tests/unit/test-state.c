@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "check.h"
+#include "fdnames.h"
 #include "state.h"
 
 int cfs_log_max_priority;
@@ -82,10 +83,40 @@ static void grows_past_its_first_chunk(void)
 	state_free(&st);
 }
 
+/* The fd name's generation (fdnames.h): a new record at a freed index never reuses the last one's. */
+static void each_record_at_an_index_gets_the_next_generation(void)
+{
+	struct state st, next;
+	struct state_record a = record(1, "a"), got;
+	uint8_t first;
+	int idx;
+
+	CHECK_EQ(state_create(&st), 0);
+	idx = state_add(&st, &a);
+	CHECK(idx >= 0);
+	first = state_generation(&st, (uint32_t)idx);
+	CHECK_EQ(state_read(&st, (uint32_t)idx, &got), 0);
+	CHECK_EQ(got.fd_gen, first);
+	for (unsigned i = 1; i <= 2 * FDNAME_GENERATIONS; i++) {
+		state_clear(&st, (uint32_t)idx);
+		CHECK_EQ(state_add(&st, &a), idx);
+		CHECK_EQ(state_generation(&st, (uint32_t)idx), (first + i) % FDNAME_GENERATIONS);
+	}
+	/* A successor counts on from the cleared record's generation. */
+	state_clear(&st, (uint32_t)idx);
+	CHECK_EQ(state_adopt(&next, dup(st.fd)), 0);
+	CHECK_EQ(state_generation(&next, (uint32_t)idx), (first + 2 * FDNAME_GENERATIONS) % FDNAME_GENERATIONS);
+	CHECK_EQ(state_add(&next, &a), idx);
+	CHECK_EQ(state_generation(&next, (uint32_t)idx), (first + 2 * FDNAME_GENERATIONS + 1) % FDNAME_GENERATIONS);
+	state_free(&next);
+	state_free(&st);
+}
+
 int main(void)
 {
 	RUN(successor_sees_what_was_written);
 	RUN(torn_record_is_ignored);
 	RUN(grows_past_its_first_chunk);
+	RUN(each_record_at_an_index_gets_the_next_generation);
 	return 0;
 }

@@ -93,6 +93,29 @@ mount_blob_as() {
 	mount -t erofs none -o "fsid=$1" "/mnt/$1"
 }
 image_manifest() { echo "$CFS_IMAGES/$1.sha256"; }
+
+# mount_many mount|umount DIR DOMAIN FROM TO: erofs mounts DIR/tFROM ..
+# DIR/t(TO-1) of the blobs tFROM .. t(TO-1), all with domain_id=DOMAIN (one
+# volume: cachefiles makes 257 directories per volume, and a volume per
+# mount would run the cache fs out of inodes). The syscalls come from one
+# process: mount(8) is an exec and a read of /proc/self/mountinfo per mount,
+# 0.3 s a mount under TCG once a thousand are there.
+mount_many() {
+	python3 - "$@" <<-'EOF'
+		import ctypes, os, sys
+		libc = ctypes.CDLL(None, use_errno=True)
+		what, top, domain, lo, hi = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+		for i in range(lo, hi):
+		    target = b"%s/t%d" % (top.encode(), i)
+		    if what == "mount":
+		        os.makedirs(target, exist_ok=True)
+		        r = libc.mount(b"none", target, b"erofs", 0, b"domain_id=%s,fsid=t%d" % (domain.encode(), i))
+		    else:
+		        r = libc.umount2(target, 0)
+		    if r != 0:
+		        sys.exit("%s %s: %s" % (what, target.decode(), os.strerror(ctypes.get_errno())))
+	EOF
+}
 baseline_daemon_bin() { echo "${CFS_BASELINE_DAEMON:-$CFS_BUILD/tests/vm/baseline-daemon}"; }
 
 # random_read_sum FILE N: N reads of 4 KiB at page offsets of FILE drawn

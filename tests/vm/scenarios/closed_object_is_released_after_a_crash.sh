@@ -47,7 +47,7 @@ until new=$(main_pid); [ "$new" != 0 ] && [ "$new" != "$pid" ] && [ "$(status_fi
 	sleep 0.2
 done
 wait_status_objects 0 || scenario_fail "the withdrawn object was kept"
-unit_log | grep "dropping fd 'obj-" | tail -n 3 >&2 || true
+unit_log | grep "dropping fd '" | tail -n 3 >&2 || true
 unit_log | grep -q "the kernel withdrew the object (lseek: ENOBUFS" ||
 	scenario_fail "recovery did not see ENOBUFS from the withdrawn object's fd"
 store_after=$(fdstore_count)
