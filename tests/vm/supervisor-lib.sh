@@ -111,6 +111,42 @@ readers_running() {
 	kill -0 "$CHECK_BG_PID" 2>/dev/null
 }
 
+# reader_passes_bg PREFIX BLOB IMAGE COLD: passes of 4 readers over IMAGE,
+# mounted as PREFIX0, PREFIX1, ... (links to the staged BLOB): each of the
+# first COLD passes a new name, so a cold cache, then warm passes over
+# those names again, until reader_passes_end. One line per pass in
+# $CFS_VM_TMP/reader-results.
+reader_passes_bg() {
+	local prefix=$1 blob=$2 image=$3 cold=$4
+	READER_RESULTS=$CFS_VM_TMP/reader-results READER_STOP=$CFS_VM_TMP/stop-readers
+	: >"$READER_RESULTS"
+	rm -f "$READER_STOP"
+	(
+		for ((p = 0; ; p++)); do
+			name=$prefix$((p % cold))
+			mount_blob_as "$name" "$blob" || { echo "0 0 0 1" >>"$READER_RESULTS"; exit 1; }
+			rc=0
+			check_tree "/mnt/$name" "$(image_manifest "$image")" 4 || rc=1
+			echo "$CHECK_FILES $CHECK_BAD $CHECK_SECONDS $rc" >>"$READER_RESULTS"
+			umount "/mnt/$name"
+			[ ! -e "$READER_STOP" ] || exit 0
+		done
+	) &
+	READER_PID=$!
+}
+
+# reader_passes_end: after the pass under way; sets PASSES FILES BAD READ_S
+# and FAILED_PASSES. Fails if a pass could not mount.
+reader_passes_end() {
+	local rc=0
+	touch "$READER_STOP"
+	wait "$READER_PID" || rc=1
+	# (a here-string: the guest has no /dev/fd for process substitution)
+	read -r PASSES FILES BAD READ_S FAILED_PASSES <<<"$(awk '{ n++; f += $1; b += $2; s += $3; e += $4 }
+		END { printf "%d %d %d %.1f %d\n", n, f, b, s, e }' "$READER_RESULTS")"
+	return "$rc"
+}
+
 # wait_log FILE PATTERN COUNT SECS: until PATTERN occurs COUNT times in FILE.
 wait_log() {
 	local file=$1 pattern=$2 count=$3 deadline=$((SECONDS + $4))
