@@ -47,7 +47,10 @@ static inline int wire_send(int sock, const void *msg, size_t len, int fd)
  * Receives one message into *m. Passed fds land close-on-exec; the first is
  * stored in *fd (or -EBADF), any further ones are closed but counted in
  * *nfds so the caller can refuse them. Returns the byte count, 0 on EOF,
- * -EAGAIN when nothing is queued, -EBADMSG on a truncated message.
+ * -EAGAIN when nothing is queued, -EBADMSG on a truncated message, -EMFILE
+ * when only its fds were cut off: the kernel could not install them, the
+ * receiver's fd table is full (the buffer has room for more fds than any
+ * message carries).
  */
 static inline ssize_t wire_recv(int sock, union wire_msg *m, int *fd, unsigned *nfds, int flags)
 {
@@ -83,7 +86,7 @@ static inline ssize_t wire_recv(int sock, union wire_msg *m, int *fd, unsigned *
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -EBADF;
-		return -EBADMSG;
+		return mh.msg_flags & MSG_TRUNC ? -EBADMSG : -EMFILE;
 	}
 	return n;
 }

@@ -26,7 +26,7 @@ int cfs_log_max_priority = LOG_INFO;
 
 struct held_object {
 	int anon_fd; /* -1: no object under this handle */
-	int blob_fd; /* -errno if the blob could not be opened */
+	int blob_fd; /* -errno if the blob could not be opened (tried again if that may pass: object_blob()) */
 	uint64_t size;
 	uint32_t cookie_len;
 	uint8_t cookie[COOKIE_KEY_MAX + 1];
@@ -91,6 +91,25 @@ static int on_open(struct worker *w, const union wire_msg *m, int fd)
 	return 0;
 }
 
+/* Out of fds or memory: a fact about this moment, not about the blob. */
+static bool open_may_pass_later(int err)
+{
+	return err == -EMFILE || err == -ENFILE || err == -ENOMEM;
+}
+
+/*
+ * The object's blob fd, or -errno. A blob that could not be opened for
+ * want of fds or memory is tried again: the supervisor keeps us well below
+ * RLIMIT_NOFILE (pool-held.h), and one such refusal must not fail every
+ * later READ of the object.
+ */
+static int object_blob(struct held_object *o)
+{
+	if (o->blob_fd < 0 && open_may_pass_later(o->blob_fd))
+		o->blob_fd = blob_open(WORKER_BLOB_DIR_FD, o->cookie, o->cookie_len);
+	return o->blob_fd;
+}
+
 static int on_adopt(struct worker *w, const union wire_msg *m, int fd)
 {
 	struct held_object *o = object_at(w, m->adopt.handle, true);
@@ -104,6 +123,9 @@ static int on_adopt(struct worker *w, const union wire_msg *m, int fd)
 	memcpy(o->cookie, m->adopt.cookie, sizeof(o->cookie));
 	/* A blob that vanished since OPEN fails its READs, not the adoption. */
 	o->blob_fd = blob_open(WORKER_BLOB_DIR_FD, m->adopt.cookie, m->adopt.cookie_len);
+	if (open_may_pass_later(o->blob_fd))
+		log_warning_errno(o->blob_fd, "domain %s: cannot open a blob now (tried again at its next READ)",
+				  w->domain);
 	return 0;
 }
 
@@ -123,7 +145,7 @@ static int on_read(struct worker *w, const union wire_msg *m, int fd)
 		return -EPROTO;
 	}
 	test_hook_on_read(o->cookie, o->cookie_len);
-	if (o->blob_fd < 0)
+	if (object_blob(o) < 0)
 		out.result = o->blob_fd;
 	else
 		out.result = blob_fill(&w->buffer, o->blob_fd, o->anon_fd, o->size,
@@ -147,9 +169,9 @@ static int on_prefetch(struct worker *w, const union wire_msg *m, int fd)
 		return -EPROTO;
 	}
 	test_hook_on_read(o->cookie, o->cookie_len);
-	out.result = o->blob_fd < 0 ? o->blob_fd
-				    : blob_prefetch(&w->buffer, o->blob_fd, o->anon_fd, o->size,
-						    (struct fill_range){ m->prefetch.off, m->prefetch.len });
+	out.result = object_blob(o) < 0 ? o->blob_fd
+					: blob_prefetch(&w->buffer, o->blob_fd, o->anon_fd, o->size,
+							(struct fill_range){ m->prefetch.off, m->prefetch.len });
 	reply(&out.hdr, sizeof(out));
 	return 0;
 }
@@ -176,6 +198,15 @@ static const struct {
 };
 /* clang-format on */
 
+static unsigned held_count(const struct worker *w)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < w->n_objects; i++)
+		n += w->objects[i].anon_fd >= 0;
+	return n;
+}
+
 /*
  * Why the socket gave no message, said as what happened (issue 17, item 13):
  * a supervisor that exits or is killed with our replies unread leaves us
@@ -194,6 +225,10 @@ static int receive_failed(const struct worker *w, ssize_t n)
 	}
 	if (n == -EBADMSG)
 		log_error("domain %s: a message from the supervisor longer than any message: cut off", w->domain);
+	else if (n == -EMFILE)
+		log_error("domain %s: the fd of an ADOPT did not fit: this worker is at its fd limit (RLIMIT_NOFILE) "
+			  "with %u objects held; the supervisor should have dropped some first",
+			  w->domain, held_count(w));
 	else
 		log_error_errno((int)n, "domain %s: cannot receive from the supervisor", w->domain);
 	return (int)n;

@@ -46,7 +46,8 @@ int objects_insert(struct objects *t, const struct object *proto, struct object 
 	}
 	*o = *proto;
 	o->handle = handle;
-	o->adopted_mask = 0;
+	o->adopted_mask = o->used_mask = 0;
+	o->work_out = 0;
 	t->by_handle[handle] = o;
 	t->count++;
 	if (o->state == OBJECT_OPENING)

@@ -30,6 +30,8 @@ struct object {
 	enum object_state state;
 	uint64_t size;
 	uint64_t adopted_mask;	/* bit n: the worker in slot n holds our anon fd */
+	uint64_t used_mask;	/* bit n: slot n used it since its clock hand last passed it (pool-held.h) */
+	uint32_t work_out;	/* requests and chunks of it that workers hold: no worker drops it meanwhile */
 	unsigned domain;	/* index of the serving pool */
 	uint32_t read_failures; /* READs answered with an error: logged sparsely */
 	int32_t state_idx;	/* its record in the state memfd, or -1 */

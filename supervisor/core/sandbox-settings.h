@@ -5,7 +5,7 @@
 
 #include <sys/types.h>
 
-/* Two fds per object a worker holds (anon fd + blob fd), plus a few. */
+/* Two fds per object a worker holds (anon fd + blob fd): it holds SANDBOX_NOFILE / 4 objects at most (pool-held.h). */
 #define SANDBOX_NOFILE 4096
 
 struct sandbox_settings {

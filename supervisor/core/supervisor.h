@@ -34,6 +34,12 @@ enum worker_state {
 	WORKER_READY,
 };
 
+/* An object a worker holds, as its ring of them knows it (pool-held.h). */
+struct held_entry {
+	uint32_t handle;
+	uint32_t obj_id; /* a handle is reused once its object closed: this tells the entry is stale */
+};
+
 struct worker {
 	enum worker_state state;
 	pid_t pid;
@@ -56,6 +62,13 @@ struct worker {
 	unsigned n_drops, drops_room;
 	bool socket_full;	   /* a send found no room: nothing goes to it until EPOLLOUT */
 	uint64_t backlog_since_ms; /* when it last took a message, while one waits for room */
+	/*
+	 * The objects it holds (their adopted_mask has its bit): n_held of
+	 * them, never more than the budget (pool-held.h), in a ring of up to
+	 * that many entries (stale ones included) a clock hand sweeps.
+	 */
+	struct held_entry *held;
+	unsigned n_ring, hand, n_held;
 };
 
 /* Per-domain share of struct stats, for the control socket's status. */
@@ -108,6 +121,7 @@ struct stats {
 	uint64_t prefetched;
 	uint64_t readahead; /* bytes readahead chunks wrote */
 	uint64_t joined;    /* READs answered by the chunk they waited for, without a worker of their own */
+	uint64_t evictions; /* DROPs that made room in a worker at its budget (pool-held.h) */
 };
 
 struct config;

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 
 #include "cfs-log.h"
+#include "pool-held.h"
 #include "pool-join.h"
 #include "pool.h"
 #include "wire-io.h"
@@ -74,7 +75,7 @@ static int send_chunk(struct supervisor *s, struct domain *d, unsigned slot, str
 		s->last_chunk_id = 1;
 	m.job_id = s->last_chunk_id;
 	wire_init(&m.hdr, WIRE_PREFETCH);
-	e = pool_adopt(w, slot, o);
+	e = pool_adopt(s, d, slot, o);
 	if (e == 0)
 		e = wire_send(w->sock, &m, sizeof(m), -1);
 	if (e < 0) {
@@ -87,6 +88,7 @@ static int send_chunk(struct supervisor *s, struct domain *d, unsigned slot, str
 	chunk.obj_handle = o->handle;
 	chunk.deadline_ms = now + d->settings.request_timeout_ms;
 	w->chunk = chunk;
+	pool_work_out(s, o->obj_id, o->handle, +1);
 	s->chunks_out++;
 	return 0;
 }
@@ -174,6 +176,7 @@ const char *pool_chunk_answered(struct supervisor *s, struct domain *d, unsigned
 		return "PREFETCH_DONE with more bytes than the chunk has";
 	w->chunk = (struct chunk){ 0 };
 	s->chunks_out--;
+	pool_work_out(s, chunk.obj_id, chunk.obj_handle, -1);
 	o = objects_by_id(&s->objects, chunk.obj_id);
 	if (o && o->handle != chunk.obj_handle)
 		o = NULL;
@@ -217,6 +220,7 @@ void pool_chunk_lost(struct supervisor *s, struct domain *d, struct worker *w, b
 		o = NULL;
 	if (w->chunk.id) {
 		s->chunks_out--;
+		pool_work_out(s, w->chunk.obj_id, w->chunk.obj_handle, -1);
 		pool_release_joined(s, w->chunk.id, NULL, false);
 	}
 	if (o) {

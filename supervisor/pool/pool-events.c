@@ -16,6 +16,7 @@
 #include "cfs-util.h"
 #include "pool.h"
 #include "pool-chunks.h"
+#include "pool-held.h"
 #include "reply.h"
 #include "requests.h"
 #include "wire-io.h"
@@ -40,6 +41,7 @@ static struct request *held_request(struct handler_ctx *c, uint32_t msg_id, enum
 		return NULL;
 	if (c->w->outstanding > 0)
 		c->w->outstanding--;
+	pool_work_out(c->s, r->obj_id, r->obj_handle, -1);
 	return r;
 }
 
@@ -223,12 +225,16 @@ static void requeue_held(struct supervisor *s, unsigned di, unsigned slot, bool 
 			r->crashes++;
 		else
 			r->kills++;
-		if (r->crashes >= s->cfg.crash_limit || r->kills >= s->cfg.kill_limit)
+		if (r->crashes >= s->cfg.crash_limit || r->kills >= s->cfg.kill_limit) {
+			pool_work_out(s, r->obj_id, r->obj_handle, -1);
 			request_fail(s, r, -EIO);
+		}
 	}
 	/* Youngest first, each to the head: the oldest ends up first. */
-	while ((r = held_by(s, di, slot, false)))
+	while ((r = held_by(s, di, slot, false))) {
+		pool_work_out(s, r->obj_id, r->obj_handle, -1);
 		inflight_enqueue(&s->inflight, r, 1);
+	}
 }
 
 /* Logs and counts a death; retired workers leaving are routine. */
@@ -263,9 +269,7 @@ static void empty_slot(struct supervisor *s, struct domain *d, unsigned slot, bo
 	w->outstanding = 0;
 	w->retiring = false;
 	pool_forget_backlog(w);
-	for (uint32_t i = 0; i < s->objects.n_handles; i++)
-		if (s->objects.by_handle[i])
-			s->objects.by_handle[i]->adopted_mask &= ~(UINT64_C(1) << slot);
+	pool_held_forget(s, w, slot);
 }
 
 /* When the slot starts a worker again: at once, soon, or after a backoff (a start-up loop). */

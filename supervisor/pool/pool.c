@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cfs-log.h"
+#include "pool-held.h"
 #include "spawn.h"
 #include "window.h"
 #include "wire-io.h"
@@ -161,6 +162,7 @@ void pool_stop(struct supervisor *s, struct domain *d)
 		close(w->pidfd);
 		w->state = WORKER_EMPTY;
 		pool_forget_backlog(w);
+		pool_held_forget(s, w, i);
 	}
 }
 
@@ -369,19 +371,38 @@ static int least_loaded_worker(const struct supervisor *s, const struct domain *
 	return best;
 }
 
-int pool_adopt(struct worker *w, unsigned slot, struct object *o)
+int pool_adopt(struct supervisor *s, struct domain *d, unsigned slot, struct object *o)
 {
+	struct worker *w = &d->workers[slot];
 	struct wire_adopt m = { .handle = o->handle, .cookie_len = o->key_len, .size = o->size };
+	struct object *victim;
 	int r;
 
 	/* Workers learn objects lazily: only the ones they are asked to serve. */
-	if (o->adopted_mask & (UINT64_C(1) << slot))
+	if (o->adopted_mask & (UINT64_C(1) << slot)) {
+		pool_held_used(o, slot);
 		return 0;
+	}
+	r = pool_held_reserve(w);
+	if (r < 0)
+		return r;
+	/* At its budget: first a DROP, which it reads before this ADOPT. */
+	victim = pool_held_evict(s, w, slot);
+	if (victim) {
+		log_debug("domain %s worker %u: drops obj %u to adopt obj %u (it holds %u objects)", d->name, slot,
+			  victim->obj_id, o->obj_id, POOL_WORKER_OBJECTS);
+		r = send_drop(s, d, slot, victim->handle);
+		if (r < 0)
+			return r;
+	}
+	/* The DROP waits for room: the ADOPT goes after it, with the request (it is queued again). */
+	if (pool_backlogged(w))
+		return -EAGAIN;
 	wire_init(&m.hdr, WIRE_ADOPT);
 	memcpy(m.cookie, o->key, sizeof(m.cookie));
 	r = wire_send(w->sock, &m, sizeof(m), o->anon_fd);
 	if (r == 0)
-		o->adopted_mask |= UINT64_C(1) << slot;
+		pool_held_add(s, w, slot, o);
 	return r;
 }
 
@@ -396,7 +417,7 @@ static int send_request(struct supervisor *s, struct worker *w, unsigned slot, s
 		memcpy(m.cookie, o->key, sizeof(m.cookie));
 		return wire_send(w->sock, &m, sizeof(m), -1);
 	}
-	int e = pool_adopt(w, slot, o);
+	int e = pool_adopt(s, &s->domains[o->domain], slot, o);
 	if (e < 0)
 		return e;
 	/* Once: a worker that dies mid-fill leaves its successor the same window to finish. */
@@ -446,6 +467,7 @@ void pool_dispatch(struct supervisor *s, struct domain *d)
 			continue;
 		}
 		inflight_hand(&s->inflight, r, slot);
+		pool_work_out(s, r->obj_id, r->obj_handle, +1);
 		r->deadline_ms = now_ms() + d->settings.request_timeout_ms;
 		w->outstanding++;
 	}
@@ -455,6 +477,7 @@ void pool_drop_object(struct supervisor *s, struct object *o)
 {
 	struct domain *d = &s->domains[o->domain];
 
+	pool_held_closed(d, o);
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		if (!(o->adopted_mask & (UINT64_C(1) << i)))
 			continue;

@@ -32,8 +32,12 @@ void pool_mark_dying(struct supervisor *s, struct domain *d, unsigned slot);
  * dying, and SIGKILLed in case it is not exiting, so its pidfd reports it.
  */
 void pool_hung_up(struct supervisor *s, struct domain *d, unsigned slot);
-/* Sends the object's anon fd (ADOPT) to worker slot, unless it holds it already. */
-int pool_adopt(struct worker *w, unsigned slot, struct object *o);
+/*
+ * Sends the object's anon fd (ADOPT) to worker slot, unless it holds it
+ * already; a worker at its budget is first sent a DROP (pool-held.h).
+ * -EAGAIN: that DROP waits for room in its socket, the ADOPT was not sent.
+ */
+int pool_adopt(struct supervisor *s, struct domain *d, unsigned slot, struct object *o);
 /* A send failed: a peer that is gone (EPIPE) hung up, anything else is broken and killed. */
 void pool_send_failed(struct supervisor *s, struct domain *d, unsigned slot, int err);
 /*

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -23,8 +24,9 @@
 #include "check.h"
 #include "inflight.h"
 #include "pool-chunks.h"
+#include "pool-held.h"
 #include "pool.h"
-#include "wire.h"
+#include "wire-io.h"
 
 int cfs_log_max_priority = 2;
 
@@ -547,6 +549,245 @@ static void dying_workers_are_not_ready(void)
 	teardown();
 }
 
+/*
+ * What the fake worker of domain 0, slot 0 holds, as the messages it read
+ * say (a model of worker/main.c): it checks the order a real worker needs
+ * (ADOPT before READ, no ADOPT of a handle it holds, DROP only of one it
+ * holds) and what issue 16 asks (no DROP of an object with a READ of it
+ * unanswered, never more objects than the budget).
+ */
+struct fake_holder {
+	bool held[8192];       /* by handle */
+	bool unanswered[8192]; /* a READ of it was read and not answered */
+	bool answer;	       /* answers READs as it reads them (else they stay unanswered) */
+	unsigned n_held, peak, adopts, drops, reads;
+	uint32_t dropped[8192]; /* handles, in the order their DROPs came */
+};
+
+/* Reads what slot 0 was sent, as a worker would, until nothing is left; the pool hears the answers. */
+static void holder_drain(struct fake_holder *h)
+{
+	struct domain *d = &domains[0];
+
+	for (unsigned idle = 0; idle < 2;) {
+		union wire_msg m;
+		unsigned nfds;
+		int fd;
+		ssize_t n = wire_recv(peer[0][0], &m, &fd, &nfds, MSG_DONTWAIT);
+
+		if (fd >= 0)
+			close(fd);
+		if (n == -EAGAIN) {
+			/* Answers to the pool; room in the socket for what waits; queued READs go out. */
+			pool_on_message(&s, d, 0);
+			pool_dispatch(&s, d);
+			idle++;
+			continue;
+		}
+		CHECK(n > 0);
+		idle = 0;
+		if (m.hdr.type == 0)
+			continue; /* filler (fill_socket()) */
+		if (m.hdr.type == WIRE_ADOPT) {
+			CHECK(m.adopt.handle < 8192 && !h->held[m.adopt.handle]);
+			h->held[m.adopt.handle] = true;
+			h->adopts++;
+			if (++h->n_held > h->peak)
+				h->peak = h->n_held;
+		} else if (m.hdr.type == WIRE_DROP) {
+			CHECK(h->held[m.drop.handle]);
+			CHECK(!h->unanswered[m.drop.handle]);
+			h->held[m.drop.handle] = false;
+			h->n_held--;
+			h->dropped[h->drops++ % 8192] = m.drop.handle;
+		} else {
+			struct wire_read_done done = { .msg_id = m.read.msg_id, .result = 4096 };
+			CHECK_EQ(m.hdr.type, WIRE_READ);
+			CHECK(h->held[m.read.handle]);
+			h->reads++;
+			h->unanswered[m.read.handle] = !h->answer;
+			if (!h->answer)
+				continue;
+			wire_init(&done.hdr, WIRE_READ_DONE);
+			CHECK(send(peer[0][0], &done, sizeof(done), 0) == (ssize_t)sizeof(done));
+		}
+	}
+}
+
+/* Answers the READs left unanswered. */
+static void holder_answer_all(struct fake_holder *h)
+{
+	const struct idmap *m = &s.inflight.by_msg_id;
+
+	for (size_t i = 0; i < m->capacity; i++) {
+		const struct request *r = m->entries[i].value;
+		struct wire_read_done done = { .result = 4096 };
+		if (!r || r->worker != 0)
+			continue;
+		done.msg_id = r->msg_id;
+		wire_init(&done.hdr, WIRE_READ_DONE);
+		CHECK(send(peer[0][0], &done, sizeof(done), 0) == (ssize_t)sizeof(done));
+		h->unanswered[r->obj_handle] = false;
+	}
+	h->answer = true;
+	holder_drain(h);
+}
+
+/* One READ of page 0 of o, through the pool and the fake worker. */
+static void read_through(struct fake_holder *h, struct object *o, uint32_t msg_id)
+{
+	queue_read(msg_id, o, 0);
+	pool_dispatch(&s, &domains[0]);
+	holder_drain(h);
+}
+
+static struct object **open_objects(unsigned n, uint32_t first_id)
+{
+	struct object **o = calloc(n, sizeof(*o));
+
+	CHECK(o != NULL);
+	for (unsigned i = 0; i < n; i++)
+		o[i] = open_object(first_id + i, 0, 1 << 20);
+	return o;
+}
+
+static void raise_fd_limit(unsigned want)
+{
+	struct rlimit rl;
+
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	}
+	CHECK(rl.rlim_cur >= want);
+}
+
+/*
+ * Issue 16: one worker reads 3 000 objects in turn, three times its
+ * budget. It never holds more than the budget; to adopt one more it is
+ * told to DROP the one it used least recently: the objects in adoption
+ * order, but never one whose READ it has not answered (the three oldest)
+ * and never the one read every ten objects. Once their READs are answered
+ * the three go too; once every object closes it holds none.
+ */
+static void one_worker_holds_at_most_its_budget(void)
+{
+	enum { N = 3000, PINNED = 3, HOT = 100 };
+	struct fake_holder *h = calloc(1, sizeof(*h));
+	unsigned budget = POOL_WORKER_OBJECTS, cold = 0, first_drops;
+	uint32_t msg_id = 100, *cold_order = calloc(N, sizeof(*cold_order));
+	struct object **o;
+
+	CHECK(h && cold_order);
+	raise_fd_limit(N + 4 * budget + 64);
+	setup(1);
+	fake_worker(0, 0, WORKER_READY, true);
+	o = open_objects(N, 1000);
+	for (unsigned i = 0; i < PINNED; i++)
+		read_through(h, o[i], msg_id++); /* not answered */
+	h->answer = true;
+	for (unsigned i = PINNED; i < N; i++) {
+		if (i != HOT)
+			cold_order[cold++] = o[i]->handle;
+		read_through(h, o[i], msg_id++);
+		if (i > HOT && i % 10 == 0)
+			read_through(h, o[HOT], msg_id++);
+		CHECK(h->n_held <= budget);
+	}
+	fprintf(stderr, "  %u objects through 1 worker, budget %u: peak held %u, %u ADOPTs, %u DROPs\n", N, budget,
+		h->peak, h->adopts, h->drops);
+	CHECK_EQ(h->peak, budget);
+	CHECK_EQ(h->drops, N - budget);
+	for (unsigned k = 0; k < h->drops; k++)
+		CHECK_EQ(h->dropped[k], cold_order[k]); /* least recently used first; never a pinned or the hot one */
+	first_drops = h->drops;
+	/* Their READs answered, the three oldest go in their turn: within one more turn of the hand. */
+	holder_answer_all(h);
+	for (unsigned i = 0; i < budget; i++)
+		read_through(h, open_object(10000 + i, 0, 1 << 20), msg_id++);
+	for (unsigned i = 0; i < PINNED; i++) {
+		bool gone = false;
+		for (unsigned k = first_drops; k < h->drops; k++)
+			gone |= h->dropped[k] == o[i]->handle;
+		CHECK(gone);
+	}
+	/* Every DROP so far made room: each is counted as an eviction. */
+	CHECK_EQ(s.stats.evictions, h->drops);
+	for (uint32_t i = 0; i < s.objects.n_handles; i++)
+		if (s.objects.by_handle[i]) {
+			pool_drop_object(&s, s.objects.by_handle[i]);
+			objects_remove(&s.objects, s.objects.by_handle[i]);
+		}
+	holder_drain(h);
+	fprintf(stderr, "  every object closed: the worker holds %u (the pool counts %u); %llu evictions counted\n",
+		h->n_held, domains[0].workers[0].n_held, (unsigned long long)s.stats.evictions);
+	CHECK_EQ(h->n_held, 0);
+	CHECK_EQ(domains[0].workers[0].n_held, 0);
+	CHECK_EQ(failed, 0);
+	free(o);
+	free(h);
+	free(cold_order);
+	teardown();
+}
+
+/* Fills the pool's end of slot 0's socket with messages a worker skips, until it has no room. */
+static void fill_socket(void)
+{
+	struct wire_hdr filler = { .len = sizeof(filler) };
+
+	while (send(domains[0].workers[0].sock, &filler, sizeof(filler), MSG_DONTWAIT) > 0)
+		;
+	CHECK_EQ(errno, EAGAIN);
+}
+
+/*
+ * Issue 16 with issue 17 item 6: the DROP that makes room finds the socket
+ * full and waits. The ADOPT waits behind it, and so does the ADOPT of the
+ * object just dropped, read again right then: the worker gets DROP, then
+ * ADOPT, then READ (the fake holder refuses any other order).
+ */
+static void an_eviction_behind_a_full_socket_stays_in_order(void)
+{
+	struct fake_holder *h = calloc(1, sizeof(*h));
+	struct domain *d = &domains[0];
+	struct worker *w = &d->workers[0];
+	unsigned budget = POOL_WORKER_OBJECTS;
+	uint32_t msg_id = 100;
+	struct object **o, *fresh;
+
+	CHECK(h != NULL);
+	raise_fd_limit(4 * budget + 64);
+	setup(1);
+	fake_worker(0, 0, WORKER_READY, true);
+	h->answer = true;
+	o = open_objects(budget, 1000);
+	for (unsigned i = 0; i < budget; i++)
+		read_through(h, o[i], msg_id++);
+	fill_socket();
+	fresh = open_object(5000, 0, 1 << 20);
+	queue_read(msg_id++, fresh, 0);
+	pool_dispatch(&s, d);
+	fprintf(stderr, "  at the budget, socket full: %u DROP waits (handle %u), %u READs sent\n", w->n_drops,
+		w->n_drops ? w->drops[0] : 0, w->outstanding);
+	CHECK(pool_backlogged(w));
+	CHECK_EQ(w->n_drops, 1);
+	CHECK_EQ(w->drops[0], o[0]->handle);
+	CHECK_EQ(w->outstanding, 0);
+	queue_read(msg_id++, o[0], 1);
+	pool_dispatch(&s, d);
+	CHECK_EQ(w->outstanding, 0);
+	holder_drain(h);
+	CHECK(h->held[fresh->handle] && h->held[o[0]->handle]);
+	CHECK_EQ(h->n_held, budget);
+	CHECK_EQ(w->n_held, budget);
+	CHECK_EQ(filled, budget + 2);
+	CHECK_EQ(failed, 0);
+	free(o);
+	free(h);
+	teardown();
+}
+
 /* Runs one test, or only the one named on the command line. */
 static void run(int argc, char **argv, const char *name, void (*fn)(void))
 {
@@ -569,5 +810,7 @@ int main(int argc, char **argv)
 	RUN_ONE(a_worker_that_never_reads_its_drops_is_killed);
 	RUN_ONE(a_backlog_in_one_domain_leaves_prefetch_on_in_another);
 	RUN_ONE(dying_workers_are_not_ready);
+	RUN_ONE(one_worker_holds_at_most_its_budget);
+	RUN_ONE(an_eviction_behind_a_full_socket_stays_in_order);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #
 # SPEC is a shape:
 #   tiny   a dozen files, < 1 MB: quick checks
+#   mini   4 files of 1-8 KB (~30 KB): thousands of mounts in one cache fs
 #   small  ~2000 files of 1-40 KB in nested dirs + 3 files of 1-4 MB (~35 MB)
 #   big    ~3000 files of 1-40 KB in nested dirs + 3 files of 21-35 MB (~125 MB)
 #   file256  one 256 MiB file (benchmarks: sequential read)
@@ -27,11 +28,12 @@ manifest=$outdir/$name.sha256
 edges=1 small_span=$((39 * 1024))
 case $spec in
 tiny) small_files=10 dirs=2 big_sizes= ;;
+mini) small_files=4 dirs=1 big_sizes='' edges=0 small_span=$((7 * 1024)) ;;
 small) small_files=2000 dirs=10 big_sizes="1200000 2500000 4000000" ;;
 big) small_files=3000 dirs=12 big_sizes="21000000 28000000 35000000" ;;
 file256) small_files=0 dirs=1 big_sizes=$((256 << 20)) edges=0 ;;
 tree10k) small_files=10000 dirs=10 big_sizes='' edges=0 small_span=$((7 * 1024)) ;;
-*) echo "make-image: unknown SPEC $spec (tiny, small, big, file256, tree10k)" >&2; exit 2 ;;
+*) echo "make-image: unknown SPEC $spec (tiny, mini, small, big, file256, tree10k)" >&2; exit 2 ;;
 esac
 
 if [ "$img" -nt "$0" ] && [ -s "$manifest" ]; then

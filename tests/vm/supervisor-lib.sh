@@ -10,6 +10,9 @@
 #   wait_fd_count PID N SECS     wait until PID has N fds (objects closing
 #                                after umount are asynchronous); fails after SECS
 #   worker_sandbox_status PID    the sandbox lines of /proc/PID/status, one line
+#   ctl_status_number KEY        the first numeric KEY in `cachefilesctl status --json`
+#                                (the supervisor's total, before any domain's)
+#   wait_ctl_objects N SECS      wait until the supervisor holds N objects
 #   check_unit_fds_then_umount MOUNT FDS_IDLE
 #                                (systemd) fd store and supervisor fds with one
 #                                object, then after its umount (see below)
@@ -82,6 +85,20 @@ wait_fd_count() {
 			ls -l "/proc/$pid/fd" >&2
 			return 1
 		fi
+		sleep 0.1
+	done
+}
+
+ctl_status_number() {
+	local json
+	json=$("$CTL_BIN" status --json) || return 1
+	grep -o "\"$1\":[0-9]*" <<<"$json" | head -n1 | cut -d: -f2
+}
+
+wait_ctl_objects() {
+	local want=$1 deadline=$((SECONDS + $2)) n
+	until n=$(ctl_status_number objects) && [ "$n" = "$want" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || { vm_log "$n objects after $2 s, expected $want"; return 1; }
 		sleep 0.1
 	done
 }
