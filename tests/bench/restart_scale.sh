@@ -26,9 +26,7 @@ scenario_begin bench_restart_scale
 
 mkdir -p "$BENCH_BLOBS" /mnt/scale
 cp "$(image_path tiny)" "$BENCH_BLOBS/t0"
-for ((i = 1; i < objects; i++)); do
-	ln "$BENCH_BLOBS/t0" "$BENCH_BLOBS/t$i"
-done
+link_many "$BENCH_BLOBS" "$objects"
 sup_args 2
 unit_install "${SUP_ARGS[@]}"
 systemctl start "$UNIT" || { unit_dump "$UNIT"; exit 1; }

@@ -12,6 +12,8 @@
 #   worker_recovery      worker SIGKILL to the next completed READ
 #   supervisor_recovery  supervisor SIGKILL under systemd to the next answered READ
 #   restart_scale        systemctl restart with 1000 open objects: time to READY, fd store
+#   unit_options         the same restart with each sandbox option of the unit off in turn
+#                        (not in the default set: --only unit_options; about 15 minutes)
 # Options:
 #   --quick              fewer samples: 6-10 minutes instead of 15-30 (host load decides)
 #   --reps N             run the cold-read matrix N times, interleaved; tables show medians (1)
@@ -87,7 +89,7 @@ for name in ${only//,/ }; do
 	timeout 3700 "$src/tests/vm/run-vm.sh" --timeout 3600 --mem "$mem" --out "$out" "$here/$name.sh" \
 		>"$out/console.log" 2>&1 || rc=$?
 	wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
-	grep -E '^\[[0-9:.]+\] (RUN|RECOVERY|SCALE|FAIL)|^SCENARIO|^run-vm: boot' "$out/console.log" >&2 || true
+	grep -E '^\[[0-9:.]+\] (RUN|RECOVERY|SCALE|UNIT|FAIL)|^SCENARIO|^run-vm: boot' "$out/console.log" >&2 || true
 	printf '{"status": %d, "wall_s": %s, "finished": "%s"}\n' "$rc" "$wall" "$(date -Is)" >"$out/run.json"
 	echo "== bench $name: status $rc, $wall s (console: $out/console.log)" >&2
 	[ "$rc" = 0 ] || failed=1

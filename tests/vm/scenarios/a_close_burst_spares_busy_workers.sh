@@ -20,9 +20,7 @@ scenario_begin a_close_burst_spares_busy_workers
 
 stage_blob big big
 cp "$(image_path tiny)" "$BLOBS/t0"
-for ((i = 1; i < mounts; i++)); do
-	ln "$BLOBS/t0" "$BLOBS/t$i"
-done
+link_many "$BLOBS" "$mounts"
 supervisor_start --blob-dir "$BLOBS" --workers 2 --read-window 8M
 fds_idle=$(fd_count "$SUP_PID")
 
@@ -48,15 +46,7 @@ mkdir -p /mnt/burst
 mount -t tmpfs -o size=1M burst /mnt/burst
 mount --make-private /mnt/burst
 t0=$EPOCHREALTIME
-python3 - "$mounts" <<'EOF' || scenario_fail "a mount failed"
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-for i in range(int(sys.argv[1])):
-    target = b"/mnt/burst/t%d" % i
-    os.makedirs(target, exist_ok=True)
-    if libc.mount(b"none", target, b"erofs", 0, b"domain_id=burst,fsid=t%d" % i) != 0:
-        sys.exit("mount %s: %s" % (target.decode(), os.strerror(ctypes.get_errno())))
-EOF
+mount_many mount /mnt/burst burst 0 "$mounts" || scenario_fail "a mount failed"
 mount_s=$(elapsed "$t0")
 wait_objects "$mounts" 60 || scenario_fail "the supervisor does not hold $mounts objects"
 for i in 0 $((mounts / 2)) $((mounts - 1)); do

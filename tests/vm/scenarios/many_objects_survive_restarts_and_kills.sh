@@ -1,18 +1,22 @@
 #!/bin/bash
 # Issue 16: many open objects (erofs mounts of a 30 KB image, each its own
-# cache object, one domain, and a few of a small image for timed READs) under systemd survive, in turn, `systemctl
-# restart`, a SIGKILL of the supervisor, `cachefilesctl reexec` (the
-# SIGUSR2 path) and SIGKILLs of the domain's one worker. After each, every
-# object is recovered and a sample of mounts never read before is read and
-# checked: the instance now running serves them, so their READs go through
-# the recovered anon fds, and the one worker ends up holding far more
-# objects than it may keep open at once. Also measured: the time from each
-# action to its first answered READ. With everything unmounted, the fd store
-# holds device + state again and the supervisor its idle fd count.
+# cache object, one domain, and a few of a small image for timed READs)
+# survive, in turn, under systemd: `systemctl restart`, a SIGKILL of the
+# supervisor, `cachefilesctl reexec`, SIGKILLs of the domain's one worker;
+# without systemd (CFS_SCALE_MODE=chroot, the scenario
+# many_objects_survive_reexecs_without_systemd): a SIGUSR2 re-exec,
+# `cachefilesctl reexec`, worker SIGKILLs. After each, every object is
+# recovered and a sample of mounts never read before is read and checked:
+# the instance now running serves them through the recovered anon fds, and
+# the one worker ends up holding far more objects than it may keep open at
+# once. Each action's first READ is timed, read once the old instance is
+# gone (a page never read: the new instance must answer it, and is asked
+# whether it did). With everything unmounted, the fd store holds device +
+# state again and the supervisor its idle fd count.
 #
 # Environment: CFS_SCALE_OBJECTS (3000; the full-size run is 20000, with
 # run-vm.sh --mem 8192), CFS_SCALE_SAMPLE (mounts read per check, 24),
-# CFS_SCALE_WORKER_KILLS (4).
+# CFS_SCALE_WORKER_KILLS (4), CFS_SCALE_MODE (systemd or chroot).
 # vm-mode: systemd
 # vm-images: mini:mini small:small
 set -euo pipefail
@@ -22,19 +26,26 @@ set -euo pipefail
 objects=${CFS_SCALE_OBJECTS:-3000}
 sample=${CFS_SCALE_SAMPLE:-24}
 worker_kills=${CFS_SCALE_WORKER_KILLS:-4}
-scenario_begin many_objects_survive_restarts_and_kills
+mode=${CFS_SCALE_MODE:-systemd}
+scenario_begin "${CFS_SCALE_NAME:-many_objects_survive_restarts_and_kills}"
 
 stage_blob small f
 cp "$(image_path mini)" "$BLOBS/t0"
-for ((i = 1; i < objects; i++)); do
-	ln "$BLOBS/t0" "$BLOBS/t$i"
-done
+link_many "$BLOBS" "$objects"
 # Exact fills, no readahead: a mount reads only what it touches, so the
 # sampled reads after each action are served by the instance then running.
-unit_install --blob-dir "$BLOBS" --workers 1 --read-window 0 --readahead 0
-systemctl start "$UNIT" || { unit_dump "$UNIT"; exit 1; }
-fds_idle=$(fd_count "$(main_pid)")
-store_idle=$(fdstore_count)
+args=(--blob-dir "$BLOBS" --workers 1 --read-window 0 --readahead 0)
+if [ "$mode" = systemd ]; then
+	unit_install "${args[@]}"
+	systemctl start "$UNIT" || { unit_dump "$UNIT"; exit 1; }
+	sup_pid() { main_pid; }
+	sup_log() { unit_log; }
+else
+	supervisor_start "${args[@]}"
+	sup_pid() { echo "$SUP_PID"; }
+	sup_log() { cat "$SUP_LOG"; }
+fi
+fds_idle=$(fd_count "$(sup_pid)")
 
 t0=$EPOCHREALTIME
 mount_many mount /mnt/scale scale 0 "$objects" || scenario_fail "a mount failed"
@@ -43,9 +54,12 @@ for ((k = 0; k < worker_kills + 3; k++)); do
 	mount_blob_as "f$k" f || scenario_fail "mount f$k failed"
 done
 total=$((objects + worker_kills + 3))
-wait_status_objects "$total" || scenario_fail "STATUS does not show $total objects"
-store_full=$(fdstore_count)
-[ "$store_full" = $((total + 2)) ] || scenario_fail "fd store holds $store_full fds, expected $((total + 2))"
+wait_ctl_objects "$total" 60 || scenario_fail "the supervisor does not hold $total objects"
+store_full=-
+if [ "$mode" = systemd ]; then
+	store_full=$(fdstore_count)
+	[ "$store_full" = $((total + 2)) ] || scenario_fail "fd store holds $store_full fds, expected $((total + 2))"
+fi
 vm_log "$objects mounts in $mount_s s, fd store $store_full"
 
 # Mounts are read in an order that spreads over all of them, each once.
@@ -60,9 +74,8 @@ far_file=large/blob-2.bin far_page=$((4000000 / 4096 - 1))
 # exact fills and no readahead it is not in the cache: the READ goes to the
 # daemon), timed from T0 in ms. (Run in $(...): it cannot count for itself.)
 first_read_ms() {
-	local name=f$2
-	dd if="/mnt/$name/$far_file" of=/dev/null bs=4096 skip="$far_page" count=1 status=none ||
-		{ scenario_fail "the READ of $name failed"; return 1; }
+	dd if="/mnt/f$2/$far_file" of=/dev/null bs=4096 skip="$far_page" count=1 status=none ||
+		{ scenario_fail "the READ of f$2 failed"; return 1; }
 	awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f\n", (b - a) * 1000 }'
 }
 # new_instance_read WHAT: the running instance has answered a READ (its
@@ -70,7 +83,7 @@ first_read_ms() {
 # the cache and its time means something.
 new_instance_read() {
 	local reads
-	reads=$("$CTL_BIN" status --json | grep -o '"reads":[0-9]*' | head -n1 | cut -d: -f2)
+	reads=$(ctl_status_number reads)
 	[ "${reads:-0}" -ge 1 ] || scenario_fail "$1: the new instance answered no READ (reads=${reads:-?})"
 }
 # wait_gone PID: until the process has exited (its READs can no longer be
@@ -89,61 +102,70 @@ check_sample() {
 	done
 	[ "$bad" = 0 ] || scenario_fail "$bad sampled mounts read wrong data"
 }
-# recovered_all: the running instance's start-up line counts every object.
+serving_lines() { sup_log | grep -c 'serving cache' || true; }
+# recovered_all N: the Nth start-up line is there and counts every object.
 recovered_all() {
-	wait_unit_log 'serving cache' "$1" 60 || return 1
-	unit_log | grep 'serving cache' | tail -n1 | grep -q " $total objects recovered" ||
-		{ vm_log "not all recovered: $(unit_log | grep 'serving cache' | tail -n1)"; return 1; }
+	local deadline=$((SECONDS + 120))
+	until [ "$(serving_lines)" -ge "$1" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || { vm_log "no start-up line $1"; return 1; }
+		sleep 0.1
+	done
+	sup_log | grep 'serving cache' | tail -n1 | grep -q " $total objects recovered" ||
+		{ vm_log "not all recovered: $(sup_log | grep 'serving cache' | tail -n1)"; return 1; }
 }
-serving_lines() { unit_log | grep -c 'serving cache' || true; }
 check_sample
 
-# Each first READ is timed from the action, read once the old instance is
-# gone: the new one must answer it.
 declare -A first_read=()
-n=$(serving_lines) old=$(main_pid)
-t0=$EPOCHREALTIME
-systemctl restart --no-block "$UNIT"
-wait_gone "$old"
-first_read[restart]=$(first_read_ms "$t0" 0)
-recovered_all $((n + 1)) || scenario_fail "restart: objects lost"
-new_instance_read restart
-check_sample
-
-n=$(serving_lines) old=$(main_pid)
-t0=$EPOCHREALTIME
-kill -KILL "$old"
-wait_gone "$old"
-first_read[sup_kill]=$(first_read_ms "$t0" 1)
-recovered_all $((n + 1)) || scenario_fail "supervisor SIGKILL: objects lost"
-new_instance_read "supervisor SIGKILL"
-check_sample
-
-# A re-exec keeps the pid: its READ is sent once the new image has said it serves.
-n=$(serving_lines)
-t0=$EPOCHREALTIME
-"$CTL_BIN" reexec >/dev/null || { unit_dump "$UNIT"; scenario_fail "cachefilesctl reexec failed"; }
-recovered_all $((n + 1)) || scenario_fail "re-exec: objects lost"
-reexec_ms=$(elapsed "$t0")
-first_read[reexec]=$(first_read_ms "$t0" 2)
-new_instance_read re-exec
-check_sample
+f=0
+# after_instance_change WHAT N T0 OLD: OLD gone (or, for a re-exec, the new
+# image serving), the timed READ, every object recovered, a sample checked.
+after_instance_change() {
+	[ -z "$4" ] || wait_gone "$4"
+	first_read[$1]=$(first_read_ms "$3" "$f")
+	f=$((f + 1))
+	recovered_all "$2" || scenario_fail "$1: objects lost"
+	new_instance_read "$1"
+	check_sample
+}
+# A re-exec keeps the pid: its READ is sent once the new image says it serves.
+reexec_by() {
+	local n t0
+	n=$(($(serving_lines) + 1)) t0=$EPOCHREALTIME
+	if [ "$1" = ctl ]; then
+		"$CTL_BIN" reexec >/dev/null || scenario_fail "cachefilesctl reexec failed"
+	else
+		kill -USR2 "$(sup_pid)"
+	fi
+	recovered_all "$n" || scenario_fail "re-exec by $1: objects lost"
+	after_instance_change "reexec_$1" "$n" "$t0" ''
+}
+if [ "$mode" = systemd ]; then
+	n=$(($(serving_lines) + 1)) old=$(main_pid) t0=$EPOCHREALTIME
+	systemctl restart --no-block "$UNIT"
+	after_instance_change restart "$n" "$t0" "$old"
+	n=$(($(serving_lines) + 1)) old=$(main_pid) t0=$EPOCHREALTIME
+	kill -KILL "$old"
+	after_instance_change sup_kill "$n" "$t0" "$old"
+else
+	reexec_by sigusr2
+fi
+reexec_by ctl
 
 : >"$CFS_VM_TMP/worker-ms"
 for ((k = 0; k < worker_kills; k++)); do
-	read -r w _ <<<"$(cat "/proc/$(main_pid)/task/$(main_pid)/children")"
+	read -r w _ <<<"$(cat "/proc/$(sup_pid)/task/$(sup_pid)/children")"
 	[ -n "$w" ] || { scenario_fail "no worker to kill"; break; }
 	t0=$EPOCHREALTIME
 	kill -KILL "$w"
-	first_read_ms "$t0" $((3 + k)) >>"$CFS_VM_TMP/worker-ms"
+	first_read_ms "$t0" "$f" >>"$CFS_VM_TMP/worker-ms"
+	f=$((f + 1))
 	check_sample
 done
 read -r worker_avg worker_max <<<"$(awk '{ s += $1; if ($1 > m) m = $1 } END { printf "%.0f %d\n", s / NR, m }' \
 	"$CFS_VM_TMP/worker-ms")"
-store_after=$(fdstore_count)
-fds_full=$(fd_count "$(main_pid)")
-vm_log "first READ after: restart ${first_read[restart]} ms, supervisor SIGKILL ${first_read[sup_kill]} ms," \
-	"re-exec ${first_read[reexec]} ms (serving again after $reexec_ms s), worker SIGKILL avg $worker_avg ms max $worker_max ms"
+fds_full=$(fd_count "$(sup_pid)")
+times=$(for a in "${!first_read[@]}"; do printf '%s_first_read_ms=%s ' "$a" "${first_read[$a]}"; done)
+vm_log "first READ after: $times worker_kill avg $worker_avg ms, max $worker_max ms"
 
 t0=$EPOCHREALTIME
 mount_many umount /mnt/scale scale 0 "$objects" || scenario_fail "an umount failed"
@@ -151,16 +173,18 @@ for ((k = 0; k < worker_kills + 3; k++)); do
 	umount "/mnt/f$k" || scenario_fail "umount f$k failed"
 done
 umount_s=$(elapsed "$t0")
-wait_status_objects 0 || scenario_fail "objects left after every umount"
-store_end=$(fdstore_count)
-[ "$store_end" = 2 ] || scenario_fail "fd store holds $store_end fds with nothing mounted, expected 2"
-wait_fd_count "$(main_pid)" "$fds_idle" 30 || scenario_fail "supervisor fds not back to $fds_idle"
-gave_up=$(unit_log | grep -c "giving up\|reader gets an error" || true)
-[ "$gave_up" = 0 ] || scenario_fail "$gave_up requests failed: $(unit_log | grep -m1 "giving up\|reader gets an error")"
-systemctl stop "$UNIT"
-scenario_end objects="$total" mount_s="$mount_s" umount_s="$umount_s" checked_mounts="$checked" bad="$bad" \
-	restart_first_read_ms="${first_read[restart]}" sup_kill_first_read_ms="${first_read[sup_kill]}" \
-	reexec_first_read_ms="${first_read[reexec]}" reexec_serving_s="$reexec_ms" worker_kills="$worker_kills" \
-	worker_kill_first_read_avg_ms="$worker_avg" worker_kill_first_read_max_ms="$worker_max" \
-	fdstore_idle="$store_idle" fdstore_full="$store_full" fdstore_after="$store_after" fdstore_end="$store_end" \
+wait_ctl_objects 0 60 || scenario_fail "objects left after every umount"
+store_end=-
+if [ "$mode" = systemd ]; then
+	store_end=$(fdstore_count)
+	[ "$store_end" = 2 ] || scenario_fail "fd store holds $store_end fds with nothing mounted, expected 2"
+fi
+wait_fd_count "$(sup_pid)" "$fds_idle" 30 || scenario_fail "supervisor fds not back to $fds_idle"
+gave_up=$(sup_log | grep -c "giving up\|reader gets an error" || true)
+[ "$gave_up" = 0 ] || scenario_fail "$gave_up requests failed: $(sup_log | grep -m1 "giving up\|reader gets an error")"
+if [ "$mode" = systemd ]; then systemctl stop "$UNIT"; else supervisor_stop || scenario_fail "exit status $?"; fi
+# shellcheck disable=SC2086 # $times: KEY=VALUE words
+scenario_end mode="$mode" objects="$total" mount_s="$mount_s" umount_s="$umount_s" checked_mounts="$checked" \
+	bad="$bad" $times worker_kills="$worker_kills" worker_kill_first_read_avg_ms="$worker_avg" \
+	worker_kill_first_read_max_ms="$worker_max" fdstore_full="$store_full" fdstore_end="$store_end" \
 	fds_idle="$fds_idle" fds_full="$fds_full" failed="$gave_up"

@@ -21,9 +21,7 @@ scenario_begin one_worker_serves_thousands_of_objects_within_its_fd_budget
 
 mkdir -p "$BLOBS"
 cp "$(image_path mini)" "$BLOBS/t0"
-# Links from one process: an ln each takes minutes under TCG.
-python3 -c 'import os, sys
-for i in range(1, int(sys.argv[2])): os.link(sys.argv[1] + "/t0", sys.argv[1] + "/t%d" % i)' "$BLOBS" "$mounts"
+link_many "$BLOBS" "$mounts"
 supervisor_start --blob-dir "$BLOBS" --workers 1
 fds_idle=$(fd_count "$SUP_PID")
 # Its worker's fds once it said HELLO (a worker still starting holds others).
