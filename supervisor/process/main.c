@@ -116,16 +116,18 @@ static void signal_ready(const struct settings *cfg)
 /* Every object holds an fd: take all the kernel allows (workers get their own bound). */
 /* Fds beyond max_objects: the device, the state, sockets, pidfds, blob dirs, the loop's own. */
 #define FD_HEADROOM 1024
+/* A re-exec holds every object's fd twice for a moment (reexec.c). */
+#define FDS_WANTED(max_objects) (2 * (rlim_t)(max_objects) + FD_HEADROOM)
 
 /*
- * One anon fd per object: the soft limit goes up to the hard one, and the
- * hard one (without systemd's LimitNOFILE= often 4096) up to what
- * max_objects needs if root may (CAP_SYS_RESOURCE). Short of it, the OPENs
+ * One anon fd per object (two during a re-exec): the soft limit goes up to
+ * the hard one, and the hard one (without systemd's LimitNOFILE= often
+ * 4096) up to what max_objects needs if root may (CAP_SYS_RESOURCE). Short of it, the OPENs
  * past it would fail with EMFILE: said now, with what to change.
  */
 static void raise_fd_limit(const struct supervisor *s)
 {
-	rlim_t want = (rlim_t)s->cfg.max_objects + FD_HEADROOM;
+	rlim_t want = FDS_WANTED(s->cfg.max_objects);
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -138,11 +140,13 @@ static void raise_fd_limit(const struct supervisor *s)
 	rl.rlim_cur = rl.rlim_max;
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_max < want)
-		log_warning("The fd limit (RLIMIT_NOFILE) is %llu, below max_objects = %u and %u more: objects past "
-			    "about %llu will fail to open (EMFILE); raise LimitNOFILE= in the unit or ulimit -Hn, "
-			    "or lower max_objects",
-			    (unsigned long long)rl.rlim_max, s->cfg.max_objects, FD_HEADROOM,
-			    (unsigned long long)(rl.rlim_max > FD_HEADROOM ? rl.rlim_max - FD_HEADROOM : 0));
+		log_warning(
+			"The fd limit (RLIMIT_NOFILE) is %llu, below the %llu that max_objects = %u needs: a re-exec "
+			"with more than about %llu objects open will be refused, and objects past about %llu will "
+			"fail to open (EMFILE); raise LimitNOFILE= in the unit or ulimit -Hn, or lower max_objects",
+			(unsigned long long)rl.rlim_max, (unsigned long long)want, s->cfg.max_objects,
+			(unsigned long long)(rl.rlim_max > FD_HEADROOM ? (rl.rlim_max - FD_HEADROOM) / 2 : 0),
+			(unsigned long long)(rl.rlim_max > FD_HEADROOM ? rl.rlim_max - FD_HEADROOM : 0));
 }
 
 static void shutdown_all(struct supervisor *s)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -46,6 +47,7 @@ static int pass_fd(void *ctx, int fd, const char *name)
 }
 
 /* Linux's MAX_ARG_STRLEN, for "LISTEN_FDNAMES=" + the names + NUL. */
+#define REEXEC_FD_SPARE 256 /* beyond the passed fds twice: the loop's own, workers' sockets and pidfds */
 #define ENV_STRING_MAX (32u * 4096u)
 
 struct counted {
@@ -64,9 +66,19 @@ static int count_fd(void *ctx, int fd, const char *name)
 int reexec_fits(struct supervisor *s, char *why, size_t size)
 {
 	struct counted c = { 0 };
+	struct rlimit rl;
 	size_t len;
 
 	(void)s->transport->hand_over(s, count_fd, &c);
+	/* move_into_place() holds every passed fd twice for a moment. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 2 * c.n + REEXEC_FD_SPARE) {
+		snprintf(why, size,
+			 "re-exec refused, still serving: passing %zu fds needs %zu open at once, over the fd limit "
+			 "(RLIMIT_NOFILE) of %llu; raise LimitNOFILE= or ulimit -n",
+			 c.n, 2 * c.n + REEXEC_FD_SPARE, (unsigned long long)rl.rlim_cur);
+		log_error("%s", why);
+		return -EMFILE;
+	}
 	len = strlen("LISTEN_FDNAMES=") + c.names_len + 1;
 	if (len <= ENV_STRING_MAX)
 		return 0;

@@ -25,10 +25,11 @@ int supervisor_reexec(struct supervisor *s);
 int reexec_check(struct supervisor *s, char *why, size_t size);
 
 /*
- * Whether the fds a re-exec would pass fit its environment: their names,
- * joined in LISTEN_FDNAMES, within Linux's 128 KiB for one string (an
- * execve past it fails with E2BIG when the loop is already gone). Returns 0,
- * or -E2BIG with why.
+ * Whether the fds a re-exec would pass fit: twice over within the fd limit
+ * (they are moved into place through copies), and their names, joined in
+ * LISTEN_FDNAMES, within Linux's 128 KiB for one string (an execve past it
+ * fails with E2BIG). Either failure would come when the loop is already
+ * gone. Returns 0, or -EMFILE or -E2BIG with why.
  */
 int reexec_fits(struct supervisor *s, char *why, size_t size);
 

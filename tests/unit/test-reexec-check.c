@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,20 +123,36 @@ static int fake_hand_over(struct supervisor *s, transport_pass_fd pass, void *ct
 	return 0;
 }
 
-/* A re-exec whose LISTEN_FDNAMES would pass 128 KiB is refused while the loop still serves (issue 16). */
-static void test_reexec_refused_when_names_do_not_fit(void)
+/*
+ * A re-exec whose LISTEN_FDNAMES would pass 128 KiB, or whose fds would not
+ * fit twice within the fd limit, is refused while the loop still serves
+ * (issue 16).
+ */
+static void test_reexec_refused_when_fds_do_not_fit(void)
 {
 	static const struct transport_ops fake = { .name = "fake", .hand_over = fake_hand_over };
 	struct supervisor s = { .transport = &fake };
+	struct rlimit was, rl;
 	char why[512] = "";
 
-	fake_fds = 20000;
-	fake_name_len = 4; /* 20000 * 5 bytes: fits */
+	CHECK_EQ(getrlimit(RLIMIT_NOFILE, &was), 0);
+	rl = (struct rlimit){ was.rlim_max, was.rlim_max };
+	CHECK_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	CHECK(rl.rlim_cur >= 2 * 700 + 256);
+	fake_fds = 700;
+	fake_name_len = 4;
 	CHECK_EQ(reexec_fits(&s, why, sizeof(why)), 0);
-	fake_name_len = 11; /* "obj-1234567": 20000 * 12 bytes does not */
+	fake_name_len = 200; /* 700 * 201 bytes: more than one environment string may hold */
 	CHECK_EQ(reexec_fits(&s, why, sizeof(why)), -E2BIG);
-	CHECK(strstr(why, "re-exec refused, still serving: the names of the 20000 fds to pass make a LISTEN_FDNAMES "
-			  "of 240015 bytes, over Linux's 131072") == why);
+	CHECK(strstr(why, "re-exec refused, still serving: the names of the 700 fds to pass make a LISTEN_FDNAMES "
+			  "of 140715 bytes, over Linux's 131072") == why);
+	rl.rlim_cur = 1024; /* 700 fds twice do not fit */
+	CHECK_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	fake_name_len = 4;
+	CHECK_EQ(reexec_fits(&s, why, sizeof(why)), -EMFILE);
+	CHECK(strstr(why, "re-exec refused, still serving: passing 700 fds needs 1656 open at once, over the fd limit "
+			  "(RLIMIT_NOFILE) of 1024") == why);
+	CHECK_EQ(setrlimit(RLIMIT_NOFILE, &was), 0);
 }
 
 int main(int argc, char **argv)
@@ -149,7 +166,7 @@ int main(int argc, char **argv)
 	CHECK(mkdir(dir, 0700) == 0 && mkdir(blobs, 0700) == 0 && mkdir(blobs2, 0700) == 0);
 	RUN(test_reexec_is_checked_first);
 	RUN(test_start_serves_the_domains_it_can);
-	RUN(test_reexec_refused_when_names_do_not_fit);
+	RUN(test_reexec_refused_when_fds_do_not_fit);
 	unlink(conf);
 	rmdir(blobs);
 	rmdir(blobs2);
