@@ -14,18 +14,18 @@
 # whether it did). With everything unmounted, the fd store holds device +
 # state again and the supervisor its idle fd count.
 #
-# Environment: CFS_SCALE_OBJECTS (3000; the full-size run is 20000, with
-# run-vm.sh --mem 8192), CFS_SCALE_SAMPLE (mounts read per check, 24),
-# CFS_SCALE_WORKER_KILLS (4), CFS_SCALE_MODE (systemd or chroot).
+# Environment: CFS_SCALE_OBJECTS (2500; the full-size run is 20000, with
+# run-vm.sh --mem 8192), CFS_SCALE_SAMPLE (mounts read per check, 16),
+# CFS_SCALE_WORKER_KILLS (3), CFS_SCALE_MODE (systemd or chroot).
 # vm-mode: systemd
 # vm-images: mini:mini small:small
 set -euo pipefail
 . "$CFS_SRC/tests/vm/lib.sh"
 . "$CFS_SRC/tests/vm/supervisor-lib.sh"
 
-objects=${CFS_SCALE_OBJECTS:-3000}
-sample=${CFS_SCALE_SAMPLE:-24}
-worker_kills=${CFS_SCALE_WORKER_KILLS:-4}
+objects=${CFS_SCALE_OBJECTS:-2500}
+sample=${CFS_SCALE_SAMPLE:-16}
+worker_kills=${CFS_SCALE_WORKER_KILLS:-3}
 mode=${CFS_SCALE_MODE:-systemd}
 scenario_begin "${CFS_SCALE_NAME:-many_objects_survive_restarts_and_kills}"
 
