@@ -226,7 +226,7 @@ static void object_persist(struct supervisor *s, struct transport_state *t, stru
 		return;
 	}
 	o->state_idx = idx;
-	fdname_of_object((uint32_t)idx, state_generation(&t->state, (uint32_t)idx), name);
+	state_fdname(&t->state, (uint32_t)idx, name);
 	o->in_fdstore = fdstore_push(name, o->anon_fd) == 0 && fdstore_available();
 }
 
@@ -236,7 +236,7 @@ static void cachefiles_forget_object(struct supervisor *s, struct object *o)
 	char name[32];
 
 	if (o->in_fdstore && o->state_idx >= 0) {
-		fdname_of_object((uint32_t)o->state_idx, state_generation(&t->state, (uint32_t)o->state_idx), name);
+		state_fdname(&t->state, (uint32_t)o->state_idx, name);
 		fdstore_remove(name);
 	}
 	if (o->state_idx >= 0)
@@ -389,7 +389,7 @@ static int cachefiles_hand_over(struct supervisor *s, transport_pass_fd pass, vo
 		/* Not passed, it closes at exec (every fd of ours is close-on-exec). */
 		if (o->state != OBJECT_OPEN || o->state_idx < 0)
 			continue;
-		fdname_of_object((uint32_t)o->state_idx, state_generation(&t->state, (uint32_t)o->state_idx), name);
+		state_fdname(&t->state, (uint32_t)o->state_idx, name);
 		r = pass(ctx, o->anon_fd, name);
 	}
 	return r;

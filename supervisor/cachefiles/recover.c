@@ -115,7 +115,7 @@ static void rename_legacy(struct transport_state *t, const char *name, int idx, 
 {
 	char now[FDNAME_OBJECT_SIZE];
 
-	fdname_of_object((uint32_t)idx, state_generation(&t->state, (uint32_t)idx), now);
+	state_fdname(&t->state, (uint32_t)idx, now);
 	fdstore_remove(name);
 	fdstore_push(now, fd);
 }

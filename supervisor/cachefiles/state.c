@@ -144,6 +144,11 @@ uint8_t state_generation(const struct state *st, uint32_t idx)
 	return idx < st->n_records ? st->gen[idx] : 0;
 }
 
+void state_fdname(const struct state *st, uint32_t idx, char buf[FDNAME_OBJECT_SIZE])
+{
+	fdname_of_object(idx, state_generation(st, idx), buf);
+}
+
 void state_free(struct state *st)
 {
 	if (st->fd >= 0)

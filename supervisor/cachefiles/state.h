@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "cookie-key.h"
+#include "fdnames.h"
 #include "kmsg.h"
 
 struct state_record {
@@ -52,6 +53,8 @@ int state_add(struct state *st, const struct state_record *rec);
 void state_clear(struct state *st, uint32_t idx);
 /* The fd_gen of the record last written at idx. */
 uint8_t state_generation(const struct state *st, uint32_t idx);
+/* The fd-store name of the object recorded at idx (fdnames.h): its index and that generation. */
+void state_fdname(const struct state *st, uint32_t idx, char buf[FDNAME_OBJECT_SIZE]);
 /* Counts one more supervisor start in the header; returns the count. */
 uint32_t state_count_start(struct state *st);
 /* Reads record idx; returns 0 if it is valid and in use, -ENOENT otherwise. */

@@ -44,12 +44,14 @@ static struct object *object_with_work(struct supervisor *s, struct domain *d, u
 			continue;
 		if (!o->prefetch.planned)
 			prefetch_plan(&o->prefetch, d->settings.prefetch, o->size);
-		if (prefetch_wanted(&o->prefetch) && prefetch_held(&o->prefetch, now)) {
+		if (!prefetch_wanted(&o->prefetch))
+			continue;
+		if (prefetch_held(&o->prefetch, now)) {
 			*held = true;
-		} else if (prefetch_wanted(&o->prefetch)) {
-			d->prefetch_cursor = i + 1;
-			return o;
+			continue;
 		}
+		d->prefetch_cursor = i + 1;
+		return o;
 	}
 	return NULL;
 }
