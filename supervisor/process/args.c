@@ -16,6 +16,7 @@ enum {
 	OPT_VERSION,
 	OPT_CHECK_CONFIG,
 	OPT_CONTROL,
+	OPT_PRIVATE_VIEW,
 	OPT_KEY = 512, /* + the index of a key's option (config_args_option()) */
 };
 
@@ -28,6 +29,7 @@ static const struct option own_options[] = {
 	{ "worker-exe", required_argument, NULL, OPT_WORKER_EXE },
 	{ "ready-file", required_argument, NULL, OPT_READY_FILE },
 	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "private-view", no_argument, NULL, OPT_PRIVATE_VIEW },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -145,6 +147,7 @@ int args_parse(int argc, char **argv, struct settings *cfg, struct args *a)
 		case OPT_WORKER_EXE: cfg->worker_exe = optarg; break;
 		case OPT_READY_FILE: cfg->ready_file = optarg; break;
 		case OPT_CONTROL: cfg->control_path = optarg; break;
+		case OPT_PRIVATE_VIEW: a->private_view = true; break;
 		case 'v': a->verbose = true; break;
 		case 'h': return ARGS_HELP;
 		case OPT_VERSION: return ARGS_VERSION;
@@ -240,6 +243,16 @@ void args_usage(FILE *f, const char *worker_exe)
 		"      --ready-file PATH     write \"ready\" to PATH (e.g. a FIFO) once serving\n"
 		"      --control PATH        control socket for cachefilesctl(8), root only;\n"
 		"                            \"\" for none [" CFS_CONTROL_DEFAULT_PATH "]\n"
+		"      --private-view        run in a mount namespace of its own, built at\n"
+		"                            start with a fixed number of mount calls (the\n"
+		"                            unit passes it; systemd's ProtectSystem= and the\n"
+		"                            like cost time per mount on the node): the whole\n"
+		"                            tree read-only but the cache dir and the control\n"
+		"                            socket's dir; /home, /root, /run/user, /tmp,\n"
+		"                            /var/tmp and the kernel modules empty, except the\n"
+		"                            dirs of the binaries, the config and the blob dirs;\n"
+		"                            /dev only pseudo devices and the cachefiles device;\n"
+		"                            /proc only our own processes\n"
 		"  -v, --verbose             log every request (debug)\n"
 		"  -h, --help                show this help\n"
 		"      --version             show the version\n"

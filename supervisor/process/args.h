@@ -26,6 +26,7 @@ struct args {
 	bool check_config;
 	bool blob_dir_mode;
 	bool verbose;
+	bool private_view;  /* --private-view (view.h) */
 	bool show_usage;    /* an unknown option: the help goes to stderr */
 	struct config keys; /* --blob-dir mode's [cache] and one domain, from the options; free with args_free() */
 };

@@ -28,6 +28,7 @@
 #include "pool.h"
 #include "reexec.h"
 #include "startup.h"
+#include "view.h"
 
 #ifndef CFS_WORKER_PATH
 #define CFS_WORKER_PATH "/usr/libexec/cachefiles-worker"
@@ -191,14 +192,54 @@ static int configure(struct supervisor *s, int argc, char **argv, struct args *a
 	return GO_ON;
 }
 
-/* Everything a start needs that can fail before anything is bound. Returns 0 or -errno (logged). */
-static int prepare(struct supervisor *s, char **argv)
+/* DIR gets the directory FILE is in, resolved if FILE exists; false if it has none. */
+static bool dir_of(const char *file, char dir[static PATH_MAX])
 {
-	(void)domains_prepare(s); /* a domain that cannot be served is logged; the others are */
+	char *slash;
+
+	if (!realpath(file, dir))
+		snprintf(dir, PATH_MAX, "%s", file);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return false;
+	*slash = '\0';
+	return true;
+}
+
+/* --private-view: what this process reads or writes later stays reachable in it (view.h). */
+static int enter_private_view(const struct supervisor *s)
+{
+	static char dirs[VIEW_MAX_PATHS][PATH_MAX];
+	const char *files[] = { s->self_exe, s->cfg.worker_exe, s->config_path, s->cfg.ready_file };
+	struct view_paths p = { .device = s->cfg.device_path };
+	unsigned n = 0;
+
+	_Static_assert(ARRAY_SIZE(files) + CONFIG_MAX_DOMAINS + 1 <= VIEW_MAX_PATHS, "VIEW_MAX_PATHS");
+	if (view_is_built())
+		return 0; /* a re-exec: the namespace is ours already */
+	p.writable[p.n_writable++] = s->cfg.cache_dir;
+	if (s->cfg.control_path && *s->cfg.control_path && dir_of(s->cfg.control_path, dirs[n]))
+		p.writable[p.n_writable++] = dirs[n++];
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		if (files[i] && dir_of(files[i], dirs[n]))
+			p.needed[p.n_needed++] = dirs[n++];
+	for (unsigned i = 0; i < s->n_domains; i++)
+		if (realpath(s->domains[i].settings.blob_dir, dirs[n]))
+			p.needed[p.n_needed++] = dirs[n++];
+	return view_build(&p);
+}
+
+/* Everything a start needs that can fail before anything is bound. Returns 0 or -errno (logged). */
+static int prepare(struct supervisor *s, const struct args *a, char **argv)
+{
 	s->argv = argv;
 	s->self_exe = realpath("/proc/self/exe", NULL);
 	if (!s->self_exe)
 		return log_error_errno(-errno, "Cannot resolve /proc/self/exe");
+	/* Before any fd of a dir is opened: a mount of the old namespace could not be cloned for workers. */
+	if (a->private_view && enter_private_view(s) < 0)
+		return -EPERM;
+	(void)domains_prepare(s); /* a domain that cannot be served is logged; the others are */
 	raise_fd_limit(s);
 	return s->transport->init(s);
 }
@@ -256,7 +297,7 @@ int main(int argc, char **argv)
 
 	if (status >= 0)
 		return status;
-	if (prepare(&s, argv) < 0)
+	if (prepare(&s, &a, argv) < 0)
 		return 1;
 	return serve(&s);
 }

@@ -196,34 +196,25 @@ UNIT=cachefiles-supervisor
 
 # unit_install ARGS...: the project's unit file, with ExecStart (and
 # ExecReload's cachefilesctl) pointed at the test binaries; ARGS are appended
-# to the supervisor's command line.
-# The build tree (binaries) and the source tree (configs the scenarios pass)
-# may be anywhere a clone is, a home dir or /tmp included, which the shipped
-# unit hides (ProtectHome=yes, PrivateTmp=yes): this test-only drop-in binds
-# them back, read-only, at their own paths. The shipped unit stays as it is.
+# to the supervisor's command line. The build tree and the source tree may be
+# anywhere a clone is, a home dir or /tmp included: the supervisor's
+# --private-view keeps the dirs of its binaries, config and blob dirs
+# reachable (read-only) under the dirs it hides, so the shipped unit needs
+# no drop-in beyond the command line.
 unit_install() {
-	local bin=${UNIT_SUP_BIN:-$SUP_BIN} p home=''
-	# systemd drops bind mounts beneath a path it makes inaccessible, as
-	# ProtectHome=yes does to /home, /root and /run/user. For a tree there,
-	# the homes become empty read-only tmpfs instead (still nothing of them
-	# visible) with the tree bound on top: systemd.exec's own recipe.
-	for p in "$CFS_SRC" "$CFS_BUILD"; do
-		case $p/ in /home/*|/root/*|/run/user/*) home='ProtectHome=tmpfs' ;; esac
-	done
+	local bin=${UNIT_SUP_BIN:-$SUP_BIN}
 	# The project's own sysusers.d entry makes the worker user, as on a real install.
 	systemd-sysusers "$CFS_SRC/systemd/cachefiles-supervisor.sysusers"
 	cp "$CFS_BUILD/systemd/$UNIT.service" /run/systemd/system/
 	mkdir -p "/run/systemd/system/$UNIT.service.d"
 	cat >"/run/systemd/system/$UNIT.service.d/test.conf" <<EOF2
 [Service]
-$home
-BindReadOnlyPaths=$CFS_SRC $CFS_BUILD
 ExecStart=
-ExecStart=$bin ${UNIT_CACHE_ARG---cache-dir $CFS_CACHE_DIR} --worker-exe ${UNIT_WORKER_BIN:-$WORKER_BIN} $(test_prefetch_arg "$@") $*
+ExecStart=$bin --private-view ${UNIT_CACHE_ARG---cache-dir $CFS_CACHE_DIR} --worker-exe ${UNIT_WORKER_BIN:-$WORKER_BIN} $(test_prefetch_arg "$@") $*
 ExecReload=
 ExecReload=$CTL_BIN reload
 EOF2
-	vm_log "unit $(grep -E "^(ExecStart=.|BindReadOnlyPaths=|ProtectHome=)" "/run/systemd/system/$UNIT.service.d/test.conf" | paste -sd " ")"
+	vm_log "unit $(grep -E "^ExecStart=." "/run/systemd/system/$UNIT.service.d/test.conf" | paste -sd " ")"
 	systemctl daemon-reload
 }
 
