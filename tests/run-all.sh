@@ -70,9 +70,9 @@ if [ "$run_vm" = 1 ] && [ -f build/build.ninja ]; then
 	cat build/vm-out/*/results.txt 2>/dev/null
 fi
 
-# Where a clone lives must not matter (issue 14): a home directory is hidden
-# from the shipped unit (ProtectHome=yes), and /tmp from the unit
-# (PrivateTmp=yes) and from the guest (its own tmpfs). So one chroot and one
+# Where a clone lives must not matter (issue 14): a home directory and /tmp
+# are hidden from the supervisor (--private-view, but for the dirs it needs),
+# and /tmp from the guest (its own tmpfs). So one chroot and one
 # systemd scenario run again from a throwaway copy of this working tree
 # (tracked files and untracked, not ignored ones, so uncommitted changes are
 # what is tested) under $HOME and under /tmp, built there. The images are
