@@ -44,7 +44,7 @@ for ((r = 0; r < restarts; r++)); do
 	mount_blob_as "f$r" f || scenario_fail "mount f$r failed"
 done
 total=$((objects + restarts))
-wait_status_objects "$total" || scenario_fail "STATUS does not show $total objects"
+wait_ctl_objects "$total" 120 || scenario_fail "the supervisor does not hold $total objects"
 store_before=$(fdstore_count)
 fds_before=$(fd_count "$(main_pid)")
 vm_log "$objects mounts in $mount_s s, fd store $store_before, supervisor fds $fds_before"
@@ -92,7 +92,7 @@ t0=$EPOCHREALTIME
 mount_many umount /mnt/scale scale 0 "$objects" || scenario_fail "an umount failed"
 for ((r = 0; r < restarts; r++)); do umount "/mnt/f$r"; done
 umount_s=$(elapsed "$t0")
-wait_status_objects 0 || scenario_fail "objects left after umount"
+wait_ctl_objects 0 300 || scenario_fail "objects left after umount"
 store_idle=$(fdstore_count)
 [ "$store_idle" = 2 ] || scenario_fail "fd store holds $store_idle fds with nothing mounted, expected 2"
 fds_end=$(fd_count "$(main_pid)")

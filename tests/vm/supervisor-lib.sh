@@ -218,12 +218,24 @@ EOF2
 	systemctl daemon-reload
 }
 
+# unit_property NAME: systemctl show's value. With thousands of mounts PID 1
+# re-reads the mount table on every mount and umount, and a query may fail
+# meanwhile ("Transport endpoint is not connected"): asked again for up to 2 min.
+unit_property() {
+	local v deadline=$((SECONDS + 120))
+	until v=$(systemctl show -p "$1" --value "$UNIT" 2>/dev/null) && [ -n "$v" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || { vm_log "systemctl show -p $1 gave no answer in 120 s"; return 1; }
+		sleep 0.2
+	done
+	echo "$v"
+}
+
 main_pid() {
-	systemctl show -p MainPID --value "$UNIT"
+	unit_property MainPID
 }
 
 fdstore_count() {
-	systemctl show -p NFileDescriptorStore --value "$UNIT"
+	unit_property NFileDescriptorStore
 }
 
 status_field() {
