@@ -220,13 +220,16 @@ EOF2
 
 # unit_property NAME: systemctl show's value. With thousands of mounts PID 1
 # re-reads the mount table on every mount and umount, and a query may fail
-# meanwhile ("Transport endpoint is not connected"): asked again for up to 2 min.
+# meanwhile ("Transport endpoint is not connected"): asked again for up to
+# $UNIT_PATIENCE s (600), and a wait of more than a second is logged.
 unit_property() {
-	local v deadline=$((SECONDS + 120))
+	local v t0=$SECONDS deadline=$((SECONDS + ${UNIT_PATIENCE:-600}))
 	until v=$(systemctl show -p "$1" --value "$UNIT" 2>/dev/null) && [ -n "$v" ]; do
-		[ "$SECONDS" -lt "$deadline" ] || { vm_log "systemctl show -p $1 gave no answer in 120 s"; return 1; }
+		[ "$SECONDS" -lt "$deadline" ] ||
+			{ vm_log "systemctl show -p $1: no answer from PID 1 in ${UNIT_PATIENCE:-600} s" >&2; return 1; }
 		sleep 0.2
 	done
+	[ $((SECONDS - t0)) -le 1 ] || vm_log "systemctl show -p $1: PID 1 answered after $((SECONDS - t0)) s" >&2
 	echo "$v"
 }
 

@@ -23,7 +23,9 @@ fds_idle=$(fd_count "$(main_pid)")
 kills=0 pass=0 files=0 bytes=0 bad=0
 kill_times=$CFS_VM_TMP/kill-times
 : >"$kill_times"
-while [ "$kills" -lt "$min_kills" ] && [ "$pass" -lt 6 ] && [ "$SCENARIO_FAILED" = 0 ]; do
+# Passes until enough kills: how many a pass takes depends on how fast it
+# reads (prefetch makes it faster) and how fast a restart is.
+while [ "$kills" -lt "$min_kills" ] && [ "$pass" -lt 15 ] && [ "$SCENARIO_FAILED" = 0 ]; do
 	name=big$pass
 	mount_blob_as "$name" big0 || { unit_dump "$UNIT"; scenario_fail "mount $name failed"; break; }
 	check_tree_bg "/mnt/$name" "$(image_manifest big)" 4
