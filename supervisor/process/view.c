@@ -38,6 +38,7 @@ enum kind {
 struct kept {
 	const char *path;
 	int tree; /* detached mount (open_tree clone); -1 once attached */
+	bool writable;
 };
 
 struct plan {
@@ -105,7 +106,7 @@ static int keep(struct kept *k, unsigned *n, const char *path, enum kind kind)
 		close(fd);
 		return r;
 	}
-	k[(*n)++] = (struct kept){ path, fd };
+	k[(*n)++] = (struct kept){ path, fd, kind == KEEP_WRITABLE };
 	return 0;
 }
 
@@ -214,9 +215,11 @@ static int hide(const char *root, struct plan *pl)
 	if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (n ? 0 : MS_RDONLY),
 		  n ? "mode=0755,size=64k" : "mode=000,size=4k,nr_inodes=1") < 0)
 		return log_error_errno(-errno, "private view: cannot cover %s", root);
-	for (unsigned i = 0; r == 0 && i < pl->n_dirs; i++)
-		if (pl->dirs[i].tree >= 0 && is_under(pl->dirs[i].path, root))
-			r = attach(&pl->dirs[i], true);
+	/* Read-only trees first: a writable dir inside one (a cache in the clone) goes on top of it. */
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; r == 0 && i < pl->n_dirs; i++)
+			if (pl->dirs[i].tree >= 0 && pl->dirs[i].writable == pass && is_under(pl->dirs[i].path, root))
+				r = attach(&pl->dirs[i], true);
 	return r == 0 && n ? seal(root) : r;
 }
 

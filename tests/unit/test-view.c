@@ -127,6 +127,7 @@ static void test_the_view_is_built_as_promised(void)
 	pid_t pid;
 
 	make_dirs();
+	fflush(stdout);
 	pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0)
@@ -139,6 +140,40 @@ static void test_the_view_is_built_as_promised(void)
 	CHECK(!view_is_built());
 }
 
+/* A cache dir inside a dir kept read-only: the cache is mounted on top, writable. */
+static void check_nested_in_child(void)
+{
+	char nested[128];
+	struct view_paths p = { .n_writable = 1, .needed = { kept_dir }, .n_needed = 1 };
+
+	snprintf(nested, sizeof(nested), "%s/cache", kept_dir);
+	p.writable[0] = nested;
+	CHECK_EQ(view_build(&p), 0);
+	CHECK(writable(nested));
+	CHECK(!writable(kept_dir) && errno == EROFS);
+	exit(0);
+}
+
+static void test_a_writable_dir_inside_a_kept_one_stays_writable(void)
+{
+	char nested[128];
+	int status;
+	pid_t pid;
+
+	make_dirs();
+	snprintf(nested, sizeof(nested), "%s/cache", kept_dir);
+	CHECK(mkdir(nested, 0755) == 0);
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0)
+		check_nested_in_child();
+	CHECK(waitpid(pid, &status, 0) == pid);
+	rmdir(nested);
+	remove_dirs();
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -146,5 +181,6 @@ int main(void)
 		return 1;
 	}
 	RUN(test_the_view_is_built_as_promised);
+	RUN(test_a_writable_dir_inside_a_kept_one_stays_writable);
 	return 0;
 }
