@@ -121,21 +121,29 @@ static void remove_dirs(void)
 	rmdir(var_root);
 }
 
-static void test_the_view_is_built_as_promised(void)
+/* Runs CHECKS in a child (the view is entered for good) and returns its exit status. */
+static int in_child(void (*checks)(void))
 {
 	int status;
 	pid_t pid;
 
-	make_dirs();
 	fflush(stdout);
 	pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0)
-		check_view_in_child();
+		checks();
 	CHECK(waitpid(pid, &status, 0) == pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void test_the_view_is_built_as_promised(void)
+{
+	int status;
+
+	make_dirs();
+	status = in_child(check_view_in_child);
 	remove_dirs();
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
+	CHECK_EQ(status, 0);
 	/* Nothing of it leaked out to us. */
 	CHECK(!view_is_built());
 }
@@ -158,20 +166,14 @@ static void test_a_writable_dir_inside_a_kept_one_stays_writable(void)
 {
 	char nested[128];
 	int status;
-	pid_t pid;
 
 	make_dirs();
 	snprintf(nested, sizeof(nested), "%s/cache", kept_dir);
 	CHECK(mkdir(nested, 0755) == 0);
-	fflush(stdout);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0)
-		check_nested_in_child();
-	CHECK(waitpid(pid, &status, 0) == pid);
+	status = in_child(check_nested_in_child);
 	rmdir(nested);
 	remove_dirs();
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_EQ(status, 0);
 }
 
 int main(void)
