@@ -71,9 +71,20 @@ scenario_end() {
 	[ "$SCENARIO_FAILED" = 0 ] || verdict=FAIL
 	SCENARIO_ENDED=1
 	secs=$(awk -v a="$SCENARIO_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	[ "$verdict" = PASS ] || save_journal
 	echo "SCENARIO $SCENARIO_NAME: $verdict in $secs s${*:+ $*}"
 	echo "$SCENARIO_NAME $verdict seconds=$secs $*" >>"$CFS_OUT/results.txt"
 	[ "$verdict" = PASS ]
+}
+
+# A failed systemd scenario keeps the boot's whole journal on the host
+# (chroot scenarios keep supervisor.log there already): the why of a
+# failure seen once must not need a second run.
+save_journal() {
+	[ -d /run/systemd/system ] || return 0
+	journalctl -b --no-pager -o short-precise >"$CFS_OUT/journal.txt" 2>&1 || true
+	vm_log "the boot's last warnings (all of its journal: $CFS_OUT/journal.txt):"
+	journalctl -b -q --no-pager -o short-precise -p warning -n 25 || true
 }
 
 unit_dump() {
