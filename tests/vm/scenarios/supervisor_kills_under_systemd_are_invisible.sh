@@ -11,7 +11,7 @@ set -euo pipefail
 . "$CFS_SRC/tests/vm/lib.sh"
 . "$CFS_SRC/tests/vm/supervisor-lib.sh"
 
-min_kills=${MIN_KILLS:-50}
+min_kills=${CFS_MIN_KILLS:-50} # CFS_MIN_KILLS=90: more passes
 scenario_begin supervisor_kills_under_systemd_are_invisible
 
 blobs=$BLOBS
