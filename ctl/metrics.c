@@ -25,28 +25,26 @@ struct metric {
 	const char *help;
 };
 
-/* What the supervisor and each domain count alike. */
-#define SERVED_METRICS(domain_)                                                                                        \
-	{ "reads", domain_ "reads_total", "counter", AS_IS, "READ requests from the kernel." },                        \
-		{ "bytes_served", domain_ "served_bytes_total", "counter", AS_IS, "Bytes READs were answered with." }, \
-		{ "spawns", domain_ "worker_spawns_total", "counter", AS_IS, "Workers started." },                     \
-	{                                                                                                              \
-		"deaths", domain_ "worker_deaths_total", "counter", AS_IS,                                             \
-			"Workers that died (crashed, killed or hung)."                                                 \
-	}
-
-/* Failures a domain counts too: the same keys in its "failures" object. */
-#define FAILURE_METRICS(domain_)                                                                     \
-	{ "failures.missing_blob", domain_ "missing_blob_requests_total", "counter", AS_IS,          \
-	  "Requests failed because the blob is not in the blob dir." },                              \
-		{ "failures.truncated_blob", domain_ "truncated_blob_reads_total", "counter", AS_IS, \
-		  "READs failed because the blob ends before the range (a truncated blob)." },       \
-		{ "failures.cache_full", domain_ "cache_full_refusals_total", "counter", AS_IS,      \
-		  "Fills the cache refused (ENOBUFS: its filesystem is full)." },                    \
-	{                                                                                            \
-		"failures.max_objects", domain_ "max_objects_refusals_total", "counter", AS_IS,      \
-			"OPENs refused because max_objects objects were open."                       \
-	}
+/*
+ * What the supervisor and each domain count alike: the same keys at the top
+ * of the status and in each domain, named domain_* for a domain.
+ */
+static const struct metric counted_alike[] = {
+	{ "reads", "reads_total", "counter", AS_IS, "READ requests from the kernel." },
+	{ "bytes_served", "served_bytes_total", "counter", AS_IS, "Bytes READs were answered with." },
+	{ "spawns", "worker_spawns_total", "counter", AS_IS, "Workers started." },
+	{ "deaths", "worker_deaths_total", "counter", AS_IS, "Workers that died (crashed, killed or hung)." },
+	{ "prefetched", "prefetched_bytes_total", "counter", AS_IS, "Bytes prefetch wrote into the cache." },
+	{ "readahead", "readahead_bytes_total", "counter", AS_IS, "Bytes readahead wrote into the cache." },
+	{ "failures.missing_blob", "missing_blob_requests_total", "counter", AS_IS,
+	  "Requests failed because the blob is not in the blob dir." },
+	{ "failures.truncated_blob", "truncated_blob_reads_total", "counter", AS_IS,
+	  "READs failed because the blob ends before the range (a truncated blob)." },
+	{ "failures.cache_full", "cache_full_refusals_total", "counter", AS_IS,
+	  "Fills the cache refused (ENOBUFS: its filesystem is full)." },
+	{ "failures.max_objects", "max_objects_refusals_total", "counter", AS_IS,
+	  "OPENs refused because max_objects objects were open." },
+};
 
 /* The supervisor's own figures: since this process started, but for starts. */
 static const struct metric supervisor_metrics[] = {
@@ -58,33 +56,37 @@ static const struct metric supervisor_metrics[] = {
 	  "Open objects this start took back from the fd store or a re-exec." },
 	{ "objects", "objects", "gauge", AS_IS, "Cache objects open now." },
 	{ "inflight", "requests_in_flight", "gauge", AS_IS, "Kernel requests read and not yet answered." },
-	SERVED_METRICS(""),
 	{ "restores", "restores_total", "counter", AS_IS,
 	  "restore commands written (the kernel re-sends what was in flight)." },
 	{ "timeouts", "request_timeouts_total", "counter", AS_IS, "Workers killed for holding a request too long." },
 	{ "failed", "failed_requests_total", "counter", AS_IS,
 	  "Requests given up after killing workers too often (the reader got an error)." },
+	{ "opens", "opens_total", "counter", AS_IS, "OPEN requests from the kernel (a blob opened by a mount)." },
+	{ "closes", "closes_total", "counter", AS_IS, "CLOSE requests from the kernel." },
+	{ "duplicates", "duplicate_requests_total", "counter", AS_IS,
+	  "Requests a restore sent again while still held (answered once)." },
+	{ "malformed", "malformed_requests_total", "counter", AS_IS, "Kernel messages that did not parse (refused)." },
+	{ "refused_keys", "unsafe_blob_names_total", "counter", AS_IS,
+	  "OPENs refused for a blob name that is not one printable path component." },
+	{ "violations", "worker_protocol_violations_total", "counter", AS_IS,
+	  "Workers killed for breaking the protocol." },
+	{ "joined", "joined_reads_total", "counter", AS_IS,
+	  "READs answered by a readahead or prefetch fill already under way." },
+	{ "evictions", "worker_evictions_total", "counter", AS_IS,
+	  "Objects a worker at its fd budget dropped to take another." },
 	{ "worker_recoveries", "worker_recoveries_total", "counter", AS_IS,
 	  "Worker deaths followed by a completed READ." },
 	{ "worker_recovery_us", "worker_recovery_seconds_total", "counter", US_TO_S,
 	  "Time the first READ after each worker death waited because of it." },
 	{ "failures.unrouted_volume", "unrouted_volume_opens_total", "counter", AS_IS,
 	  "OPENs refused because no domain serves their volume." },
-	FAILURE_METRICS(""),
 };
 
+/* A domain's own, beside counted_alike. */
 static const struct metric domain_metrics[] = {
-	{ "active", "domain_active", "gauge", AS_IS, "1 for a configured domain, 0 for a retired one still draining." },
-	{ "workers", "domain_workers", "gauge", AS_IS, "Workers the domain is configured to run." },
-	{ "ready", "domain_workers_ready", "gauge", AS_IS, "Workers ready to serve." },
-	{ "reads", "domain_reads_total", "counter", AS_IS, "READ requests for the domain's objects." },
-	{ "bytes_served", "domain_served_bytes_total", "counter", AS_IS,
-	  "Bytes the domain's READs were answered with." },
-	{ "spawns", "domain_worker_spawns_total", "counter", AS_IS, "Workers started for the domain." },
-	{ "deaths", "domain_worker_deaths_total", "counter", AS_IS, "The domain's workers that died." },
-	{ "prefetched", "domain_prefetched_bytes_total", "counter", AS_IS, "Bytes prefetch wrote into the cache." },
-	{ "readahead", "domain_readahead_bytes_total", "counter", AS_IS, "Bytes readahead wrote into the cache." },
-	FAILURE_METRICS("domain_"),
+	{ "active", "active", "gauge", AS_IS, "1 for a configured domain, 0 for a retired one still draining." },
+	{ "workers", "workers", "gauge", AS_IS, "Workers the domain is configured to run." },
+	{ "ready", "workers_ready", "gauge", AS_IS, "Workers ready to serve." },
 };
 
 /* 2^7 us (128 us) to 2^24 us (16.8 s): where the status's buckets end (latency.h). */
@@ -94,6 +96,15 @@ static const struct metric domain_metrics[] = {
 static void help_and_type(FILE *out, const char *name, const char *type, const char *help)
 {
 	fprintf(out, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n", name, help, name, type);
+}
+
+/* A family's HELP and TYPE, its name after PREFIX and `scope` ("" or "domain_"). */
+static void announce(FILE *out, const char *scope, const struct metric *m)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "%s%s", scope, m->name);
+	help_and_type(out, name, m->type, m->help);
 }
 
 /* The number at key ("a" or "a.b") of obj; booleans count as 0 and 1. */
@@ -155,7 +166,7 @@ static void render_supervisor(json_t *status, const struct metric *m, size_t n, 
 	for (size_t i = 0; i < n; i++) {
 		if (!number_at(status, m[i].key, &v))
 			continue; /* an older supervisor: what it does not report is left out */
-		help_and_type(out, m[i].name, m[i].type, m[i].help);
+		announce(out, "", &m[i]);
 		fprintf(out, PREFIX "%s", m[i].name);
 		print_value(out, v, m[i].scale);
 	}
@@ -184,9 +195,9 @@ static void render_domain_metric(json_t *domains, const struct metric *m, FILE *
 		if (!name || !domain_number(d, m->key, &v))
 			continue;
 		if (!announced)
-			help_and_type(out, m->name, m->type, m->help);
+			announce(out, "domain_", m);
 		announced = true;
-		fprintf(out, PREFIX "%s{domain=\"", m->name);
+		fprintf(out, PREFIX "domain_%s{domain=\"", m->name);
 		print_label_value(out, name);
 		fputs("\"}", out);
 		print_value(out, v, m->scale);
@@ -253,9 +264,12 @@ int metrics_render(const char *status_json, FILE *out)
 	}
 	render_info(status, out);
 	render_supervisor(status, supervisor_metrics, ARRAY_SIZE(supervisor_metrics), out);
+	render_supervisor(status, counted_alike, ARRAY_SIZE(counted_alike), out);
 	render_latency(status, out);
 	for (size_t i = 0; i < ARRAY_SIZE(domain_metrics); i++)
 		render_domain_metric(domains, &domain_metrics[i], out);
+	for (size_t i = 0; i < ARRAY_SIZE(counted_alike); i++)
+		render_domain_metric(domains, &counted_alike[i], out);
 	json_decref(status);
 	return 0;
 }

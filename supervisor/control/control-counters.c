@@ -4,6 +4,27 @@
 #include <inttypes.h>
 
 #include "requests.h"
+#include "supervisor.h"
+
+void counters_requests_json(const struct stats *t, struct ctlbuf *b)
+{
+	ctlbuf_printf(b,
+		      ",\"opens\":%" PRIu64 ",\"closes\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"malformed\":%" PRIu64
+		      ",\"refused_keys\":%" PRIu64 ",\"violations\":%" PRIu64 ",\"joined\":%" PRIu64
+		      ",\"evictions\":%" PRIu64 ",\"prefetched\":%" PRIu64 ",\"readahead\":%" PRIu64,
+		      t->opens, t->closes, t->duplicates, t->malformed, t->refused_keys, t->violations, t->joined,
+		      t->evictions, t->prefetched, t->readahead);
+}
+
+void counters_requests_text(const struct stats *t, struct ctlbuf *b)
+{
+	ctlbuf_printf(b,
+		      "requests: opens %" PRIu64 ", closes %" PRIu64 ", duplicates %" PRIu64 ", malformed %" PRIu64
+		      ", unsafe names %" PRIu64 "; worker violations %" PRIu64 ", joined reads %" PRIu64
+		      ", evictions %" PRIu64 "; %" PRIu64 " bytes prefetched, %" PRIu64 " read ahead\n",
+		      t->opens, t->closes, t->duplicates, t->malformed, t->refused_keys, t->violations, t->joined,
+		      t->evictions, t->prefetched, t->readahead);
+}
 
 void counters_failures_json(const uint64_t *failures, unsigned kinds, struct ctlbuf *b)
 {

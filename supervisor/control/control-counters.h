@@ -11,6 +11,12 @@
 #include "control-json.h"
 #include "latency.h"
 
+struct stats;
+
+/* ,"opens":N,"closes":N,...: the counters of struct stats the head leaves out. */
+void counters_requests_json(const struct stats *t, struct ctlbuf *b);
+/* "requests: opens N, ...\n" */
+void counters_requests_text(const struct stats *t, struct ctlbuf *b);
 /* ,"failures":{"missing_blob":N,...}: the first `kinds` of enum failure_kind. */
 void counters_failures_json(const uint64_t *failures, unsigned kinds, struct ctlbuf *b);
 /* "failures: missing_blob N, ...\n" after `indent`. */

@@ -38,6 +38,7 @@ static void status_head_text(const struct supervisor *s, struct ctlbuf *b)
 		      t->spawns, t->deaths, t->restores, t->timeouts, t->failed_requests);
 	ctlbuf_printf(b, "%s, %u objects recovered at start\n", s->resumed ? "took over a bound cache" : "fresh bind",
 		      s->recovered);
+	counters_requests_text(t, b);
 	counters_failures_text(t->failures, FAILURE_KINDS, "", b);
 	counters_latency_text(&s->latency, b);
 }
@@ -56,6 +57,7 @@ static void status_head_json(const struct supervisor *s, struct ctlbuf *b)
 		      now_ms() - s->started_ms, s->starts, s->objects.count, s->inflight.count, t->reads,
 		      t->bytes_served, t->spawns, t->deaths, t->restores, t->timeouts, t->failed_requests,
 		      s->resumed ? "true" : "false", s->recovered);
+	counters_requests_json(t, b);
 	counters_failures_json(t->failures, FAILURE_KINDS, b);
 	ctlbuf_printf(b, ",\"domains\":[");
 }

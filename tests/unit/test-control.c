@@ -205,7 +205,9 @@ static void status_json_has_the_documented_shape(void)
 	CHECK(strstr(out, "{\"pid\":") == out);
 	CHECK(strstr(out, "\"starts\":3,\"objects\":1,\"inflight\":0,"));
 	CHECK(strstr(out, "\"bytes_served\":28672,"));
-	CHECK(strstr(out, "\"resumed\":false,\"recovered\":9,\"failures\":{\"missing_blob\":0,\"truncated_blob\":4,"
+	CHECK(strstr(out, "\"resumed\":false,\"recovered\":9,\"opens\":0,\"closes\":0,\"duplicates\":0,\"malformed\":0,"
+			  "\"refused_keys\":0,\"violations\":0,\"joined\":0,\"evictions\":0,\"prefetched\":0,"
+			  "\"readahead\":0,\"failures\":{\"missing_blob\":0,\"truncated_blob\":4,"
 			  "\"cache_full\":0,\"max_objects\":0,\"unrouted_volume\":1},"));
 	CHECK(strstr(out,
 		     "\"domains\":[{\"name\":\"default\",\"state\":\"active\",\"blob_dir\":\"/srv/blobs\","
@@ -228,6 +230,8 @@ static void status_text_names_the_domain(void)
 	CHECK(strstr(
 		out,
 		"fresh bind, 9 objects recovered at start\n"
+		"requests: opens 0, closes 0, duplicates 0, malformed 0, unsafe names 0; worker violations 0, "
+		"joined reads 0, evictions 0; 0 bytes prefetched, 0 read ahead\n"
 		"failures: missing_blob 0, truncated_blob 4, cache_full 0, max_objects 0, unrouted_volume 1\n"
 		"READ latency (us): p50=3 p90=1000 p99=1000 max=1000 n=4; 1 recoveries after worker deaths, 500 us\n"));
 	CHECK(ends_with(out, "reads 7, bytes served 28672\n  prefetch none, 0 bytes prefetched; 0 bytes read ahead\n"

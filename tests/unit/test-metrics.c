@@ -44,7 +44,9 @@ static char *status_json(void)
 	static const uint64_t samples_us[] = { 3, 3, 500, 1000 };
 
 	s.started_ms = now_ms() - 1500;
-	s.stats = (struct stats){ .reads = 9, .bytes_served = 28672, .failures = { 1, 4, 1, 2, 6 } };
+	s.stats = (struct stats){
+		.reads = 9, .bytes_served = 28672, .refused_keys = 3, .evictions = 8, .failures = { 1, 4, 1, 2, 6 }
+	};
 	s.latency = (struct latency){ 0 };
 	for (size_t i = 0; i < sizeof(samples_us) / sizeof(samples_us[0]); i++)
 		latency_hist_add(&s.latency.read_us, samples_us[i]);
@@ -273,6 +275,8 @@ static void figures_arrive_in_base_units(void)
 	has(text, "cachefiles_supervisor_max_objects_refusals_total 2\n");
 	has(text, "cachefiles_supervisor_unrouted_volume_opens_total 6\n");
 	has(text, "cachefiles_supervisor_worker_recoveries_total 0\n");
+	has(text, "cachefiles_supervisor_unsafe_blob_names_total 3\n");
+	has(text, "cachefiles_supervisor_worker_evictions_total 8\n");
 	free(text);
 }
 
