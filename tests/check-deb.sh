@@ -14,7 +14,8 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 keep=
 [ "${1:-}" = --keep ] && keep=${2:?--keep DIR}
 work=$(mktemp -d /tmp/cfs-deb.XXXXXX)
-trap '[ -n "$keep" ] || rm -rf "$work"' EXIT
+keep_work=0 # a failed build keeps its tree and log
+trap '[ "$keep_work" = 1 ] || rm -rf "$work"' EXIT
 t0=$(date +%s)
 
 # The tree as git sees it: tracked and new files, not ignored ones such as
@@ -26,7 +27,7 @@ echo "check-deb: building in $work/src"
 if ! (cd "$work/src" && nice -n 19 dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1; then
 	tail -40 "$work/build.log"
 	echo "check-deb: dpkg-buildpackage failed (log: $work/build.log)"
-	keep=$work
+	keep_work=1
 	exit 1
 fi
 deb=$(ls "$work"/cachefiles-supervisor_*.deb)
