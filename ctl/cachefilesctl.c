@@ -19,9 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic-file.h"
 #include "cfs-clock.h"
 #include "cfs-control.h"
 #include "cfs-util.h"
+#include "metrics.h"
 
 #define PROGRAM "cachefilesctl"
 #define LINE_MAX_BYTES (64u << 20) /* a JSON object table of ~100k objects */
@@ -32,6 +34,7 @@ struct options {
 	bool json;
 	unsigned timeout_s;
 	const char *command;
+	const char *output; /* metrics: the file to replace, or NULL for stdout */
 };
 
 struct reader {
@@ -75,6 +78,10 @@ static void usage(FILE *f)
 		"  reload           read the config file again (as SIGHUP) and wait for the\n"
 		"                   verdict: exit status 1 with the reason (file and line)\n"
 		"                   when the file is refused; the running config then stays\n"
+		"  metrics          the status in the Prometheus text format (0.0.4): counters\n"
+		"                   and gauges of the supervisor and each domain, the READ\n"
+		"                   latency histogram, failures; cachefiles_supervisor_up 0\n"
+		"                   (and exit status 1) when the supervisor does not answer\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH   the control socket [%s]\n"
@@ -82,6 +89,8 @@ static void usage(FILE *f)
 		"                      bytes are \\u00NN escapes, one per byte)\n"
 		"  -t, --timeout SECS  how long to wait for an answer, and for the supervisor\n"
 		"                      to come back after reexec [60]\n"
+		"  -o, --output FILE   metrics: replace FILE atomically instead of printing\n"
+		"                      (for node_exporter's textfile directory)\n"
 		"  -h, --help          show this help\n"
 		"      --version       show the version\n"
 		"\n"
@@ -330,12 +339,56 @@ static int run_reexec(const struct options *o)
 	return 1;
 }
 
+static void keep_line(const char *line, void *ctx)
+{
+	char **kept = ctx;
+
+	free(*kept);
+	*kept = strdup(line);
+}
+
+static int put_metrics(const struct options *o, const char *text, size_t len)
+{
+	int r;
+
+	if (!o->output)
+		return fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -EIO;
+	r = atomic_file_write(o->output, text, len);
+	if (r < 0)
+		fprintf(stderr, PROGRAM ": cannot write %s: %s\n", o->output, strerror(-r));
+	return r;
+}
+
+/* The status, as Prometheus reads it; a supervisor that does not answer is up 0, not nothing. */
+static int run_metrics(const struct options *o)
+{
+	_cleanup_free_ char *status = NULL, *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	int rc;
+
+	if (!m)
+		return -ENOMEM;
+	rc = request(o, "status --json\n", keep_line, &status, false);
+	if (rc == 0 && (!status || metrics_render(status, m) < 0)) {
+		fprintf(stderr, PROGRAM ": the supervisor's status is not the JSON expected\n");
+		rc = -EPROTO;
+	}
+	if (rc != 0)
+		metrics_render_down(m);
+	if (fclose(m) != 0)
+		return -ENOMEM;
+	return put_metrics(o, text, len) < 0 ? -EIO : rc;
+}
+
 static int run(const struct options *o)
 {
 	char req[CFS_CONTROL_REQUEST_MAX];
 
 	if (strcmp(o->command, "reexec") == 0)
 		return run_reexec(o);
+	if (strcmp(o->command, "metrics") == 0)
+		return run_metrics(o);
 	snprintf(req, sizeof(req), "%s%s\n", o->command, o->json ? " --json" : "");
 	return request(o, req, print_line, NULL, false);
 }
@@ -360,9 +413,22 @@ static int parse_timeout(const char *arg, unsigned *out)
 static int check_command(const struct options *o)
 {
 	int i = cfs_control_command_find(o->command, strlen(o->command));
+	bool metrics = strcmp(o->command, "metrics") == 0;
 
+	if (o->output && !metrics) {
+		fprintf(stderr, PROGRAM ": --output goes with metrics only\n");
+		return -EINVAL;
+	}
+	if (metrics && o->json) {
+		fprintf(stderr, PROGRAM ": metrics has no --json\n");
+		return -EINVAL;
+	}
+	if (metrics) /* ours alone: it asks for the status and formats it here */
+		return 0;
 	if (i < 0) {
-		fprintf(stderr, PROGRAM ": unknown command '%s' (" CFS_CONTROL_COMMAND_LIST "; see --help)\n",
+		fprintf(stderr,
+			PROGRAM ": unknown command '%s' (status, objects, upgrade-workers, reexec, reload or "
+				"metrics; see --help)\n",
 			o->command);
 		return -EINVAL;
 	}
@@ -382,6 +448,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
@@ -389,10 +456,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 	/* clang-format on */
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:jt:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:jt:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->socket_path = optarg; break;
 		case 'j': o->json = true; break;
+		case 'o': o->output = optarg; break;
 		case 't':
 			if (parse_timeout(optarg, &o->timeout_s) < 0)
 				return -EINVAL;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs every test: unit (plain, -Werror), unit under ASan/UBSan, the
-# libFuzzer targets briefly, and the vm suite on the 6.12 test kernel (built
+# libFuzzer targets briefly, the Debian package (built, checked, lintian:
+# about a minute), and the vm suite on the 6.12 test kernel (built
 # on first run, then cached), then two vm scenarios again from copies of the
 # tree under $HOME and /tmp. Ends with "N passed, N failed".
 #
@@ -63,6 +64,16 @@ if CC=clang build build-fuzz -Dwerror=true -Dfuzz=true -Dvm_tests=false; then
 else
 	echo "fuzz build failed"; failed=$((failed + 1))
 fi
+# dpkg-buildpackage of the working tree in a scratch dir (prefix /usr, its
+# own unit suite run) and lintian: one result.
+echo "== Debian package"
+t0=$SECONDS
+if "$src/tests/check-deb.sh"; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
+echo "== Debian package: $((SECONDS - t0)) s"
 if [ "$run_vm" = 1 ] && [ -f build/build.ninja ]; then
 	rm -f build/vm-out/*/results.txt
 	suite "vm (qemu, kernel 6.12)" build --suite vm --num-processes 1

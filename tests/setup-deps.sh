@@ -5,8 +5,15 @@ set -euo pipefail
 
 packages=(
 	build-essential meson ninja-build pkg-config
-	libsystemd-dev libcap-ng-dev libseccomp-dev libinih-dev linux-libc-dev
+	libsystemd-dev libcap-ng-dev libseccomp-dev libinih-dev libjansson-dev linux-libc-dev
 	clang clang-format libclang-rt-14-dev valgrind python3
+	# promtool checks `cachefilesctl metrics` (the unit test metrics-promtool); Debian
+	# ships it only in prometheus (~100 MB, a dozen JS packages for its web UI; on a
+	# host booted with systemd it also starts the prometheus server: see README)
+	prometheus
+	# the Debian package and its check (tests/check-deb.sh); the vm scenario that
+	# serves our metrics through the real node_exporter
+	debhelper dpkg-dev lintian fakeroot prometheus-node-exporter
 	# the test kernel and its VM
 	linux-source-6.12 flex bison bc libelf-dev libssl-dev cpio busybox-static
 	qemu-system-x86 erofs-utils e2fsprogs systemd openssl

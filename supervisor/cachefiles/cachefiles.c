@@ -37,6 +37,7 @@ static int object_of_open(struct supervisor *s, const struct kreq *req, struct o
 	int domain = s->sink->route(s, req->open.volume_key);
 
 	if (domain < 0) {
+		failure_counted(s, -1, FAILURE_UNROUTED);
 		log_warning("obj %u msg %u: no domain serves volume '%s': refused", req->obj_id, req->msg_id,
 			    req->open.volume_key);
 		return -ENOENT;
@@ -83,6 +84,7 @@ static void take_open(struct supervisor *s, struct transport_state *t, const str
 		s->sink->retire(s, o);
 	}
 	if (s->objects.count >= s->cfg.max_objects) {
+		failure_counted(s, (int)proto_object.domain, FAILURE_MAX_OBJECTS);
 		log_warning("domain %s obj %u msg %u: refusing OPEN: %u objects are open, the most max_objects "
 			    "allows (raise it in [cache], with FileDescriptorStoreMax= in the unit)",
 			    domain_name(s, proto_object.domain), req->obj_id, req->msg_id, s->objects.count);
@@ -253,6 +255,7 @@ static void cachefiles_lookup_done(struct supervisor *s, struct request *r, int6
 		inflight_remove(&s->inflight, r);
 		return;
 	}
+	request_lookup_counted(s, r, result);
 	e = device_copen(t->dev_fd, r->msg_id, result);
 	if (e < 0)
 		log_warning_errno(e, "domain %s obj %u msg %u: copen not taken (request cancelled?)",

@@ -9,6 +9,7 @@
 
 #include "cfs-util.h"
 #include "config.h"
+#include "control-counters.h"
 #include "pool.h"
 
 /* A domain index the config reload freed (or never used) is no domain. */
@@ -35,6 +36,11 @@ static void status_head_text(const struct supervisor *s, struct ctlbuf *b)
 		      "workers: spawns %" PRIu64 ", deaths %" PRIu64 "; restores %" PRIu64 ", timeouts %" PRIu64
 		      ", failed requests %" PRIu64 "\n",
 		      t->spawns, t->deaths, t->restores, t->timeouts, t->failed_requests);
+	ctlbuf_printf(b, "%s, %u objects recovered at start\n", s->resumed ? "took over a bound cache" : "fresh bind",
+		      s->recovered);
+	counters_requests_text(t, b);
+	counters_failures_text(t->failures, FAILURE_KINDS, "", b);
+	counters_latency_text(&s->latency, b);
 }
 
 static void status_head_json(const struct supervisor *s, struct ctlbuf *b)
@@ -46,9 +52,14 @@ static void status_head_json(const struct supervisor *s, struct ctlbuf *b)
 	ctlbuf_printf(b,
 		      ",\"uptime_ms\":%" PRIu64 ",\"starts\":%u,\"objects\":%u,\"inflight\":%u,\"reads\":%" PRIu64
 		      ",\"bytes_served\":%" PRIu64 ",\"spawns\":%" PRIu64 ",\"deaths\":%" PRIu64
-		      ",\"restores\":%" PRIu64 ",\"timeouts\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"domains\":[",
+		      ",\"restores\":%" PRIu64 ",\"timeouts\":%" PRIu64 ",\"failed\":%" PRIu64
+		      ",\"resumed\":%s,\"recovered\":%u",
 		      now_ms() - s->started_ms, s->starts, s->objects.count, s->inflight.count, t->reads,
-		      t->bytes_served, t->spawns, t->deaths, t->restores, t->timeouts, t->failed_requests);
+		      t->bytes_served, t->spawns, t->deaths, t->restores, t->timeouts, t->failed_requests,
+		      s->resumed ? "true" : "false", s->recovered);
+	counters_requests_json(t, b);
+	counters_failures_json(t->failures, FAILURE_KINDS, b);
+	ctlbuf_printf(b, ",\"domains\":[");
 }
 
 /* The domain's prefetch setting as the config writes it: none, all, or bytes. */
@@ -87,6 +98,7 @@ static void status_domain_text(const struct domain *d, struct ctlbuf *b)
 	prefetch_setting(d, prefetch);
 	ctlbuf_printf(b, "  prefetch %s, %" PRIu64 " bytes prefetched; %" PRIu64 " bytes read ahead\n", prefetch,
 		      d->stats.prefetched, d->stats.readahead);
+	counters_failures_text(d->stats.failures, FAILURE_DOMAIN_KINDS, "  ", b);
 }
 
 static void status_domain_json(const struct domain *d, bool first, struct ctlbuf *b)
@@ -104,8 +116,10 @@ static void status_domain_json(const struct domain *d, bool first, struct ctlbuf
 		      ",\"reads\":%" PRIu64 ",\"bytes_served\":%" PRIu64 ",\"spawns\":%" PRIu64 ",\"deaths\":%" PRIu64,
 		      d->stats.reads, d->stats.bytes_served, d->stats.spawns, d->stats.deaths);
 	prefetch_setting(d, prefetch);
-	ctlbuf_printf(b, ",\"prefetch\":\"%s\",\"prefetched\":%" PRIu64 ",\"readahead\":%" PRIu64 "}", prefetch,
+	ctlbuf_printf(b, ",\"prefetch\":\"%s\",\"prefetched\":%" PRIu64 ",\"readahead\":%" PRIu64, prefetch,
 		      d->stats.prefetched, d->stats.readahead);
+	counters_failures_json(d->stats.failures, FAILURE_DOMAIN_KINDS, b);
+	ctlbuf_printf(b, "}");
 }
 
 static void object_text(const struct supervisor *s, const struct object *o, struct ctlbuf *b)
@@ -172,6 +186,19 @@ static void render_head(const struct supervisor *s, const struct report *r, stru
 		ctlbuf_printf(b, "{\"objects\":[");
 }
 
+static void render_tail(const struct supervisor *s, const struct report *r, struct ctlbuf *b)
+{
+	if (!r->json)
+		return;
+	if (r->kind == REPORT_OBJECTS) {
+		ctlbuf_printf(b, "%s]}\n", r->items ? "\n" : "");
+		return;
+	}
+	ctlbuf_printf(b, "]");
+	counters_latency_json(&s->latency, b);
+	ctlbuf_printf(b, "}\n");
+}
+
 /* Tables change between two calls: the cursor moves on, the end is recomputed each time. */
 static void render_item(const struct supervisor *s, struct report *r, struct ctlbuf *b)
 {
@@ -182,8 +209,7 @@ static void render_item(const struct supervisor *s, struct report *r, struct ctl
 	} else if (r->cursor <= elements) {
 		render_element(s, r, r->cursor - 1, b);
 	} else {
-		if (r->json)
-			ctlbuf_printf(b, "%s]}\n", r->kind == REPORT_OBJECTS && r->items ? "\n" : "");
+		render_tail(s, r, b);
 		r->finished = true;
 	}
 }

@@ -15,12 +15,15 @@
 
 #include "cfs-log.h"
 #include "cfs-util.h"
+#include "control-counters.h"
 #include "control-report.h"
 #include "control-request.h"
 #include "control-socket.h"
 
 _Static_assert(CONTROL_OUT_MAX - CONTROL_FINAL_RESERVE >= CTLBUF_JSON_ESCAPE_MAX * (PATH_MAX + 64 + 32) + 1024,
 	       "one domain's JSON (blob dir, name, version all escapes) fits the buffer");
+_Static_assert(CONTROL_OUT_MAX - CONTROL_FINAL_RESERVE >= COUNTERS_LATENCY_JSON_MAX,
+	       "the READ latency histogram fits the buffer with every bucket in use");
 
 enum { CONTROL_LISTEN_INDEX, CONTROL_TIMER_INDEX };
 

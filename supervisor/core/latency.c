@@ -21,8 +21,8 @@ static unsigned bucket_of(uint64_t v)
 	       (unsigned)((v >> (e - LATENCY_SUB_BITS)) & ((1u << LATENCY_SUB_BITS) - 1));
 }
 
-/* The largest value bucket b holds: percentiles err on the high side. */
-static uint64_t bucket_top(unsigned b)
+/* Percentiles err on the high side: a bucket stands for its largest value. */
+uint64_t latency_bucket_top(unsigned b)
 {
 	unsigned k, e;
 	uint64_t low;
@@ -41,6 +41,7 @@ void latency_hist_add(struct latency_hist *h, uint64_t value)
 {
 	h->counts[bucket_of(value)]++;
 	h->n++;
+	h->sum += value;
 	if (value > h->max)
 		h->max = value;
 }
@@ -60,7 +61,7 @@ uint64_t latency_hist_percentile(const struct latency_hist *h, unsigned permille
 	for (unsigned b = 0; b < LATENCY_BUCKETS; b++) {
 		seen += h->counts[b];
 		if (seen >= rank)
-			return bucket_top(b) < h->max ? bucket_top(b) : h->max;
+			return latency_bucket_top(b) < h->max ? latency_bucket_top(b) : h->max;
 	}
 	return h->max;
 }
@@ -99,5 +100,7 @@ uint64_t latency_read_completed(struct latency *l, uint64_t read_at_us, uint64_t
 		 (int)l->death_pid, since_death / 1000, since_death % 1000,
 		 (now_us > l->death_at_us ? now_us - l->death_at_us : 0) / 1000);
 	l->death_at_us = 0;
+	l->recoveries++;
+	l->recovery_us_sum += since_death;
 	return since_death;
 }

@@ -22,6 +22,7 @@
 struct latency_hist {
 	uint64_t counts[LATENCY_BUCKETS];
 	uint64_t n;
+	uint64_t sum; /* of every value: a Prometheus histogram's _sum */
 	uint64_t max;
 };
 
@@ -29,9 +30,13 @@ struct latency {
 	struct latency_hist read_us;
 	uint64_t death_at_us; /* 0: no worker death waits for its next READ */
 	pid_t death_pid;
+	uint64_t recoveries;	  /* worker deaths whose next READ completed */
+	uint64_t recovery_us_sum; /* what those READs waited because of the death */
 };
 
 void latency_hist_add(struct latency_hist *h, uint64_t value);
+/* The largest value bucket b holds (UINT64_MAX for the last, which takes any larger one). */
+uint64_t latency_bucket_top(unsigned b);
 /* The value at or below which permille/1000 of the samples lie (0 if none). */
 uint64_t latency_hist_percentile(const struct latency_hist *h, unsigned permille);
 /* "p50=.. p90=.. p99=.. max=.. n=.."; returns what snprintf returns. */
@@ -43,7 +48,7 @@ void latency_worker_died(struct latency *l, pid_t pid, uint64_t now_us);
  * A READ read off the device at read_at_us completed: adds its latency and,
  * if a worker death is pending, logs how long the recovery took: from the
  * death, or from the READ's arrival if later, to now. Returns that time in
- * us, or 0 if no death was pending.
+ * us, or 0 if no death was pending; counts it in recoveries.
  */
 uint64_t latency_read_completed(struct latency *l, uint64_t read_at_us, uint64_t now_us);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "requests.h"
 
+#include <errno.h>
 #include <inttypes.h>
 
 #include "cfs-log.h"
@@ -31,6 +32,51 @@ void request_fail(struct supervisor *s, struct request *r, int err)
 		s->transport->fill_done(s, r, err);
 }
 
+const char *failure_kind_name(enum failure_kind kind)
+{
+	switch (kind) {
+	case FAILURE_MISSING_BLOB: return "missing_blob";
+	case FAILURE_TRUNCATED_BLOB: return "truncated_blob";
+	case FAILURE_CACHE_FULL: return "cache_full";
+	case FAILURE_MAX_OBJECTS: return "max_objects";
+	case FAILURE_UNROUTED: return "unrouted_volume";
+	case FAILURE_KINDS: break;
+	}
+	return "?";
+}
+
+void failure_counted(struct supervisor *s, int domain, enum failure_kind kind)
+{
+	s->stats.failures[kind]++;
+	if (domain >= 0 && (unsigned)domain < s->n_domains && kind < FAILURE_DOMAIN_KINDS)
+		s->domains[domain].stats.failures[kind]++;
+}
+
+/* What a worker's errno says about the blob or the cache; -1: nothing an operator can fix there. */
+static int failure_of_errno(int err)
+{
+	switch (err) {
+	case -ENOENT: return FAILURE_MISSING_BLOB;
+	case -ENODATA: return FAILURE_TRUNCATED_BLOB;
+	case -ENOBUFS: return FAILURE_CACHE_FULL;
+	default: return -1;
+	}
+}
+
+static void count_errno(struct supervisor *s, const struct request *r, int err)
+{
+	int kind = failure_of_errno(err);
+
+	if (kind >= 0)
+		failure_counted(s, (int)r->domain, (enum failure_kind)kind);
+}
+
+void request_lookup_counted(struct supervisor *s, const struct request *r, int64_t result)
+{
+	if (result < 0)
+		count_errno(s, r, (int)result);
+}
+
 static const char *fill_error_text(int err)
 {
 	switch (err) {
@@ -55,6 +101,7 @@ static void log_fill_failure(struct supervisor *s, const struct request *r, stru
 void request_fill_counted(struct supervisor *s, const struct request *r, struct object *o, int64_t result)
 {
 	if (result < 0) {
+		count_errno(s, r, (int)result);
 		log_fill_failure(s, r, o, (int)result);
 	} else {
 		s->stats.bytes_served += (uint64_t)result;

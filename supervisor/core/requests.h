@@ -15,6 +15,12 @@ const char *domain_name(const struct supervisor *s, unsigned domain);
 const char *request_kind_name(enum request_kind kind);
 /* Gives up on a request: the reader gets an error, nothing hangs. */
 void request_fail(struct supervisor *s, struct request *r, int err);
+/* The status name of a failure kind ("missing_blob", ...). */
+const char *failure_kind_name(enum failure_kind kind);
+/* Counts a failure for the supervisor and, if domain names one (>= 0), for that domain. */
+void failure_counted(struct supervisor *s, int domain, enum failure_kind kind);
+/* Counts a lookup's outcome (result: size or -errno) before the transport answers it. */
+void request_lookup_counted(struct supervisor *s, const struct request *r, int64_t result);
 /* Counts and logs a fill's outcome (result: bytes or -errno) before the transport answers it. */
 void request_fill_counted(struct supervisor *s, const struct request *r, struct object *o, int64_t result);
 

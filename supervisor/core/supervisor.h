@@ -71,11 +71,27 @@ struct worker {
 	unsigned n_ring, hand, n_held;
 };
 
+/*
+ * Failures an operator alerts on, each also logged where it happens
+ * (requests.c counts them). A domain counts every kind but the last: a
+ * volume no domain serves belongs to none.
+ */
+enum failure_kind {
+	FAILURE_MISSING_BLOB,	/* the blob is not in the blob dir (OPEN, or a READ after it went) */
+	FAILURE_TRUNCATED_BLOB, /* a READ past the end of a blob shorter than the image wants */
+	FAILURE_CACHE_FULL,	/* the cache refused a fill (ENOBUFS: its filesystem is full) */
+	FAILURE_MAX_OBJECTS,	/* an OPEN refused: max_objects objects are open */
+	FAILURE_UNROUTED,	/* an OPEN of a volume no domain serves */
+	FAILURE_KINDS,
+	FAILURE_DOMAIN_KINDS = FAILURE_UNROUTED,
+};
+
 /* Per-domain share of struct stats, for the control socket's status. */
 struct domain_stats {
 	uint64_t reads, bytes_served, spawns, deaths;
 	uint64_t prefetched; /* bytes prefetch wrote */
 	uint64_t readahead;  /* bytes readahead wrote (window.h) */
+	uint64_t failures[FAILURE_DOMAIN_KINDS];
 };
 
 enum domain_state {
@@ -122,6 +138,7 @@ struct stats {
 	uint64_t readahead; /* bytes readahead chunks wrote */
 	uint64_t joined;    /* READs answered by the chunk they waited for, without a worker of their own */
 	uint64_t evictions; /* DROPs that made room in a worker at its budget (pool-held.h) */
+	uint64_t failures[FAILURE_KINDS];
 };
 
 struct config;
@@ -149,6 +166,7 @@ struct supervisor {
 	bool reexec_requested; /* SIGUSR2 or `reexec`: checked first (reexec.c), then reexec_wanted */
 	unsigned starts;       /* starts on this cache's state (restarts + 1) */
 	bool resumed;	       /* this start took over a bound cache instead of binding one */
+	unsigned recovered;    /* objects this start took back from the fd store or a re-exec */
 	uint64_t started_ms;
 	bool served_since_start;
 	int housekeeping_fd;	/* timerfd: STATUS= and WATCHDOG=1 under systemd */

@@ -8,6 +8,7 @@
 
 #include "cfs-control.h"
 #include "cfs-log.h"
+#include "cfs-paths.h"
 #include "cfs-util.h"
 
 enum {
@@ -204,7 +205,7 @@ void args_usage(FILE *f, const char *worker_exe)
 		"                            from DIR; the options below up to --device\n"
 		"                            apply to this mode only and take what the keys\n"
 		"                            of the config file take\n",
-		CONFIG_DEFAULT_PATH);
+		CFS_CONFIG_PATH);
 	fprintf(f,
 		"  -d, --cache-dir DIR       cachefiles cache directory, an absolute path on a\n"
 		"                            filesystem with xattrs such as ext4\n"

@@ -22,6 +22,7 @@
 #include "control.h"
 #include "cachefiles.h"
 #include "domains.h"
+#include "cfs-paths.h"
 #include "fdstore.h"
 #include "hub.h"
 #include "loop.h"
@@ -29,10 +30,6 @@
 #include "reexec.h"
 #include "startup.h"
 #include "view.h"
-
-#ifndef CFS_WORKER_PATH
-#define CFS_WORKER_PATH "/usr/libexec/cachefiles-worker"
-#endif
 
 int cfs_log_max_priority = LOG_INFO;
 
@@ -51,7 +48,7 @@ static int load_config(struct supervisor *s, const struct args *a)
 		s->config = NULL;
 		s->domains = NULL;
 	}
-	s->config_path = a->config_path ? a->config_path : CONFIG_DEFAULT_PATH;
+	s->config_path = a->config_path ? a->config_path : CFS_CONFIG_PATH;
 	/* --check-config (and so a re-exec) refuses a missing blob dir; a start serves the other domains. */
 	r = a->check_config ? domains_load_config(s->config_path, &config)
 			    : domains_load_config_at_start(s->config_path, &config);

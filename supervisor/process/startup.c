@@ -36,6 +36,7 @@ int supervisor_startup(struct supervisor *s)
 	recovered = s->transport->start(s);
 	if (recovered < 0)
 		return recovered;
+	s->recovered = (unsigned)recovered;
 	r = loop_setup(s);
 	for (unsigned i = 0; r == 0 && i < s->n_domains; i++)
 		if (s->domains[i].state == DOMAIN_ACTIVE) /* not one domains_prepare() left out */

@@ -87,7 +87,11 @@ static struct domain domain = { .state = DOMAIN_ACTIVE,
 				.settings = { .blob_dir = "/srv/blobs", .n_workers = 0 },
 				.worker_version = "0.1.0",
 				.blob_dir_fd = -1,
-				.stats = { .reads = 7, .bytes_served = 28672, .spawns = 2, .deaths = 1 } };
+				.stats = { .reads = 7,
+					   .bytes_served = 28672,
+					   .spawns = 2,
+					   .deaths = 1,
+					   .failures = { [FAILURE_TRUNCATED_BLOB] = 4 } } };
 static struct supervisor s;
 static char dir[] = "/tmp/test-control.XXXXXX";
 static char path[64];
@@ -179,6 +183,14 @@ static void setup(void)
 	s.cfg.worker_exe = "/usr/libexec/cachefiles-worker";
 	s.cfg.control_path = path;
 	s.stats.bytes_served = 28672;
+	s.stats.failures[FAILURE_TRUNCATED_BLOB] = 4;
+	s.stats.failures[FAILURE_UNROUTED] = 1;
+	s.recovered = 9;
+	latency_hist_add(&s.latency.read_us, 3);
+	latency_hist_add(&s.latency.read_us, 3);
+	latency_hist_add(&s.latency.read_us, 1000);
+	latency_worker_died(&s.latency, 42, 100);
+	latency_read_completed(&s.latency, 100, 600); /* a 500 us READ, and the recovery it ends */
 	CHECK_EQ(objects_insert(&s.objects, &proto, &o), 0);
 	CHECK_EQ(control_setup(&s), 0);
 	CHECK_EQ(stat(path, &st), 0);
@@ -193,9 +205,20 @@ static void status_json_has_the_documented_shape(void)
 	CHECK(strstr(out, "{\"pid\":") == out);
 	CHECK(strstr(out, "\"starts\":3,\"objects\":1,\"inflight\":0,"));
 	CHECK(strstr(out, "\"bytes_served\":28672,"));
-	CHECK(strstr(out, "\"domains\":[{\"name\":\"default\",\"state\":\"active\",\"blob_dir\":\"/srv/blobs\","
-			  "\"workers\":0,\"ready\":0,\"worker_version\":\"0.1.0\",\"reads\":7,\"bytes_served\":28672,"
-			  "\"spawns\":2,\"deaths\":1,\"prefetch\":\"none\",\"prefetched\":0,\"readahead\":0}]}\nok\n"));
+	CHECK(strstr(out, "\"resumed\":false,\"recovered\":9,\"opens\":0,\"closes\":0,\"duplicates\":0,\"malformed\":0,"
+			  "\"refused_keys\":0,\"violations\":0,\"joined\":0,\"evictions\":0,\"prefetched\":0,"
+			  "\"readahead\":0,\"failures\":{\"missing_blob\":0,\"truncated_blob\":4,"
+			  "\"cache_full\":0,\"max_objects\":0,\"unrouted_volume\":1},"));
+	CHECK(strstr(out,
+		     "\"domains\":[{\"name\":\"default\",\"state\":\"active\",\"blob_dir\":\"/srv/blobs\","
+		     "\"workers\":0,\"ready\":0,\"worker_version\":\"0.1.0\",\"reads\":7,\"bytes_served\":28672,"
+		     "\"spawns\":2,\"deaths\":1,\"prefetch\":\"none\",\"prefetched\":0,\"readahead\":0,"
+		     "\"failures\":{\"missing_blob\":0,\"truncated_blob\":4,\"cache_full\":0,\"max_objects\":0}}]"));
+	/* Only buckets with samples, each with its largest value: 3 exactly; 496..511 and 992..1023 us. */
+	CHECK(strstr(
+		out,
+		"}}],\"read_latency_us\":{\"count\":4,\"sum\":1506,\"max\":1000,"
+		"\"buckets\":[[3,2],[511,1],[1023,1]]},\"worker_recoveries\":1,\"worker_recovery_us\":500}\nok\n"));
 }
 
 static void status_text_names_the_domain(void)
@@ -204,8 +227,15 @@ static void status_text_names_the_domain(void)
 
 	CHECK(strstr(out, "start 3\n"));
 	CHECK(strstr(out, "domain default (active): blob dir /srv/blobs\n"));
-	CHECK(ends_with(out,
-			"reads 7, bytes served 28672\n  prefetch none, 0 bytes prefetched; 0 bytes read ahead\nok\n"));
+	CHECK(strstr(
+		out,
+		"fresh bind, 9 objects recovered at start\n"
+		"requests: opens 0, closes 0, duplicates 0, malformed 0, unsafe names 0; worker violations 0, "
+		"joined reads 0, evictions 0; 0 bytes prefetched, 0 read ahead\n"
+		"failures: missing_blob 0, truncated_blob 4, cache_full 0, max_objects 0, unrouted_volume 1\n"
+		"READ latency (us): p50=3 p90=1000 p99=1000 max=1000 n=4; 1 recoveries after worker deaths, 500 us\n"));
+	CHECK(ends_with(out, "reads 7, bytes served 28672\n  prefetch none, 0 bytes prefetched; 0 bytes read ahead\n"
+			     "  failures: missing_blob 0, truncated_blob 4, cache_full 0, max_objects 0\nok\n"));
 }
 
 static void objects_escape_the_cookie(void)

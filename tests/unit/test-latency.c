@@ -89,6 +89,32 @@ static void recovery_is_measured_once_from_the_first_death(void)
 	/* A READ that arrived after the death waited only from its arrival. */
 	latency_worker_died(&l, 45, 6000);
 	CHECK_EQ(latency_read_completed(&l, 6500, 6600), 100);
+	CHECK_EQ(l.recoveries, 3);
+	CHECK_EQ(l.recovery_us_sum, 3000 + 1 + 100);
+	CHECK_EQ(l.read_us.sum, 50 + 3100 + 200 + 1 + 100);
+}
+
+/* Bucket tops are what the status lists and Prometheus `le` bounds are built on. */
+static void bucket_tops_hold_their_values_and_rise(void)
+{
+	for (unsigned b = 0; b + 1 < LATENCY_BUCKETS; b++) {
+		struct latency_hist h = { 0 };
+		CHECK(latency_bucket_top(b) < latency_bucket_top(b + 1));
+		latency_hist_add(&h, latency_bucket_top(b));
+		CHECK_EQ(h.counts[b], 1);
+		if (b + 2 < LATENCY_BUCKETS) { /* the one after the top opens the next bucket */
+			latency_hist_add(&h, latency_bucket_top(b) + 1);
+			CHECK_EQ(h.counts[b + 1], 1);
+		}
+	}
+	/* Powers of two end rows: a bucket ends at 2^k - 1, so `le` 2^k us is exact. */
+	for (unsigned k = 1; k <= LATENCY_MAX_EXP; k++) {
+		unsigned ends = 0;
+		for (unsigned b = 0; b < LATENCY_BUCKETS; b++)
+			ends += latency_bucket_top(b) == (UINT64_C(1) << k) - 1;
+		CHECK_EQ(ends, 1);
+	}
+	CHECK(latency_bucket_top(LATENCY_BUCKETS - 1) == UINT64_MAX);
 }
 
 int main(void)
@@ -98,5 +124,6 @@ int main(void)
 	RUN(percentiles_err_at_most_a_sixteenth_high);
 	RUN(tail_percentiles_follow_the_slow_samples);
 	RUN(recovery_is_measured_once_from_the_first_death);
+	RUN(bucket_tops_hold_their_values_and_rise);
 	return 0;
 }

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "control-counters.h"
+
+#include <inttypes.h>
+
+#include "requests.h"
+#include "supervisor.h"
+
+void counters_requests_json(const struct stats *t, struct ctlbuf *b)
+{
+	ctlbuf_printf(b,
+		      ",\"opens\":%" PRIu64 ",\"closes\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"malformed\":%" PRIu64
+		      ",\"refused_keys\":%" PRIu64 ",\"violations\":%" PRIu64 ",\"joined\":%" PRIu64
+		      ",\"evictions\":%" PRIu64 ",\"prefetched\":%" PRIu64 ",\"readahead\":%" PRIu64,
+		      t->opens, t->closes, t->duplicates, t->malformed, t->refused_keys, t->violations, t->joined,
+		      t->evictions, t->prefetched, t->readahead);
+}
+
+void counters_requests_text(const struct stats *t, struct ctlbuf *b)
+{
+	ctlbuf_printf(b,
+		      "requests: opens %" PRIu64 ", closes %" PRIu64 ", duplicates %" PRIu64 ", malformed %" PRIu64
+		      ", unsafe names %" PRIu64 "; worker violations %" PRIu64 ", joined reads %" PRIu64
+		      ", evictions %" PRIu64 "; %" PRIu64 " bytes prefetched, %" PRIu64 " read ahead\n",
+		      t->opens, t->closes, t->duplicates, t->malformed, t->refused_keys, t->violations, t->joined,
+		      t->evictions, t->prefetched, t->readahead);
+}
+
+void counters_failures_json(const uint64_t *failures, unsigned kinds, struct ctlbuf *b)
+{
+	ctlbuf_printf(b, ",\"failures\":{");
+	for (unsigned k = 0; k < kinds; k++)
+		ctlbuf_printf(b, "%s\"%s\":%" PRIu64, k ? "," : "", failure_kind_name((enum failure_kind)k),
+			      failures[k]);
+	ctlbuf_printf(b, "}");
+}
+
+void counters_failures_text(const uint64_t *failures, unsigned kinds, const char *indent, struct ctlbuf *b)
+{
+	ctlbuf_printf(b, "%sfailures:", indent);
+	for (unsigned k = 0; k < kinds; k++)
+		ctlbuf_printf(b, "%s %s %" PRIu64, k ? "," : "", failure_kind_name((enum failure_kind)k), failures[k]);
+	ctlbuf_printf(b, "\n");
+}
+
+static void latency_buckets_json(const struct latency_hist *h, struct ctlbuf *b)
+{
+	bool first = true;
+
+	for (unsigned i = 0; i < LATENCY_BUCKETS; i++) {
+		if (h->counts[i] == 0)
+			continue;
+		if (i == LATENCY_BUCKETS - 1)
+			ctlbuf_printf(b, "%s[null,%" PRIu64 "]", first ? "" : ",", h->counts[i]);
+		else
+			ctlbuf_printf(b, "%s[%" PRIu64 ",%" PRIu64 "]", first ? "" : ",", latency_bucket_top(i),
+				      h->counts[i]);
+		first = false;
+	}
+}
+
+void counters_latency_json(const struct latency *l, struct ctlbuf *b)
+{
+	const struct latency_hist *h = &l->read_us;
+
+	ctlbuf_printf(
+		b, ",\"read_latency_us\":{\"count\":%" PRIu64 ",\"sum\":%" PRIu64 ",\"max\":%" PRIu64 ",\"buckets\":[",
+		h->n, h->sum, h->max);
+	latency_buckets_json(h, b);
+	ctlbuf_printf(b, "]},\"worker_recoveries\":%" PRIu64 ",\"worker_recovery_us\":%" PRIu64, l->recoveries,
+		      l->recovery_us_sum);
+}
+
+void counters_latency_text(const struct latency *l, struct ctlbuf *b)
+{
+	char percentiles[128];
+
+	latency_hist_format(&l->read_us, percentiles, sizeof(percentiles));
+	ctlbuf_printf(b, "READ latency (us): %s; %" PRIu64 " recoveries after worker deaths, %" PRIu64 " us\n",
+		      percentiles, l->recoveries, l->recovery_us_sum);
+}
