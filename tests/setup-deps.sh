@@ -34,4 +34,19 @@ fi
 echo "setup-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
+# Servers the tests start themselves, inside the guest, on loopback: on this
+# machine they must neither start now (policy-rc.d 101 is Debian's "do not
+# start services" answer) nor at the next boot.
+servers=(prometheus prometheus-node-exporter)
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+fi
+trap '[ "$own_policy" = 0 ] || rm -f "$policy"' EXIT
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+for p in "${missing[@]}"; do
+	case " ${servers[*]} " in
+	*" $p "*) systemctl disable "$p.service" >/dev/null 2>&1 || true ;;
+	esac
+done
