@@ -25,9 +25,14 @@
 /* 2: READ carries the fill range (read windows). */
 #define WIRE_VERSION 2
 
-/* What a worker finds open at exec: its socket to the supervisor and its domain's blob dir. */
+/*
+ * What a worker finds open at exec: its socket to the supervisor and its
+ * domain's blob dir; and, with --seccomp-program (or to write one, with
+ * --export-seccomp-program), its syscall allowlist as a finished program.
+ */
 #define WORKER_IPC_FD 3
 #define WORKER_BLOB_DIR_FD 4
+#define WORKER_PROGRAM_FD 5
 
 enum wire_type {
 	/* worker -> supervisor */

@@ -16,6 +16,7 @@
 #include "blob.h"
 #include "cfs-log.h"
 #include "cfs-util.h"
+#include "seccomp-program.h"
 #include "syscall-filter.h"
 #include "test-hooks.h"
 #include "wire-io.h"
@@ -278,17 +279,51 @@ static int say_hello(void)
 	return wire_send(WORKER_IPC_FD, &m, sizeof(m), -1);
 }
 
+/*
+ * Before HELLO: a worker that cannot confine itself dies while the
+ * supervisor still counts it as starting, which backs off instead of
+ * respawning at once; and nothing is ever served unconfined. The program
+ * the supervisor handed over is the fast way; compiling is the fallback.
+ */
+static int confine(const char *domain, bool program_given, bool seccomp_log)
+{
+	if (program_given) {
+		int r = seccomp_program_install(WORKER_PROGRAM_FD);
+		close(WORKER_PROGRAM_FD);
+		if (r == 0)
+			return 0;
+		log_warning("domain %s: compiling the syscall allowlist instead", domain);
+	}
+	return syscall_filter_install(WORKER_IPC_FD, seccomp_log);
+}
+
+/*
+ * --export-seccomp-program: the supervisor's sandbox as for a worker, but no
+ * serving. The program is loaded here too, so one that the kernel refuses
+ * never reaches a worker (the supervisor keeps it only after exit 0).
+ */
+static int export_program(void)
+{
+	int r = syscall_filter_export(WORKER_PROGRAM_FD, WORKER_IPC_FD);
+
+	if (r == 0)
+		r = seccomp_program_install(WORKER_PROGRAM_FD);
+	return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "domain", required_argument, NULL, 'd' },
 		{ "slot", required_argument, NULL, 's' },
 		{ "seccomp", required_argument, NULL, 'S' },
+		{ "seccomp-program", no_argument, NULL, 'P' },
+		{ "export-seccomp-program", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct worker w = { .domain = "default" };
-	bool seccomp_log = false;
+	bool seccomp_log = false, program_given = false, export_only = false;
 	unsigned slot = 0;
 	int c;
 
@@ -301,25 +336,29 @@ int main(int argc, char **argv)
 				return 2;
 			seccomp_log = strcmp(optarg, "log") == 0;
 			break;
+		case 'P': program_given = true; break;
+		case 'E': export_only = true; break;
 		case 'h':
 			printf("Usage: cachefiles-worker --domain NAME --slot N [--seccomp enforce|log]\n"
-			       "Started by cachefiles-supervisor only: expects its IPC socket on fd 3\n"
-			       "and the domain's blob directory on fd 4.\n");
+			       "                         [--seccomp-program]\n"
+			       "       cachefiles-worker --domain NAME --export-seccomp-program\n"
+			       "Started by cachefiles-supervisor only: expects its IPC socket on fd 3,\n"
+			       "the domain's blob directory on fd 4 and the seccomp program on fd 5.\n");
 			return 0;
 		default: return 2;
 		}
 	}
+	/* The program is the enforcing one: log mode compiles its own. */
+	if (program_given && seccomp_log)
+		return 2;
+	if (export_only)
+		return export_program();
 	if (fill_buffer_init(&w.buffer, FILL_BUFFER_SIZE) < 0) {
 		log_error("domain %s: cannot allocate the fill buffer", w.domain);
 		return 1;
 	}
 	test_hook_escape_prepare(slot);
-	/*
-	 * Before HELLO: a worker that cannot confine itself dies while the
-	 * supervisor still counts it as starting, which backs off instead of
-	 * respawning at once; and nothing is ever served unconfined.
-	 */
-	if (syscall_filter_install(WORKER_IPC_FD, seccomp_log) < 0)
+	if (confine(w.domain, program_given, seccomp_log) < 0)
 		return 1;
 	test_hook_escape_attempt();
 	if (say_hello() < 0) {

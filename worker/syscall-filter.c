@@ -70,7 +70,7 @@ struct filtered_rule {
 	struct scmp_arg_cmp args[2];
 };
 
-static int add_rules(scmp_filter_ctx ctx, int ipc_fd)
+static int add_rules(scmp_filter_ctx ctx, int ipc_fd, pid_t self)
 {
 	const struct filtered_rule rules[] = {
 		/* The IPC socket is the only one it may use; socket() is not allowed at all. */
@@ -90,9 +90,7 @@ static int add_rules(scmp_filter_ctx ctx, int ipc_fd)
 		/* glibc's fstat() is fstatat(fd, "", AT_EMPTY_PATH): no lookup by path */
 		{ SCMP_SYS(newfstatat), 1, { SCMP_A3_32(SCMP_CMP_EQ, AT_EMPTY_PATH) } },
 		/* abort() on a broken heap: SIGABRT to itself, so the death says what it was */
-		{ SCMP_SYS(tgkill),
-		  2,
-		  { SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)getpid()), SCMP_A2_32(SCMP_CMP_EQ, SIGABRT) } },
+		{ SCMP_SYS(tgkill), 2, { SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)self), SCMP_A2_32(SCMP_CMP_EQ, SIGABRT) } },
 	};
 	int r;
 
@@ -114,7 +112,8 @@ static int add_rules(scmp_filter_ctx ctx, int ipc_fd)
 	return 0;
 }
 
-int syscall_filter_install(int ipc_fd, bool log_only)
+/* The allowlist for a process whose pid is self, not loaded yet. */
+static int build_filter(scmp_filter_ctx *out, int ipc_fd, pid_t self, bool log_only)
 {
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
 	uint32_t arch = seccomp_arch_native();
@@ -132,13 +131,37 @@ int syscall_filter_install(int ipc_fd, bool log_only)
 	if (r >= 0 && log_only)
 		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
 	if (r >= 0)
-		r = add_rules(ctx, ipc_fd);
+		r = add_rules(ctx, ipc_fd, self);
 	if (r < 0)
 		return log_error_errno(r, "seccomp: cannot build the allowlist");
+	*out = TAKE_PTR(ctx);
+	return 0;
+}
+
+int syscall_filter_install(int ipc_fd, bool log_only)
+{
+	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
+	int r = build_filter(&ctx, ipc_fd, getpid(), log_only);
+
+	if (r < 0)
+		return r;
 	r = seccomp_load(ctx);
 	if (r < 0)
 		return log_error_errno(r, "seccomp: cannot load the allowlist");
 	if (log_only)
 		log_warning("seccomp: log mode: forbidden calls are logged, not stopped (--seccomp log)");
+	return 0;
+}
+
+int syscall_filter_export(int out_fd, int ipc_fd)
+{
+	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
+	int r = build_filter(&ctx, ipc_fd, SYSCALL_FILTER_PID_PLACEHOLDER, false);
+
+	if (r < 0)
+		return r;
+	r = seccomp_export_bpf(ctx, out_fd);
+	if (r < 0)
+		return log_error_errno(r, "seccomp: cannot export the allowlist");
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "cfs-clock.h"
@@ -100,6 +101,20 @@ enum domain_state {
 	DOMAIN_RETIRED, /* gone from the config: serves its open objects, takes no new volume */
 };
 
+/*
+ * The worker binary's seccomp program for the domain's current generation
+ * (pool/program-export.c). All zero: none, workers compile their own.
+ */
+struct worker_program {
+	pid_t exporter;	      /* the worker binary exporting it, 0: none running */
+	int exporter_pidfd;   /* while exporter */
+	int fd;		      /* sealed memfd holding it (once ready); the exporter's output before */
+	bool ready;	      /* fd holds a program a worker of this binary loaded */
+	uint64_t deadline_ms; /* an exporter still running then is killed */
+	uint64_t started_ms;
+	struct stat exe; /* the worker binary it came from, checked at each spawn */
+};
+
 struct domain {
 	enum domain_state state;
 	char name[64];
@@ -113,6 +128,7 @@ struct domain {
 	char worker_version[32];	 /* what the newest ready worker reported */
 	struct domain_stats stats;
 	struct worker workers[WORKER_SLOTS];
+	struct worker_program program;
 };
 
 struct settings {
@@ -187,6 +203,7 @@ enum event_kind {
 	EV_TIMER,
 	EV_WORKER_SOCK,
 	EV_WORKER_PIDFD,
+	EV_PROGRAM_EXPORT, /* a domain's seccomp program exporter ended (its pidfd) */
 	EV_HOUSEKEEPING,
 	EV_CONTROL,	 /* the control socket's listener and timer (control.c) */
 	EV_CONTROL_CONN, /* a control connection: its index, and a generation in the domain field */

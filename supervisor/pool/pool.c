@@ -15,6 +15,7 @@
 
 #include "cfs-log.h"
 #include "pool-held.h"
+#include "program-export.h"
 #include "spawn.h"
 #include "window.h"
 #include "wire-io.h"
@@ -37,9 +38,10 @@ static int worker_spawn(struct supervisor *s, struct domain *d, unsigned slot)
 	struct worker *w = &d->workers[slot];
 	unsigned di = domain_index(s, d);
 	struct epoll_event ev = { .events = EPOLLIN };
+	struct spawn_plan plan = { .slot = slot, .program_fd = program_export_fd(d) };
 	int r;
 
-	r = spawn_worker(&s->cfg, d, slot, &w->pid, &w->pidfd, &w->sock);
+	r = spawn_worker(&s->cfg, d, &plan, &w->pid, &w->pidfd, &w->sock);
 	if (r < 0) {
 		w->state = WORKER_EMPTY;
 		w->respawn_at_ms = pool_backoff(d);
@@ -67,6 +69,8 @@ static int worker_spawn(struct supervisor *s, struct domain *d, unsigned slot)
 
 int pool_start(struct supervisor *s, struct domain *d)
 {
+	/* Its workers start at once, with the program if startup.c had it exported. */
+	program_export_wait(s, d);
 	for (unsigned i = 0; i < d->settings.n_workers; i++) {
 		int r;
 		d->workers[i].wanted = true;
@@ -112,6 +116,7 @@ void pool_upgrade(struct supervisor *s, struct domain *d)
 		started++;
 	}
 	d->backoff_ms = 0;
+	program_export_start(s, d);
 	/* Fewer free slots than workers (an upgrade while the last one still drains): pool_want_freed_slot(). */
 	log_notice("domain %s: starting %u of %u workers from %s, draining the old ones", d->name, started,
 		   d->settings.n_workers, s->cfg.worker_exe);
@@ -152,6 +157,7 @@ void pool_release_drained(struct supervisor *s, struct domain *d)
 
 void pool_stop(struct supervisor *s, struct domain *d)
 {
+	program_export_stop(s, d);
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		struct worker *w = &d->workers[i];
 		if (w->state == WORKER_EMPTY)
@@ -168,6 +174,9 @@ void pool_stop(struct supervisor *s, struct domain *d)
 
 void pool_respawn_due(struct supervisor *s, struct domain *d, uint64_t now)
 {
+	/* A new generation waits for its program: its exporter never runs beside its workers. */
+	if (program_export_pending(s, d, now))
+		return;
 	for (unsigned i = 0; i < WORKER_SLOTS; i++) {
 		struct worker *w = &d->workers[i];
 		if (w->wanted && w->state == WORKER_EMPTY && w->respawn_at_ms <= now)

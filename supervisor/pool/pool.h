@@ -5,6 +5,7 @@
 
 #include "supervisor.h"
 
+/* Starts d's first workers, once the seccomp program export running for it has ended. */
 int pool_start(struct supervisor *s, struct domain *d);
 void pool_stop(struct supervisor *s, struct domain *d);
 /* Hot upgrade: new workers from the binary on disk, the old ones drain. */

@@ -2,10 +2,12 @@
 #include "spawn.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,52 +32,94 @@ static void worker_environment(char **envp, size_t max)
 	envp[n] = NULL;
 }
 
-/*
- * Runs in the forked child only, so it never returns: on any failure it
- * _exit()s (the supervisor sees a worker that died before HELLO and backs
- * off). Order matters and is fixed:
- *  1. own session, so a terminal's signals do not reach workers;
- *  2. the IPC socket and blob dir at fixed numbers, /dev/null on stdin and
- *     stdout, stderr kept for logging, every other fd closed (anon fds, the
- *     device, epoll: a worker holds only what it is given);
- *  3. the sandbox (sandbox.c): ids, capabilities, namespaces, root, rlimits,
- *     no_new_privs, parent-death signal;
- *  4. default signal mask (the supervisor blocks signals for its signalfd);
- *  5. exec by fd: the binary's path is not in the worker's root.
- */
-static _Noreturn void exec_worker_child(const struct settings *cfg, const struct domain *d, unsigned slot, int sock,
-					pid_t parent)
+bool spawn_same_binary(const struct stat *a, const struct stat *b)
 {
-	char slot_arg[16], *envp[16];
-	sigset_t none;
-	int null_fd, exe_fd;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
 
-	if (setsid() < 0)
-		_exit(127);
-	/* Via high numbers first: either source may sit on the other's target. */
+/* A program exported from another binary than the one about to run would not fit it. */
+static bool runs_exported_binary(int exe_fd, const struct stat *exported)
+{
+	struct stat st;
+
+	return fstat(exe_fd, &st) == 0 && spawn_same_binary(&st, exported);
+}
+
+/* The fds a child starts with, at their fixed numbers; every other one closed. */
+static void place_fds(const struct domain *d, int sock, int program_fd)
+{
+	int null_fd;
+	/* Via high numbers first: any source may sit on another's target. */
 	int sock_hi = fcntl(sock, F_DUPFD, 16), dir_hi = fcntl(d->blob_dir_fd, F_DUPFD, 16);
+	int program_hi = program_fd >= 0 ? fcntl(program_fd, F_DUPFD, 16) : -1;
+
 	if (sock_hi < 0 || dir_hi < 0 || dup2(sock_hi, WORKER_IPC_FD) < 0 || dup2(dir_hi, WORKER_BLOB_DIR_FD) < 0)
+		_exit(127);
+	if (program_fd >= 0 && (program_hi < 0 || dup2(program_hi, WORKER_PROGRAM_FD) < 0))
 		_exit(127);
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0) {
 		fprintf(stderr, "<3>cachefiles-worker: /dev/null: %s\n", strerror(errno));
 		_exit(127);
 	}
-	if (syscall(SYS_close_range, WORKER_BLOB_DIR_FD + 1, ~0U, 0) < 0)
+	if (syscall(SYS_close_range, program_fd >= 0 ? WORKER_PROGRAM_FD + 1 : WORKER_PROGRAM_FD, ~0U, 0) < 0)
 		_exit(127);
+}
+
+/*
+ * Runs in the forked child only, so it never returns: on any failure it
+ * _exit()s (the supervisor sees a worker that died before HELLO and backs
+ * off). Order matters and is fixed:
+ *  1. own session, so a terminal's signals do not reach workers;
+ *  2. the IPC socket, blob dir and seccomp program at fixed numbers,
+ *     /dev/null on stdin and stdout, stderr kept for logging, every other fd
+ *     closed (anon fds, the device, epoll: a worker holds only what it is
+ *     given);
+ *  3. the sandbox (sandbox.c): ids, capabilities, namespaces, root, rlimits,
+ *     no_new_privs, parent-death signal;
+ *  4. default signal mask (the supervisor blocks signals for its signalfd);
+ *  5. exec by fd: the binary's path is not in the worker's root.
+ * An exporter (plan->export) runs the same binary in the same sandbox to
+ * write the program, and never serves.
+ */
+static _Noreturn void exec_worker_child(const struct settings *cfg, const struct domain *d,
+					const struct spawn_plan *plan, int sock, pid_t parent)
+{
+	char slot_arg[16], *envp[16], *argv[10];
+	bool program = plan->program_fd >= 0;
+	size_t n = 0;
+	sigset_t none;
+	int exe_fd;
+
+	if (setsid() < 0)
+		_exit(127);
+	place_fds(d, sock, plan->program_fd);
 	exe_fd = sandbox_apply_child(&d->sandbox, cfg->worker_exe, parent);
+	/* Replaced on disk since the export: this worker compiles its own. */
+	if (program && !plan->export && !runs_exported_binary(exe_fd, &d->program.exe)) {
+		close(WORKER_PROGRAM_FD);
+		program = false;
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
-	snprintf(slot_arg, sizeof(slot_arg), "%u", slot);
-	char *const argv[] = { (char *)"cachefiles-worker",
-			       (char *)"--domain",
-			       (char *)d->name,
-			       (char *)"--slot",
-			       slot_arg,
-			       (char *)"--seccomp",
-			       (char *)(d->settings.seccomp_log ? "log" : "enforce"),
-			       NULL };
+	snprintf(slot_arg, sizeof(slot_arg), "%u", plan->slot);
+	argv[n++] = (char *)"cachefiles-worker";
+	argv[n++] = (char *)"--domain";
+	argv[n++] = (char *)d->name;
+	if (plan->export) {
+		argv[n++] = (char *)"--export-seccomp-program";
+	} else {
+		argv[n++] = (char *)"--slot";
+		argv[n++] = slot_arg;
+		argv[n++] = (char *)"--seccomp";
+		argv[n++] = (char *)(d->settings.seccomp_log ? "log" : "enforce");
+		if (program)
+			argv[n++] = (char *)"--seccomp-program";
+	}
+	argv[n] = NULL;
 	worker_environment(envp, ARRAY_SIZE(envp));
 	execveat(exe_fd, "", argv, envp, AT_EMPTY_PATH);
 	fprintf(stderr,
@@ -85,7 +129,8 @@ static _Noreturn void exec_worker_child(const struct settings *cfg, const struct
 	_exit(127);
 }
 
-int spawn_worker(const struct settings *cfg, const struct domain *d, unsigned slot, pid_t *pid, int *pidfd, int *sock)
+int spawn_worker(const struct settings *cfg, const struct domain *d, const struct spawn_plan *plan, pid_t *pid,
+		 int *pidfd, int *sock)
 {
 	_cleanup_close_ int ours = -EBADF, theirs = -EBADF;
 	pid_t parent = getpid(), child;
@@ -99,7 +144,7 @@ int spawn_worker(const struct settings *cfg, const struct domain *d, unsigned sl
 	if (child < 0)
 		return log_error_errno(-errno, "domain %s: fork of a worker failed", d->name);
 	if (child == 0)
-		exec_worker_child(cfg, d, slot, theirs, parent);
+		exec_worker_child(cfg, d, plan, theirs, parent);
 
 	fd = (int)syscall(SYS_pidfd_open, child, 0);
 	if (fd < 0) {

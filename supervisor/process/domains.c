@@ -13,6 +13,7 @@
 #include "cfs-log.h"
 #include "cfs-util.h"
 #include "pool.h"
+#include "program-export.h"
 #include "sandbox.h"
 
 _Static_assert(CONFIG_WORKERS_MAX == MAX_WORKERS_PER_DOMAIN, "the config and the pool agree on a domain's workers");
@@ -299,6 +300,7 @@ static void domain_release(struct supervisor *s, struct domain *d)
 		w->wanted = false;
 		w->retiring = w->state != WORKER_EMPTY;
 	}
+	program_export_stop(s, d);
 	if (d->blob_dir_fd >= 0)
 		close(d->blob_dir_fd);
 	d->blob_dir_fd = -1;

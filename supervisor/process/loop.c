@@ -26,6 +26,7 @@
 #include "fdstore.h"
 #include "pool-chunks.h"
 #include "pool.h"
+#include "program-export.h"
 #include "reexec.h"
 #include "requests.h"
 
@@ -263,6 +264,10 @@ static void on_event(struct supervisor *s, uint64_t tag)
 	case EV_WORKER_PIDFD:
 		if (di < s->n_domains && slot < WORKER_SLOTS)
 			pool_on_death(s, &s->domains[di], slot);
+		return;
+	case EV_PROGRAM_EXPORT:
+		if (di < s->n_domains)
+			program_export_on_exit(s, &s->domains[di]);
 		return;
 	case EV_HOUSEKEEPING: on_housekeeping(s); return;
 	case EV_CONTROL:

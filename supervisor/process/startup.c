@@ -26,6 +26,7 @@
 #include "fdstore.h"
 #include "loop.h"
 #include "pool.h"
+#include "program-export.h"
 
 int supervisor_startup(struct supervisor *s)
 {
@@ -38,6 +39,10 @@ int supervisor_startup(struct supervisor *s)
 		return recovered;
 	s->recovered = (unsigned)recovered;
 	r = loop_setup(s);
+	/* Side by side, before any worker: pool_start() waits for each. */
+	for (unsigned i = 0; r == 0 && i < s->n_domains; i++)
+		if (s->domains[i].state == DOMAIN_ACTIVE)
+			program_export_start(s, &s->domains[i]);
 	for (unsigned i = 0; r == 0 && i < s->n_domains; i++)
 		if (s->domains[i].state == DOMAIN_ACTIVE) /* not one domains_prepare() left out */
 			r = pool_start(s, &s->domains[i]);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "worker-exit-status.h"
 #include "wire-io.h"
 
 static const char *worker_bin;
@@ -61,18 +62,9 @@ static int start_worker(pid_t *pid)
 	return start_worker_in(pid, "/", 0);
 }
 
-/* Waits for the worker; returns its exit status and reads what it logged. */
 static int finish_worker(pid_t pid)
 {
-	int status;
-	FILE *f;
-
-	CHECK(waitpid(pid, &status, 0) == pid);
-	CHECK((f = fopen(log_path, "r")));
-	logged[fread(logged, 1, sizeof(logged) - 1, f)] = '\0';
-	fclose(f);
-	CHECK(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	return worker_exit_status(pid, log_path, logged, sizeof(logged));
 }
 
 static void wait_hello(int sock)
