@@ -22,6 +22,10 @@ scenario_begin installed_package_serves_and_exports_metrics
 deb=${CFS_DEB:?CFS_DEB: the .deb to install (tests/vm/with-deb.sh sets it)}
 [ -f "$deb" ] || { scenario_fail "no package at $deb"; exit 1; }
 ! id cachefiles-worker >/dev/null 2>&1 || scenario_fail "the worker user exists before the install"
+# The guest's root is the host's under an overlay: a container-style host
+# image may carry a policy-rc.d that forbids maintainer scripts to start or
+# stop services. A user's machine has none (it goes in the overlay only).
+rm -f /usr/sbin/policy-rc.d
 dpkg -i "$deb" >"$CFS_VM_TMP/dpkg.log" 2>&1 || { cat "$CFS_VM_TMP/dpkg.log"; scenario_fail "dpkg -i failed"; exit 1; }
 
 id cachefiles-worker >/dev/null 2>&1 || scenario_fail "the package did not create the worker user"
