@@ -74,6 +74,10 @@ reads=$(sed -n 's/^cachefiles_supervisor_read_latency_seconds_count \([0-9]*\)$/
 missing=$(grep -c '^cachefiles_supervisor_domain_missing_blob.*domain="images".* [1-9]' "$CFS_VM_TMP/scrape" || true)
 [ "$missing" -ge 1 ] || { grep missing "$CFS_VM_TMP/scrape" || true; scenario_fail "the missing blob is not counted"; }
 series=$(grep -c '^cachefiles_supervisor' "$CFS_VM_TMP/scrape" || true)
+vm_log "promtool check metrics $PROM: exit 0, said: '$(tr '\n' ' ' <"$CFS_VM_TMP/promtool.log")'"
+vm_log "curl http://127.0.0.1:9100/metrics: $series cachefiles_supervisor series, among them:"
+grep -E '^cachefiles_supervisor_(up|info|read_latency_seconds_(count|sum)|objects|domain_(missing_blob|reads))' \
+	"$CFS_VM_TMP/scrape" | head -12 || true
 
 # Upgrade in place: postinst re-executes the running supervisor.
 pid=$(systemctl show -p MainPID --value "$UNIT")
