@@ -36,10 +36,17 @@ int cache_dir_check(const char *dir, char *why, size_t size)
 	struct statfs fs;
 	const char *name;
 
-	if (fd < 0)
-		return snprintf(why, size, "cache dir %s: %s (create it on ext4 or xfs)", dir, strerror(errno)), -errno;
-	if (fstatfs(fd, &fs) < 0)
-		return snprintf(why, size, "cache dir %s: statfs: %s", dir, strerror(errno)), -errno;
+	/* errno is taken before snprintf(), which may change it. */
+	if (fd < 0) {
+		int r = -errno;
+		snprintf(why, size, "cache dir %s: %s (create it on ext4 or xfs)", dir, strerror(-r));
+		return r;
+	}
+	if (fstatfs(fd, &fs) < 0) {
+		int r = -errno;
+		snprintf(why, size, "cache dir %s: statfs: %s", dir, strerror(-r));
+		return r;
+	}
 	name = lacks_sync_fs((long)fs.f_type);
 	if (name) {
 		snprintf(why, size, "cache dir %s is on %s, which cachefiles cannot use (no sync_fs): use ext4 or xfs",
