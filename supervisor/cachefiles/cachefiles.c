@@ -322,7 +322,7 @@ static int bind_fresh(struct supervisor *s, struct transport_state *t)
 	t->dev_fd = device_open(s->cfg.device_path);
 	if (t->dev_fd < 0)
 		return t->dev_fd;
-	r = device_bind(t->dev_fd, s->cfg.cache_dir, s->cfg.tag);
+	r = device_bind(t->dev_fd, s->cfg.cache_dir, s->cfg.tag, &s->cfg.space);
 	if (r < 0)
 		return r;
 	return fdstore_push(FDNAME_DEVICE, t->dev_fd);

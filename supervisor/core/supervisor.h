@@ -18,6 +18,7 @@
 #include "objects.h"
 #include "prefetch.h"
 #include "sandbox-settings.h"
+#include "space.h"
 #include "transport.h"
 
 /*
@@ -109,6 +110,7 @@ struct settings {
 	unsigned kill_limit;	   /* outside SIGKILLs (OOM, admin) likewise, looser */
 	unsigned queue_per_worker; /* requests handed to one worker at once */
 	unsigned max_objects;	   /* OPENs beyond it are refused: the fd store has room for this many */
+	struct space_limits space; /* thresholds sent at bind, and the quota the culler keeps */
 	const char *ready_file;
 	const char *control_path; /* the control socket; NULL or "": none */
 };
