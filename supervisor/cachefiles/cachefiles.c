@@ -2,6 +2,7 @@
 #include "cachefiles.h"
 #include "transport-state.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -241,6 +242,7 @@ static void cachefiles_forget_object(struct supervisor *s, struct object *o)
 	}
 	if (o->state_idx >= 0)
 		state_clear(&t->state, (uint32_t)o->state_idx);
+	culler_object_closed(&t->culler, o);
 }
 
 static void cachefiles_lookup_done(struct supervisor *s, struct request *r, int64_t result)
@@ -277,6 +279,8 @@ static void cachefiles_fill_done(struct supervisor *s, struct request *r, int64_
 	/* The object may have been closed (and its handle reused) meanwhile. */
 	if (o && o->handle == r->obj_handle) {
 		request_fill_counted(s, r, o, result);
+		if (result == -ENOBUFS)
+			culler_write_refused(s, &s->transport_state->culler);
 		e = device_read_complete(o->anon_fd, r->msg_id);
 		if (e < 0)
 			log_debug("domain %s obj %u msg %u: READ_COMPLETE not taken: %s", domain_name(s, r->domain),
@@ -285,6 +289,11 @@ static void cachefiles_fill_done(struct supervisor *s, struct request *r, int64_
 			latency_read_completed(&s->latency, r->read_at_us, clock_now_us());
 	}
 	inflight_remove(&s->inflight, r);
+}
+
+static void cachefiles_on_aux_event(struct supervisor *s, unsigned index)
+{
+	culler_on_event(s, &s->transport_state->culler, s->transport_state->dev_fd, index);
 }
 
 static void cachefiles_worker_lost(struct supervisor *s)
@@ -303,6 +312,7 @@ static void cachefiles_settle(struct supervisor *s)
 	struct transport_state *t = s->transport_state;
 	int r;
 
+	culler_settle(s, &t->culler, t->dev_fd);
 	if (!t->restore_wanted || s->objects.opening > 0)
 		return;
 	t->restore_wanted = false;
@@ -403,6 +413,7 @@ static int cachefiles_init(struct supervisor *s)
 		return log_error_errno(-ENOMEM, "Out of memory");
 	t->dev_fd = -EBADF;
 	t->state.fd = -EBADF;
+	t->culler.cache_fd = t->culler.cwd_fd = t->culler.timer_fd = t->culler.signal_fd = -EBADF;
 	s->transport_state = t;
 	return 0;
 }
@@ -413,6 +424,7 @@ static void cachefiles_free(struct supervisor *s)
 
 	if (!t)
 		return;
+	culler_free(&t->culler);
 	state_free(&t->state);
 	if (t->dev_fd >= 0)
 		close(t->dev_fd);
@@ -429,6 +441,7 @@ const struct transport_ops cachefiles_transport = {
 	.lookup_done = cachefiles_lookup_done,
 	.fill_done = cachefiles_fill_done,
 	.worker_lost = cachefiles_worker_lost,
+	.on_aux_event = cachefiles_on_aux_event,
 	.settle = cachefiles_settle,
 	.forget_object = cachefiles_forget_object,
 	.hand_over = cachefiles_hand_over,

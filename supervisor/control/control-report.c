@@ -22,6 +22,47 @@ static const char *domain_state_name(const struct domain *d)
 	return d->state == DOMAIN_RETIRED ? "retired" : "active";
 }
 
+/* Cache space: the cache's size, free space against the thresholds, what culling did. */
+static void status_space_text(const struct supervisor *s, struct ctlbuf *b)
+{
+	const struct space_stats *p = &s->space;
+	const struct space_limits *l = &s->cfg.space;
+	uint64_t free_pct = p->fs.blocks ? p->fs.blocks_free * 100 / p->fs.blocks : 0;
+	uint64_t ffree_pct = p->fs.files ? p->fs.files_free * 100 / p->fs.files : 0;
+
+	ctlbuf_printf(b,
+		      "cache: %" PRIu64 " bytes in %" PRIu64 " files (%" PRIu64 " in use), max_size %" PRIu64
+		      "; free %" PRIu64 "%% of blocks (brun %u%%, bcull %u%%, bstop %u%%), %" PRIu64
+		      "%% of files (frun %u%%, fcull %u%%, fstop %u%%)\n",
+		      p->cache_bytes, p->cache_files, p->in_use_bytes, l->max_size, free_pct, l->blocks.run,
+		      l->blocks.cull, l->blocks.stop, ffree_pct, l->files.run, l->files.cull, l->files.stop);
+	ctlbuf_printf(b,
+		      "culling: %s; culled %" PRIu64 " files, %" PRIu64 " bytes; busy %" PRIu64
+		      ", nothing to cull %" PRIu64 ", writes refused for space %" PRIu64 "\n",
+		      p->culling ? "running" : "idle", p->culled, p->culled_bytes, p->busy_skipped, p->stuck,
+		      p->refused_writes);
+}
+
+static void status_space_json(const struct supervisor *s, struct ctlbuf *b)
+{
+	const struct space_stats *p = &s->space;
+	const struct space_limits *l = &s->cfg.space;
+
+	ctlbuf_printf(b,
+		      ",\"cache\":{\"bytes\":%" PRIu64 ",\"files\":%" PRIu64 ",\"in_use_bytes\":%" PRIu64
+		      ",\"max_size\":%" PRIu64 ",\"fs_blocks\":%" PRIu64 ",\"fs_blocks_free\":%" PRIu64
+		      ",\"fs_block_size\":%" PRIu64 ",\"fs_files\":%" PRIu64 ",\"fs_files_free\":%" PRIu64,
+		      p->cache_bytes, p->cache_files, p->in_use_bytes, l->max_size, p->fs.blocks, p->fs.blocks_free,
+		      p->fs.block_size, p->fs.files, p->fs.files_free);
+	ctlbuf_printf(b,
+		      ",\"brun\":%u,\"bcull\":%u,\"bstop\":%u,\"frun\":%u,\"fcull\":%u,\"fstop\":%u,\"culling\":%s"
+		      ",\"culled\":%" PRIu64 ",\"culled_bytes\":%" PRIu64 ",\"cull_busy\":%" PRIu64
+		      ",\"cull_stuck\":%" PRIu64 ",\"refused_writes\":%" PRIu64 ",\"scans\":%" PRIu64 "}",
+		      l->blocks.run, l->blocks.cull, l->blocks.stop, l->files.run, l->files.cull, l->files.stop,
+		      p->culling ? "true" : "false", p->culled, p->culled_bytes, p->busy_skipped, p->stuck,
+		      p->refused_writes, p->scans);
+}
+
 static void status_head_text(const struct supervisor *s, struct ctlbuf *b)
 {
 	const struct stats *t = &s->stats;
@@ -35,6 +76,7 @@ static void status_head_text(const struct supervisor *s, struct ctlbuf *b)
 		      "workers: spawns %" PRIu64 ", deaths %" PRIu64 "; restores %" PRIu64 ", timeouts %" PRIu64
 		      ", failed requests %" PRIu64 "\n",
 		      t->spawns, t->deaths, t->restores, t->timeouts, t->failed_requests);
+	status_space_text(s, b);
 }
 
 static void status_head_json(const struct supervisor *s, struct ctlbuf *b)
@@ -46,9 +88,11 @@ static void status_head_json(const struct supervisor *s, struct ctlbuf *b)
 	ctlbuf_printf(b,
 		      ",\"uptime_ms\":%" PRIu64 ",\"starts\":%u,\"objects\":%u,\"inflight\":%u,\"reads\":%" PRIu64
 		      ",\"bytes_served\":%" PRIu64 ",\"spawns\":%" PRIu64 ",\"deaths\":%" PRIu64
-		      ",\"restores\":%" PRIu64 ",\"timeouts\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"domains\":[",
+		      ",\"restores\":%" PRIu64 ",\"timeouts\":%" PRIu64 ",\"failed\":%" PRIu64,
 		      now_ms() - s->started_ms, s->starts, s->objects.count, s->inflight.count, t->reads,
 		      t->bytes_served, t->spawns, t->deaths, t->restores, t->timeouts, t->failed_requests);
+	status_space_json(s, b);
+	ctlbuf_printf(b, ",\"domains\":[");
 }
 
 /* The domain's prefetch setting as the config writes it: none, all, or bytes. */

@@ -179,6 +179,18 @@ static void setup(void)
 	s.cfg.worker_exe = "/usr/libexec/cachefiles-worker";
 	s.cfg.control_path = path;
 	s.stats.bytes_served = 28672;
+	s.cfg.space = (struct space_limits){ .blocks = { 10, 7, 3 }, .files = { 10, 7, 3 }, .max_size = 1 << 30 };
+	s.space = (struct space_stats){
+		.fs = { .blocks = 1000, .blocks_free = 60, .files = 100, .files_free = 50, .block_size = 4096 },
+		.cache_bytes = 3 << 20,
+		.cache_files = 12,
+		.in_use_bytes = 1 << 20,
+		.culled = 4,
+		.culled_bytes = 65536,
+		.stuck = 1,
+		.refused_writes = 2,
+		.scans = 5
+	};
 	CHECK_EQ(objects_insert(&s.objects, &proto, &o), 0);
 	CHECK_EQ(control_setup(&s), 0);
 	CHECK_EQ(stat(path, &st), 0);
@@ -193,6 +205,11 @@ static void status_json_has_the_documented_shape(void)
 	CHECK(strstr(out, "{\"pid\":") == out);
 	CHECK(strstr(out, "\"starts\":3,\"objects\":1,\"inflight\":0,"));
 	CHECK(strstr(out, "\"bytes_served\":28672,"));
+	CHECK(strstr(out, ",\"cache\":{\"bytes\":3145728,\"files\":12,\"in_use_bytes\":1048576,\"max_size\":1073741824,"
+			  "\"fs_blocks\":1000,\"fs_blocks_free\":60,\"fs_block_size\":4096,\"fs_files\":100,"
+			  "\"fs_files_free\":50,\"brun\":10,\"bcull\":7,\"bstop\":3,\"frun\":10,\"fcull\":7,"
+			  "\"fstop\":3,\"culling\":false,\"culled\":4,\"culled_bytes\":65536,\"cull_busy\":0,"
+			  "\"cull_stuck\":1,\"refused_writes\":2,\"scans\":5},\"domains\":["));
 	CHECK(strstr(out, "\"domains\":[{\"name\":\"default\",\"state\":\"active\",\"blob_dir\":\"/srv/blobs\","
 			  "\"workers\":0,\"ready\":0,\"worker_version\":\"0.1.0\",\"reads\":7,\"bytes_served\":28672,"
 			  "\"spawns\":2,\"deaths\":1,\"prefetch\":\"none\",\"prefetched\":0,\"readahead\":0}]}\nok\n"));
@@ -203,6 +220,10 @@ static void status_text_names_the_domain(void)
 	char *out = SAY("status\n");
 
 	CHECK(strstr(out, "start 3\n"));
+	CHECK(strstr(out, "cache: 3145728 bytes in 12 files (1048576 in use), max_size 1073741824; free 6% of blocks "
+			  "(brun 10%, bcull 7%, bstop 3%), 50% of files (frun 10%, fcull 7%, fstop 3%)\n"
+			  "culling: idle; culled 4 files, 65536 bytes; busy 0, nothing to cull 1, writes refused for "
+			  "space 2\n"));
 	CHECK(strstr(out, "domain default (active): blob dir /srv/blobs\n"));
 	CHECK(ends_with(out,
 			"reads 7, bytes served 28672\n  prefetch none, 0 bytes prefetched; 0 bytes read ahead\nok\n"));
