@@ -275,10 +275,15 @@ static void cull_step(struct supervisor *s, struct culler *c, int dev_fd)
 	struct space_deficit d;
 	bool go_on = true;
 
-	for (unsigned i = 0; go_on && i < CULLS_PER_STEP && (k = cull_candidates_take(&c->candidates)); i++)
-		go_on = take_candidate(s, c, dev_fd, k);
-	(void)sample(s, c);
 	d = deficit(s, c);
+	for (unsigned i = 0; go_on && i < CULLS_PER_STEP && (d.bytes || d.files); i++) {
+		k = cull_candidates_take(&c->candidates);
+		if (!k)
+			break;
+		go_on = take_candidate(s, c, dev_fd, k);
+		(void)sample(s, c);
+		d = deficit(s, c);
+	}
 	if ((d.bytes == 0 && d.files == 0) || !go_on)
 		pass_finished(s, c);
 	else if (k)
