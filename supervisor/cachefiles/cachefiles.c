@@ -286,7 +286,7 @@ static void cachefiles_fill_done(struct supervisor *s, struct request *r, int64_
 			log_debug("domain %s obj %u msg %u: READ_COMPLETE not taken: %s", domain_name(s, r->domain),
 				  r->obj_id, r->msg_id, strerror(-e));
 		else if (result >= 0)
-			latency_read_completed(&s->latency, r->read_at_us, clock_now_us());
+			latency_read_completed(&s->latency, r->read_at_us, clock_now_us(), s->space.culling);
 	}
 	inflight_remove(&s->inflight, r);
 }

@@ -63,6 +63,26 @@ static void status_space_json(const struct supervisor *s, struct ctlbuf *b)
 		      p->refused_writes, p->scans);
 }
 
+/* READ latency in us, all of it and split by whether a cull pass ran (issue 18: culling must not cost readers). */
+static void status_latency_text(const struct supervisor *s, struct ctlbuf *b)
+{
+	char all[160], culling[160], quiet[160];
+
+	latency_hist_format(&s->latency.read_us, all, sizeof(all));
+	latency_hist_format(&s->latency.read_culling_us, culling, sizeof(culling));
+	latency_hist_format(&s->latency.read_quiet_us, quiet, sizeof(quiet));
+	ctlbuf_printf(b, "READ latency (us): %s; while culling %s; otherwise %s\n", all, culling, quiet);
+}
+
+static void latency_json(struct ctlbuf *b, const char *name, const struct latency_hist *h)
+{
+	ctlbuf_printf(b,
+		      ",\"%s\":{\"p50\":%" PRIu64 ",\"p90\":%" PRIu64 ",\"p99\":%" PRIu64 ",\"max\":%" PRIu64
+		      ",\"n\":%" PRIu64 "}",
+		      name, latency_hist_percentile(h, 500), latency_hist_percentile(h, 900),
+		      latency_hist_percentile(h, 990), h->max, h->n);
+}
+
 static void status_head_text(const struct supervisor *s, struct ctlbuf *b)
 {
 	const struct stats *t = &s->stats;
@@ -77,6 +97,7 @@ static void status_head_text(const struct supervisor *s, struct ctlbuf *b)
 		      ", failed requests %" PRIu64 "\n",
 		      t->spawns, t->deaths, t->restores, t->timeouts, t->failed_requests);
 	status_space_text(s, b);
+	status_latency_text(s, b);
 }
 
 static void status_head_json(const struct supervisor *s, struct ctlbuf *b)
@@ -92,6 +113,9 @@ static void status_head_json(const struct supervisor *s, struct ctlbuf *b)
 		      now_ms() - s->started_ms, s->starts, s->objects.count, s->inflight.count, t->reads,
 		      t->bytes_served, t->spawns, t->deaths, t->restores, t->timeouts, t->failed_requests);
 	status_space_json(s, b);
+	latency_json(b, "read_latency_us", &s->latency.read_us);
+	latency_json(b, "read_latency_culling_us", &s->latency.read_culling_us);
+	latency_json(b, "read_latency_quiet_us", &s->latency.read_quiet_us);
 	ctlbuf_printf(b, ",\"domains\":[");
 }
 

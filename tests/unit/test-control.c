@@ -209,7 +209,10 @@ static void status_json_has_the_documented_shape(void)
 			  "\"fs_blocks\":1000,\"fs_blocks_free\":60,\"fs_block_size\":4096,\"fs_files\":100,"
 			  "\"fs_files_free\":50,\"brun\":10,\"bcull\":7,\"bstop\":3,\"frun\":10,\"fcull\":7,"
 			  "\"fstop\":3,\"culling\":false,\"culled\":4,\"culled_bytes\":65536,\"cull_busy\":0,"
-			  "\"cull_stuck\":1,\"refused_writes\":2,\"scans\":5},\"domains\":["));
+			  "\"cull_stuck\":1,\"refused_writes\":2,\"scans\":5},\"read_latency_us\":{\"p50\":0,"
+			  "\"p90\":0,\"p99\":0,\"max\":0,\"n\":0},\"read_latency_culling_us\":{\"p50\":0,\"p90\":0,"
+			  "\"p99\":0,\"max\":0,\"n\":0},\"read_latency_quiet_us\":{\"p50\":0,\"p90\":0,\"p99\":0,"
+			  "\"max\":0,\"n\":0},\"domains\":["));
 	CHECK(strstr(out, "\"domains\":[{\"name\":\"default\",\"state\":\"active\",\"blob_dir\":\"/srv/blobs\","
 			  "\"workers\":0,\"ready\":0,\"worker_version\":\"0.1.0\",\"reads\":7,\"bytes_served\":28672,"
 			  "\"spawns\":2,\"deaths\":1,\"prefetch\":\"none\",\"prefetched\":0,\"readahead\":0}]}\nok\n"));
