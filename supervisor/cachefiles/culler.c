@@ -387,10 +387,29 @@ static int setup(struct supervisor *s, struct culler *c, int dev_fd)
 	return cull_candidates_init(&c->candidates, CANDIDATES);
 }
 
+/*
+ * After every round of the loop, while idle under a quota: fills since the
+ * last look may have taken the cache near max_size. Arithmetic only; a
+ * check a second would let a fast reader write far past the quota first.
+ */
+static void watch_quota(struct supervisor *s, struct culler *c)
+{
+	uint64_t written = bytes_written(s), estimate;
+
+	if (!s->cfg.space.max_size || c->phase != CULL_IDLE || written == c->written_seen)
+		return;
+	c->written_seen = written;
+	estimate = s->space.cache_bytes + (written - c->written_at_scan);
+	if (space_pressure(&s->cfg.space, &s->space.fs, estimate) == SPACE_OVER_QUOTA && now_ms() >= c->hold_until_ms)
+		begin_pass(s, c, SPACE_OVER_QUOTA);
+}
+
 void culler_settle(struct supervisor *s, struct culler *c, int dev_fd)
 {
 	int r;
 
+	if (c->ready)
+		watch_quota(s, c);
 	if (c->ready || c->failed)
 		return;
 	r = setup(s, c, dev_fd);

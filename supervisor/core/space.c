@@ -42,7 +42,8 @@ enum space_pressure space_pressure(const struct space_limits *l, const struct sp
 		return SPACE_BELOW_STOP;
 	if (fs->blocks_free < level(fs->blocks, l->blocks.cull) || fs->files_free < level(fs->files, l->files.cull))
 		return SPACE_BELOW_CULL;
-	if (l->max_size && cache_bytes > l->max_size)
+	/* A headroom early: the cache grows while a pass scans, and must not pass max_size meanwhile. */
+	if (l->max_size && cache_bytes > l->max_size - quota_headroom(l->max_size))
 		return SPACE_OVER_QUOTA;
 	return SPACE_ROOM_OK;
 }
@@ -60,7 +61,7 @@ struct space_deficit space_deficit(const struct space_limits *l, const struct sp
 	};
 
 	if (l->max_size) {
-		uint64_t target = l->max_size - quota_headroom(l->max_size);
+		uint64_t target = l->max_size - 2 * quota_headroom(l->max_size);
 		uint64_t over = cache_bytes > target ? cache_bytes - target : 0;
 		if (over > d.bytes)
 			d.bytes = over;

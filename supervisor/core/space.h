@@ -52,7 +52,7 @@ struct space_sample {
 enum space_pressure {
 	SPACE_ROOM_OK,
 	SPACE_BELOW_CULL, /* free blocks or files under bcull/fcull */
-	SPACE_OVER_QUOTA, /* the cache holds more than max_size */
+	SPACE_OVER_QUOTA, /* the cache holds more than max_size less a headroom (1/16) */
 	SPACE_BELOW_STOP, /* under bstop/fstop: the kernel refuses new data now */
 };
 
@@ -64,8 +64,9 @@ enum space_pressure space_pressure(const struct space_limits *l, const struct sp
 
 /*
  * What culling must still free before it may stop: bytes and files until
- * brun/frun are free and the cache is a headroom (1/16 of the quota) under
- * max_size. Both 0: done.
+ * brun/frun are free and the cache is two headrooms (1/16 of the quota
+ * each) under max_size: culling starts one headroom under it, so fills go
+ * on meanwhile without passing it. Both 0: done.
  */
 struct space_deficit {
 	uint64_t bytes;

@@ -143,10 +143,10 @@ static void quota_culls_the_oldest_unused_files(void)
 	       (unsigned long long)s.space.culled_bytes, (unsigned long long)s.space.cache_bytes,
 	       (unsigned long long)s.space.in_use_bytes);
 	CHECK(culled > 0 && culled < 63);
-	/* It stops as soon as the cache is 1/16 under the quota: one file less would not do. */
-	CHECK(s.space.cache_bytes + 8192 > (256 << 10) - (16 << 10));
+	/* It stops as soon as the cache is 2/16 under the quota: one file less would not do. */
+	CHECK(s.space.cache_bytes + 8192 > (256 << 10) - (32 << 10));
 	CHECK_EQ(s.space.culled, culled);
-	CHECK(s.space.cache_bytes <= (256 << 10) - (16 << 10));
+	CHECK(s.space.cache_bytes <= (256 << 10) - (32 << 10));
 	CHECK(s.space.in_use_bytes >= 8192);
 	CHECK(strcmp(getcwd(msg, sizeof(msg)), cwd) == 0); /* back where it was */
 	culler_free(&c);

@@ -94,7 +94,7 @@ static const struct space_sample fs = {
 	.blocks = 100000, .blocks_free = 50000, .files = 1000, .files_free = 500, .block_size = 4096
 };
 
-/* Culling starts below cull or over the quota, and stops at run free and the quota less 1/16. */
+/* Culling starts below cull or 1/16 under the quota, and stops at run free and the quota less 2/16. */
 static void verdicts_follow_the_thresholds_and_quota(void)
 {
 	struct space_limits l = { .blocks = { 10, 7, 3 }, .files = { 10, 7, 3 } };
@@ -115,11 +115,11 @@ static void verdicts_follow_the_thresholds_and_quota(void)
 	CHECK_EQ(space_deficit(&l, &low, 0).files, 31);
 
 	l.max_size = 16ull << 20;
-	CHECK_EQ(space_pressure(&l, &fs, 16ull << 20), SPACE_ROOM_OK);
-	CHECK_EQ(space_pressure(&l, &fs, (16ull << 20) + 1), SPACE_OVER_QUOTA);
-	d = space_deficit(&l, &fs, (16ull << 20) + 1);
+	CHECK_EQ(space_pressure(&l, &fs, 15ull << 20), SPACE_ROOM_OK);
+	CHECK_EQ(space_pressure(&l, &fs, (15ull << 20) + 1), SPACE_OVER_QUOTA);
+	d = space_deficit(&l, &fs, (15ull << 20) + 1);
 	CHECK_EQ(d.bytes, (1ull << 20) + 1);
-	CHECK_EQ(space_deficit(&l, &fs, 15ull << 20).bytes, 0);
+	CHECK_EQ(space_deficit(&l, &fs, 14ull << 20).bytes, 0);
 }
 
 int main(void)
