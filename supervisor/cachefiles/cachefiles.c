@@ -271,6 +271,15 @@ static void cachefiles_lookup_done(struct supervisor *s, struct request *r, int6
 	inflight_remove(&s->inflight, r);
 }
 
+static void refused_for_space(struct supervisor *s, const struct request *r)
+{
+	char what[160];
+
+	snprintf(what, sizeof(what), "READ %" PRIu64 "+%" PRIu64 " of domain %s obj %u", r->off, r->len,
+		 domain_name(s, r->domain), r->obj_id);
+	culler_write_refused(s, &s->transport_state->culler, what);
+}
+
 static void cachefiles_fill_done(struct supervisor *s, struct request *r, int64_t result)
 {
 	struct object *o = objects_by_id(&s->objects, r->obj_id);
@@ -280,7 +289,7 @@ static void cachefiles_fill_done(struct supervisor *s, struct request *r, int64_
 	if (o && o->handle == r->obj_handle) {
 		request_fill_counted(s, r, o, result);
 		if (result == -ENOBUFS)
-			culler_write_refused(s, &s->transport_state->culler);
+			refused_for_space(s, r);
 		e = device_read_complete(o->anon_fd, r->msg_id);
 		if (e < 0)
 			log_debug("domain %s obj %u msg %u: READ_COMPLETE not taken: %s", domain_name(s, r->domain),

@@ -210,25 +210,38 @@ static int cull_one(struct culler *c, int dev_fd, const struct cull_candidate *k
 	return r;
 }
 
+/* The numbers an operator needs when space runs out: the cache, what is in use, the fs and its limits. */
+static void space_numbers(const struct supervisor *s, char *buf, size_t size)
+{
+	const struct space_sample *fs = &s->space.fs;
+
+	snprintf(buf, size,
+		 "cache files %.1f MiB (%" PRIu64 " files), %.1f MiB of them in use by open objects; fs free %.1f of "
+		 "%.1f MiB, bcull at %.1f MiB, bstop at %.1f MiB; quota %.1f MiB",
+		 s->space.cache_bytes / MIB, s->space.cache_files, s->space.in_use_bytes / MIB,
+		 fs->blocks_free * fs->block_size / MIB, fs->blocks * fs->block_size / MIB,
+		 space_level_bytes(fs, s->cfg.space.blocks.cull) / MIB,
+		 space_level_bytes(fs, s->cfg.space.blocks.stop) / MIB, s->cfg.space.max_size / MIB);
+}
+
+#define WHAT_TO_DO                                                                                      \
+	"unmount images no one reads, or give the cache room (a larger fs, a higher max_size or lower " \
+	"bcull/bstop)"
+
 /* Nothing left to cull and still short: one line with the numbers and what to do, counted. */
 static void report_stuck(struct supervisor *s, struct culler *c, struct space_deficit d)
 {
-	const struct space_sample *fs = &s->space.fs;
+	char numbers[400];
 
 	s->space.stuck++;
 	c->hold_until_ms = now_ms() + STUCK_HOLD_MS;
 	if (c->stuck)
 		return; /* said once per episode */
 	c->stuck = true;
-	log_error("cache space: nothing left to cull in %s: cache files %.1f MiB (%" PRIu64
-		  " files), %.1f MiB of them in use by open objects; fs free %.1f of %.1f MiB, bcull at %.1f MiB, "
-		  "quota %.1f MiB; still short %.1f MiB and %" PRIu64
-		  " files: unmount images no one reads, or give the cache room (a larger fs, a higher max_size or "
-		  "lower bcull/bstop)",
-		  s->cfg.cache_dir, s->space.cache_bytes / MIB, s->space.cache_files, s->space.in_use_bytes / MIB,
-		  fs->blocks_free * fs->block_size / MIB, fs->blocks * fs->block_size / MIB,
-		  space_level_bytes(fs, s->cfg.space.blocks.cull) / MIB, s->cfg.space.max_size / MIB, d.bytes / MIB,
-		  d.files);
+	space_numbers(s, numbers, sizeof(numbers));
+	log_error("cache space: nothing left to cull in %s: %s; still short %.1f MiB and %" PRIu64
+		  " files: " WHAT_TO_DO,
+		  s->cfg.cache_dir, numbers, d.bytes / MIB, d.files);
 }
 
 static void pass_finished(struct supervisor *s, struct culler *c)
@@ -242,6 +255,8 @@ static void pass_finished(struct supervisor *s, struct culler *c)
 	s->space.cache_bytes -= c->freed_bytes < s->space.cache_bytes ? c->freed_bytes : s->space.cache_bytes;
 	s->space.cache_files -= c->freed_files < s->space.cache_files ? c->freed_files : s->space.cache_files;
 	c->stuck = false;
+	if (c->pass_culled)
+		c->refused_said = false; /* room again: a new refusal is news */
 	end_pass(s, c);
 }
 
@@ -434,10 +449,27 @@ void culler_object_closed(struct culler *c, const struct object *o)
 	c->hold_until_ms = 0; /* something may be cullable now */
 }
 
-void culler_write_refused(struct supervisor *s, struct culler *c)
+void culler_write_refused(struct supervisor *s, struct culler *c, const char *what)
 {
+	char numbers[400];
+	bool cull_now = c->ready && c->phase == CULL_IDLE && now_ms() >= c->hold_until_ms;
+
 	s->space.refused_writes++;
-	if (c->ready && c->phase == CULL_IDLE && now_ms() >= c->hold_until_ms)
+	/* The first refusal of an episode and every 1000th: a full cache refuses every fill. */
+	if (c->refused_said && s->space.refused_writes % 1000 != 0) {
+		if (cull_now)
+			begin_pass(s, c, SPACE_BELOW_STOP);
+		return;
+	}
+	c->refused_said = true;
+	(void)sample(s, c);
+	space_numbers(s, numbers, sizeof(numbers));
+	log_error("cache space: the kernel refused %s for lack of space, the reader gets an error (%" PRIu64
+		  " refused so far): %s; %s",
+		  what, s->space.refused_writes, numbers,
+		  c->phase != CULL_IDLE || cull_now ? "culling now"
+						    : "nothing can be culled, every cache file is in use: " WHAT_TO_DO);
+	if (cull_now)
 		begin_pass(s, c, SPACE_BELOW_STOP);
 }
 

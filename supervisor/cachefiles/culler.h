@@ -43,7 +43,8 @@ struct culler {
 	uint64_t written_at_scan; /* bytes fills had written when the last scan ended */
 	uint64_t written_seen;	  /* and when the quota was last looked at */
 	uint64_t next_check_ms, rearm_at_ms, next_quota_scan_ms, hold_until_ms;
-	bool stuck; /* the last pass found nothing it could cull */
+	bool stuck;	   /* the last pass found nothing it could cull */
+	bool refused_said; /* a refused fill was logged since culling last freed room */
 };
 
 /* After every round of the loop: sets itself up once the loop runs. */
@@ -52,8 +53,11 @@ void culler_settle(struct supervisor *s, struct culler *c, int dev_fd);
 void culler_on_event(struct supervisor *s, struct culler *c, int dev_fd, unsigned index);
 /* An object closed: its file's last use, for the LRU order. */
 void culler_object_closed(struct culler *c, const struct object *o);
-/* A fill the kernel refused for lack of space: counted, and culling starts now. */
-void culler_write_refused(struct supervisor *s, struct culler *c);
+/*
+ * A fill (what: "READ 4096+8192 of domain x obj 3") the kernel refused for
+ * lack of space: counted, said with the numbers, and culling starts now.
+ */
+void culler_write_refused(struct supervisor *s, struct culler *c, const char *what);
 void culler_free(struct culler *c);
 
 #endif
