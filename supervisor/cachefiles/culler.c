@@ -114,6 +114,17 @@ static void mark_open_objects(struct supervisor *s, struct culler *c)
 	}
 }
 
+static const char *why_text(enum space_pressure why)
+{
+	switch (why) {
+	case SPACE_OVER_QUOTA: return "over max_size";
+	case SPACE_ROOM_OK: return "the kernel's culling signal";
+	case SPACE_BELOW_CULL: return "free space under bcull/fcull";
+	case SPACE_BELOW_STOP: return "free space under bstop/fstop";
+	}
+	return "?";
+}
+
 static void begin_pass(struct supervisor *s, struct culler *c, enum space_pressure why)
 {
 	int r = cull_scan_begin(&c->scan, c->cache_fd);
@@ -132,10 +143,16 @@ static void begin_pass(struct supervisor *s, struct culler *c, enum space_pressu
 	mark_open_objects(s, c);
 	s->space.culling = true;
 	set_tick(c, STEP_MS);
+	log_info("cache space: cull pass %" PRIu64 " begins (%s): fs free %.1f MiB, brun at %.1f MiB", c->pass,
+		 why_text(why), s->space.fs.blocks_free * s->space.fs.block_size / MIB,
+		 space_level_bytes(&s->space.fs, s->cfg.space.blocks.run) / MIB);
 }
 
 static void end_pass(struct supervisor *s, struct culler *c)
 {
+	if (!c->pass_culled) /* a pass that culled says so itself (pass_finished) */
+		log_info("cache space: cull pass %" PRIu64 " ends, nothing culled: cache %.1f MiB in %" PRIu64 " files",
+			 c->pass, s->space.cache_bytes / MIB, s->space.cache_files);
 	cull_scan_end(&c->scan);
 	c->phase = CULL_IDLE;
 	s->space.culling = false;
@@ -246,12 +263,10 @@ static void report_stuck(struct supervisor *s, struct culler *c, struct space_de
 
 static void pass_finished(struct supervisor *s, struct culler *c)
 {
-	log_notice("cache space: culled %" PRIu64 " files, %.1f MiB (%s); cache now %.1f MiB, fs free %.1f MiB",
-		   c->pass_culled, c->freed_bytes / MIB,
-		   c->why == SPACE_OVER_QUOTA ? "over max_size"
-		   : c->why == SPACE_ROOM_OK  ? "the kernel's culling signal"
-					      : "free space under bcull/fcull",
-		   deficit_size(s, c) / MIB, s->space.fs.blocks_free * s->space.fs.block_size / MIB);
+	log_notice("cache space: cull pass %" PRIu64 " culled %" PRIu64 " files, %.1f MiB (%s); cache now %.1f MiB, "
+		   "fs free %.1f MiB",
+		   c->pass, c->pass_culled, c->freed_bytes / MIB, why_text(c->why), deficit_size(s, c) / MIB,
+		   s->space.fs.blocks_free * s->space.fs.block_size / MIB);
 	s->space.cache_bytes -= c->freed_bytes < s->space.cache_bytes ? c->freed_bytes : s->space.cache_bytes;
 	s->space.cache_files -= c->freed_files < s->space.cache_files ? c->freed_files : s->space.cache_files;
 	c->stuck = false;
