@@ -41,7 +41,7 @@ struct culler {
 	uint64_t scan_bytes, scan_files, scan_in_use; /* sums of the scan under way */
 	uint64_t pass_culled, freed_bytes, freed_files;
 	uint64_t written_at_scan; /* bytes fills had written when the last scan ended */
-	uint64_t written_seen;	  /* and when the quota was last looked at */
+	uint64_t written_seen;	  /* and when watch_fills() last looked */
 	uint64_t next_check_ms, rearm_at_ms, next_quota_scan_ms, hold_until_ms;
 	bool stuck;	   /* the last pass found nothing it could cull */
 	bool refused_said; /* a refused fill was logged since culling last freed room */

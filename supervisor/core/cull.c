@@ -62,14 +62,19 @@ struct cull_name *cull_names_get(struct cull_names *m, uint64_t hash)
 	return n;
 }
 
-const struct cull_name *cull_names_find(const struct cull_names *m, uint64_t hash)
+struct cull_name *cull_names_lookup(struct cull_names *m, uint64_t hash)
 {
-	const struct cull_name *n;
+	struct cull_name *n;
 
 	if (!m->capacity)
 		return NULL;
 	n = slot_of(m, hash);
 	return n->hash ? n : NULL;
+}
+
+const struct cull_name *cull_names_find(const struct cull_names *m, uint64_t hash)
+{
+	return cull_names_lookup((struct cull_names *)m, hash); /* which only reads */
 }
 
 void cull_names_free(struct cull_names *m)

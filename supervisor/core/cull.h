@@ -22,6 +22,7 @@ struct cull_name {
 	uint64_t hash;	      /* 0: free slot */
 	int64_t closed_s;     /* wall clock of its object's last CLOSE; 0: not seen this run */
 	uint64_t in_use_pass; /* the pass that found its object open */
+	uint64_t seen_pass;   /* the pass whose scan found its file (a new object's is not linked yet) */
 };
 
 struct cull_names {
@@ -36,6 +37,8 @@ uint64_t cull_name_hash(const char *volume_dir, const char *file);
 struct cull_name *cull_names_get(struct cull_names *m, uint64_t hash);
 /* NULL if never recorded. */
 const struct cull_name *cull_names_find(const struct cull_names *m, uint64_t hash);
+/* The same, to change it. */
+struct cull_name *cull_names_lookup(struct cull_names *m, uint64_t hash);
 void cull_names_free(struct cull_names *m);
 
 /*
