@@ -10,8 +10,9 @@
 #                                mount's fsid, takes 257 dirs)
 #   fs_sampler_start DIR         samples DIR's fs every 50 ms in the
 #                                background: its fullest moment, and the
-#                                largest sum of the cache files' allocated
-#                                bytes (DIR/cache/*/*/*)
+#                                most the cache files held: blocks in use
+#                                beyond the start less the cache's dirs (a
+#                                new cache file is unlinked while in use)
 #   fs_sampler_stop              sets FS_PEAK_USED_PCT (blocks in use at the
 #                                fullest, % of the fs), FS_MIN_FREE_PCT (free
 #                                blocks then, % as the kernel counts them:
@@ -39,19 +40,24 @@ fs_sampler_start() {
 		import glob, os, sys, time
 		path, stop, out = sys.argv[1:]
 		low, peak = None, 0
-		def cache_bytes():
+		def used(v):
+		    return (v.f_blocks - v.f_bfree) * v.f_frsize
+		def dir_bytes():
 		    n = 0
-		    for f in glob.glob(path + "/cache/*/*/*"):
+		    for d in glob.glob(path + "/cache/*/") + glob.glob(path + "/cache/*/*/"):
 		        try:
-		            n += os.lstat(f).st_blocks * 512
+		            n += os.lstat(d).st_blocks * 512
 		        except OSError:
 		            pass
 		    return n
+		base = used(os.statvfs(path)) - dir_bytes()
 		while True:
 		    v = os.statvfs(path)
 		    if low is None or v.f_bavail < low.f_bavail:
 		        low = v
-		    peak = max(peak, cache_bytes())
+		    # Blocks in use beyond the start less the dirs: the cache files,
+		    # those the kernel keeps unlinked while in use (tmpfiles) too.
+		    peak = max(peak, used(v) - base - dir_bytes())
 		    if os.path.exists(stop):
 		        break
 		    time.sleep(0.05)
