@@ -287,6 +287,8 @@ static void cachefiles_fill_done(struct supervisor *s, struct request *r, int64_
 
 	/* The object may have been closed (and its handle reused) meanwhile. */
 	if (o && o->handle == r->obj_handle) {
+		if (result == -ENOBUFS && culler_hold_refused(s, &s->transport_state->culler, r))
+			return; /* sent again once culling made room */
 		request_fill_counted(s, r, o, result);
 		if (result == -ENOBUFS)
 			refused_for_space(s, r);

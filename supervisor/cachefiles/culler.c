@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -26,6 +28,8 @@
 #define WATCH_BYTES (1u << 20)
 /* The kernel's flag stays set until its next space check (a write, a lookup): do not chase it. */
 #define SIGNAL_REARM_MS 5000
+/* A READ refused for space is held for at most this many passes. */
+#define SPACE_RETRIES 3
 /* After a pass that could cull nothing, until an object closes. */
 #define STUCK_HOLD_MS 30000
 #define MIB (1024.0 * 1024.0)
@@ -88,10 +92,10 @@ static int sample(struct supervisor *s, struct culler *c)
 	return 0;
 }
 
-/* The cache's size as the last scan counted it, less what this pass removed. */
+/* The cache's size as last measured, less what this pass removed since. */
 static uint64_t deficit_size(const struct supervisor *s, const struct culler *c)
 {
-	return s->space.cache_bytes > c->freed_bytes ? s->space.cache_bytes - c->freed_bytes : 0;
+	return s->space.cache_bytes > c->scan_freed_bytes ? s->space.cache_bytes - c->scan_freed_bytes : 0;
 }
 
 /* What is left to free. */
@@ -127,27 +131,75 @@ static const char *why_text(enum space_pressure why)
 	return "?";
 }
 
-static void begin_pass(struct supervisor *s, struct culler *c, enum space_pressure why)
+static void end_pass(struct supervisor *s, struct culler *c);
+static void pass_finished(struct supervisor *s, struct culler *c);
+
+/* Measures the cache and finds its oldest files anew; false if the cache dir cannot be read. */
+static bool start_scan(struct supervisor *s, struct culler *c)
 {
 	int r = cull_scan_begin(&c->scan, c->cache_fd);
 
 	if (r < 0) {
 		log_warning_errno(r, "cull: cannot read %s/cache", s->cfg.cache_dir);
 		c->hold_until_ms = now_ms() + STUCK_HOLD_MS;
-		return;
+		return false;
 	}
 	c->phase = CULL_SCANNING;
+	c->scanned = true;
+	c->scan_bytes = c->scan_files = c->scan_in_use = 0;
+	c->scan_freed_bytes = c->scan_freed_files = 0;
+	cull_candidates_reset(&c->candidates);
+	c->recent = (struct cull_recent){ 0 }; /* the scan finds them */
+	return true;
+}
+
+/*
+ * Culls at once from what it knows (the last scan's leftovers, files closed
+ * since) if space is short now; scans first otherwise, or when a quota pass
+ * is to measure the cache.
+ */
+static void begin_pass(struct supervisor *s, struct culler *c, enum space_pressure why)
+{
+	struct space_deficit d;
+
 	c->why = why;
 	c->pass++;
-	c->scan_bytes = c->scan_files = c->scan_in_use = 0;
 	c->pass_culled = c->freed_bytes = c->freed_files = 0;
-	cull_candidates_reset(&c->candidates);
+	c->scan_freed_bytes = c->scan_freed_files = 0;
+	c->scanned = false;
 	mark_open_objects(s, c);
 	s->space.culling = true;
 	set_tick(c, STEP_MS);
 	log_info("cache space: cull pass %" PRIu64 " begins (%s): fs free %.1f MiB, brun at %.1f MiB", c->pass,
 		 why_text(why), s->space.fs.blocks_free * s->space.fs.block_size / MIB,
 		 space_level_bytes(&s->space.fs, s->cfg.space.blocks.run) / MIB);
+	d = deficit(s, c);
+	if ((d.bytes || d.files) && (cull_candidates_peek(&c->candidates) || cull_recent_peek(&c->recent)))
+		c->phase = CULL_CULLING;
+	else if (!start_scan(s, c))
+		end_pass(s, c);
+}
+
+/*
+ * A pass ended: the READs held meanwhile go to the workers again, or, if
+ * it found nothing to cull, fail (fill_done() then logs them, with the
+ * numbers, as the kernel's refusal).
+ */
+static void release_held(struct supervisor *s, struct culler *c)
+{
+	size_t n = c->n_held;
+
+	c->n_held = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct request *r = inflight_get(&s->inflight, c->held[i]);
+		if (!r || !r->parked)
+			continue; /* answered otherwise meanwhile (its id may be another's now) */
+		r->parked = false;
+		if (c->stuck)
+			s->transport->fill_done(s, r, -ENOBUFS);
+		else
+			inflight_enqueue(&s->inflight, r, 1);
+	}
 }
 
 static void end_pass(struct supervisor *s, struct culler *c)
@@ -160,6 +212,7 @@ static void end_pass(struct supervisor *s, struct culler *c)
 	s->space.culling = false;
 	c->next_check_ms = now_ms() + CHECK_MS;
 	set_tick(c, CHECK_MS);
+	release_held(s, c);
 }
 
 static void visit(void *ctx, const struct cull_file *f)
@@ -223,7 +276,10 @@ static void scan_done(struct supervisor *s, struct culler *c)
 	(void)sample(s, c);
 	d = deficit(s, c);
 	if (d.bytes == 0 && d.files == 0) {
-		end_pass(s, c);
+		if (c->pass_culled)
+			pass_finished(s, c); /* it culled before it scanned: says so */
+		else
+			end_pass(s, c);
 		return;
 	}
 	c->phase = CULL_CULLING;
@@ -297,27 +353,73 @@ static void pass_finished(struct supervisor *s, struct culler *c)
 		   "fs free %.1f MiB",
 		   c->pass, c->pass_culled, c->freed_bytes / MIB, why_text(c->why), deficit_size(s, c) / MIB,
 		   s->space.fs.blocks_free * s->space.fs.block_size / MIB);
-	s->space.cache_bytes -= c->freed_bytes < s->space.cache_bytes ? c->freed_bytes : s->space.cache_bytes;
-	s->space.cache_files -= c->freed_files < s->space.cache_files ? c->freed_files : s->space.cache_files;
+	s->space.cache_bytes -= c->scan_freed_bytes < s->space.cache_bytes ? c->scan_freed_bytes : s->space.cache_bytes;
+	s->space.cache_files -= c->scan_freed_files < s->space.cache_files ? c->scan_freed_files : s->space.cache_files;
+	c->scan_freed_bytes = c->scan_freed_files = 0;
 	c->stuck = false;
 	if (c->pass_culled)
 		c->refused_said = false; /* room again: a new refusal is news */
 	end_pass(s, c);
 }
 
+/* A recently closed file's fan dir (the kernel's hash of its key picks it): looked for in the 256. */
+static int find_fan(struct culler *c, struct cull_candidate *k)
+{
+	char path[300];
+	struct stat st;
+	int vol;
+
+	snprintf(path, sizeof(path), "cache/%s", k->volume_dir);
+	vol = openat(c->cache_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (vol < 0)
+		return -errno;
+	for (unsigned i = 0; i < 256; i++) {
+		snprintf(path, sizeof(path), "@%02x/%s", i, k->file);
+		if (fstatat(vol, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+			snprintf(k->fan_dir, sizeof(k->fan_dir), "@%02x", i);
+			k->bytes = (uint64_t)st.st_blocks * 512;
+			close(vol);
+			return 0;
+		}
+	}
+	close(vol);
+	return -ENOENT; /* not linked in yet (the kernel does so after the CLOSE), or gone */
+}
+
+/* The least recently used of the last scan's leftovers and the files closed since; NULL: none. */
+static struct cull_candidate *next_oldest(struct culler *c)
+{
+	const struct cull_candidate *a = cull_candidates_peek(&c->candidates), *b = cull_recent_peek(&c->recent);
+
+	if (!a && !b)
+		return NULL;
+	if (b && (!a || b->last_use_s < a->last_use_s)) {
+		c->taken = *b;
+		cull_recent_pop(&c->recent);
+	} else
+		c->taken = *cull_candidates_take(&c->candidates);
+	return &c->taken;
+}
+
 /* One culled file, or why not; false: stop this pass (the device refuses culls). */
-static bool take_candidate(struct supervisor *s, struct culler *c, int dev_fd, const struct cull_candidate *k)
+static bool take_candidate(struct supervisor *s, struct culler *c, int dev_fd, struct cull_candidate *k)
 {
 	const struct cull_name *n = cull_names_find(&c->names, cull_name_hash(k->volume_dir, k->file));
 	int r;
 
 	if (n && n->in_use_pass == c->pass)
 		return true; /* opened since the scan: the kernel would refuse it anyway */
-	r = cull_one(c, dev_fd, k);
+	if (n && n->closed_s > k->last_use_s)
+		return true; /* used since the scan ranked it: it comes again, closed recently */
+	r = k->fan_dir[0] ? 0 : find_fan(c, k);
+	if (r == 0)
+		r = cull_one(c, dev_fd, k);
 	if (r == 0) {
 		c->pass_culled++;
 		c->freed_bytes += k->bytes;
 		c->freed_files++;
+		c->scan_freed_bytes += k->bytes;
+		c->scan_freed_files++;
 		s->space.culled++;
 		s->space.culled_bytes += k->bytes;
 	} else if (r == -EBUSY)
@@ -331,13 +433,13 @@ static bool take_candidate(struct supervisor *s, struct culler *c, int dev_fd, c
 
 static void cull_step(struct supervisor *s, struct culler *c, int dev_fd)
 {
-	const struct cull_candidate *k = NULL;
+	struct cull_candidate *k = NULL;
 	struct space_deficit d;
 	bool go_on = true;
 
 	d = deficit(s, c);
 	for (unsigned i = 0; go_on && i < CULLS_PER_STEP && (d.bytes || d.files); i++) {
-		k = cull_candidates_take(&c->candidates);
+		k = next_oldest(c);
 		if (!k)
 			break;
 		go_on = take_candidate(s, c, dev_fd, k);
@@ -348,7 +450,10 @@ static void cull_step(struct supervisor *s, struct culler *c, int dev_fd)
 		pass_finished(s, c);
 	else if (k)
 		return; /* candidates left: next tick */
-	else if (c->pass_culled) {
+	else if (!c->scanned) {
+		if (!start_scan(s, c)) /* what it knew did not do: look for the rest */
+			end_pass(s, c);
+	} else if (c->pass_culled) {
 		/* The oldest CANDIDATES went and more must: scan again for the next oldest. */
 		enum space_pressure why = c->why;
 		pass_finished(s, c);
@@ -494,9 +599,14 @@ void culler_object_closed(struct culler *c, const struct object *o)
 	char vol[256], file[256];
 
 	struct cull_name *n = cooked_name(o, vol, file) ? cull_names_get(&c->names, cull_name_hash(vol, file)) : NULL;
+	struct cull_candidate k = { .last_use_s = wall_s() };
 
-	if (n)
-		n->closed_s = wall_s();
+	if (n) {
+		n->closed_s = k.last_use_s;
+		snprintf(k.volume_dir, sizeof(k.volume_dir), "%s", vol);
+		snprintf(k.file, sizeof(k.file), "%s", file);
+		cull_recent_add(&c->recent, &k);
+	}
 	c->hold_until_ms = 0; /* something may be cullable now */
 }
 
@@ -524,6 +634,34 @@ void culler_write_refused(struct supervisor *s, struct culler *c, const char *wh
 		begin_pass(s, c, SPACE_BELOW_STOP);
 }
 
+static int grow_held(struct culler *c)
+{
+	size_t room = c->held_room ? c->held_room * 2 : 64;
+	uint32_t *bigger = realloc(c->held, room * sizeof(*bigger));
+
+	if (!bigger)
+		return -ENOMEM;
+	c->held = bigger;
+	c->held_room = room;
+	return 0;
+}
+
+bool culler_hold_refused(struct supervisor *s, struct culler *c, struct request *r)
+{
+	if (!c->ready || c->stuck || now_ms() < c->hold_until_ms || r->space_retries >= SPACE_RETRIES)
+		return false;
+	if (c->n_held == c->held_room && grow_held(c) < 0)
+		return false;
+	c->held[c->n_held++] = r->msg_id;
+	r->parked = true;
+	r->worker = NO_WORKER; /* neither queued nor held by a worker */
+	r->space_retries++;
+	s->space.held_fills++;
+	if (c->phase == CULL_IDLE)
+		begin_pass(s, c, SPACE_BELOW_STOP);
+	return true;
+}
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -540,5 +678,8 @@ void culler_free(struct culler *c)
 	close_fd(&c->signal_fd);
 	cull_names_free(&c->names);
 	cull_candidates_free(&c->candidates);
+	free(c->held);
+	c->held = NULL;
+	c->n_held = c->held_room = 0;
 	c->ready = false;
 }

@@ -20,6 +20,7 @@
 
 struct supervisor;
 struct object;
+struct request;
 
 enum cull_phase { CULL_IDLE, CULL_SCANNING, CULL_CULLING };
 
@@ -37,14 +38,20 @@ struct culler {
 	uint64_t pass;
 	struct cull_scan scan;
 	struct cull_names names;
-	struct cull_candidates candidates;
+	struct cull_candidates candidates;	      /* the last scan's oldest, those not yet taken */
+	struct cull_recent recent;		      /* closed since that scan */
+	struct cull_candidate taken;		      /* the one being culled (a copy: its fan dir may be looked up) */
+	bool scanned;				      /* this pass has scanned (or is scanning) */
 	uint64_t scan_bytes, scan_files, scan_in_use; /* sums of the scan under way */
 	uint64_t pass_culled, freed_bytes, freed_files;
-	uint64_t written_at_scan; /* bytes fills had written when the last scan ended */
-	uint64_t written_seen;	  /* and when watch_fills() last looked */
+	uint64_t scan_freed_bytes, scan_freed_files; /* freed since the cache was last measured */
+	uint64_t written_at_scan;		     /* bytes fills had written when the last scan ended */
+	uint64_t written_seen;			     /* and when watch_fills() last looked */
 	uint64_t next_check_ms, rearm_at_ms, next_quota_scan_ms, hold_until_ms;
 	bool stuck;	   /* the last pass found nothing it could cull */
 	bool refused_said; /* a refused fill was logged since culling last freed room */
+	uint32_t *held;	   /* msg_ids of READs whose fill the kernel refused, until the pass under way ends */
+	size_t n_held, held_room;
 };
 
 /* After every round of the loop: sets itself up once the loop runs. */
@@ -58,6 +65,13 @@ void culler_object_closed(struct culler *c, const struct object *o);
  * lack of space: counted, said with the numbers, and culling starts now.
  */
 void culler_write_refused(struct supervisor *s, struct culler *c, const char *what);
+/*
+ * Before that: a READ whose fill the kernel refused for lack of space is
+ * held, if culling can still make room, and sent to a worker again once the
+ * pass ends (its reader only waits); or fails then, if nothing could go.
+ * False: it fails now.
+ */
+bool culler_hold_refused(struct supervisor *s, struct culler *c, struct request *r);
 void culler_free(struct culler *c);
 
 #endif

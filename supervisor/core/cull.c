@@ -163,8 +163,35 @@ const struct cull_candidate *cull_candidates_take(struct cull_candidates *c)
 	return c->next < c->count ? &c->list[c->next++] : NULL;
 }
 
+const struct cull_candidate *cull_candidates_peek(const struct cull_candidates *c)
+{
+	return c->next < c->count ? &c->list[c->next] : NULL;
+}
+
 void cull_candidates_free(struct cull_candidates *c)
 {
 	free(c->list);
 	*c = (struct cull_candidates){ 0 };
+}
+
+/* ---- recently closed ---- */
+
+void cull_recent_add(struct cull_recent *r, const struct cull_candidate *k)
+{
+	if (r->count == CULL_RECENT)
+		cull_recent_pop(r);
+	r->list[(r->head + r->count++) % CULL_RECENT] = *k;
+}
+
+const struct cull_candidate *cull_recent_peek(const struct cull_recent *r)
+{
+	return r->count ? &r->list[r->head] : NULL;
+}
+
+void cull_recent_pop(struct cull_recent *r)
+{
+	if (!r->count)
+		return;
+	r->head = (r->head + 1) % CULL_RECENT;
+	r->count--;
 }

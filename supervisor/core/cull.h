@@ -70,8 +70,26 @@ void cull_candidates_reset(struct cull_candidates *c);
 /* Keeps c if it is among the oldest seen so far. */
 void cull_candidates_offer(struct cull_candidates *c, const struct cull_candidate *cand);
 void cull_candidates_sort(struct cull_candidates *c);
-/* The oldest not yet taken, or NULL. */
+/* The oldest not yet taken, or NULL; peek leaves it there. */
 const struct cull_candidate *cull_candidates_take(struct cull_candidates *c);
+const struct cull_candidate *cull_candidates_peek(const struct cull_candidates *c);
 void cull_candidates_free(struct cull_candidates *c);
+
+/*
+ * The files of objects closed since the last scan, in the order they
+ * closed (so the least recently used first), their fan dir not known
+ * (fan_dir ""): a pass culls from these and the last scan's leftovers
+ * before it scans, since a scan of a big cache takes seconds and fills go
+ * on meanwhile. When full it forgets the oldest: the next scan finds it.
+ */
+#define CULL_RECENT 64
+struct cull_recent {
+	struct cull_candidate list[CULL_RECENT];
+	size_t head, count;
+};
+
+void cull_recent_add(struct cull_recent *r, const struct cull_candidate *k);
+const struct cull_candidate *cull_recent_peek(const struct cull_recent *r);
+void cull_recent_pop(struct cull_recent *r);
 
 #endif

@@ -84,7 +84,8 @@ struct space_stats {
 	uint64_t culled, culled_bytes;
 	uint64_t busy_skipped;	 /* cull refused with EBUSY: the kernel had the file in use */
 	uint64_t stuck;		 /* culling was needed and nothing could go */
-	uint64_t refused_writes; /* fills the kernel refused for lack of space (ENOBUFS) */
+	uint64_t refused_writes; /* fills the kernel refused for lack of space (ENOBUFS): the reader got an error */
+	uint64_t held_fills;	 /* refused fills held until a cull pass made room, then sent again */
 	bool culling;		 /* a cull pass is running */
 };
 

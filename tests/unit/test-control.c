@@ -205,14 +205,16 @@ static void status_json_has_the_documented_shape(void)
 	CHECK(strstr(out, "{\"pid\":") == out);
 	CHECK(strstr(out, "\"starts\":3,\"objects\":1,\"inflight\":0,"));
 	CHECK(strstr(out, "\"bytes_served\":28672,"));
-	CHECK(strstr(out, ",\"cache\":{\"bytes\":3145728,\"files\":12,\"in_use_bytes\":1048576,\"max_size\":1073741824,"
-			  "\"fs_blocks\":1000,\"fs_blocks_free\":60,\"fs_block_size\":4096,\"fs_files\":100,"
-			  "\"fs_files_free\":50,\"brun\":10,\"bcull\":7,\"bstop\":3,\"frun\":10,\"fcull\":7,"
-			  "\"fstop\":3,\"culling\":false,\"culled\":4,\"culled_bytes\":65536,\"cull_busy\":0,"
-			  "\"cull_stuck\":1,\"refused_writes\":2,\"scans\":5},\"read_latency_us\":{\"p50\":0,"
-			  "\"p90\":0,\"p99\":0,\"max\":0,\"n\":0},\"read_latency_culling_us\":{\"p50\":0,\"p90\":0,"
-			  "\"p99\":0,\"max\":0,\"n\":0},\"read_latency_quiet_us\":{\"p50\":0,\"p90\":0,\"p99\":0,"
-			  "\"max\":0,\"n\":0},\"domains\":["));
+	CHECK(strstr(
+		out,
+		",\"cache\":{\"bytes\":3145728,\"files\":12,\"in_use_bytes\":1048576,\"max_size\":1073741824,"
+		"\"fs_blocks\":1000,\"fs_blocks_free\":60,\"fs_block_size\":4096,\"fs_files\":100,"
+		"\"fs_files_free\":50,\"brun\":10,\"bcull\":7,\"bstop\":3,\"frun\":10,\"fcull\":7,"
+		"\"fstop\":3,\"culling\":false,\"culled\":4,\"culled_bytes\":65536,\"cull_busy\":0,"
+		"\"cull_stuck\":1,\"refused_writes\":2,\"held_fills\":0,\"scans\":5},\"read_latency_us\":{\"p50\":0,"
+		"\"p90\":0,\"p99\":0,\"max\":0,\"n\":0},\"read_latency_culling_us\":{\"p50\":0,\"p90\":0,"
+		"\"p99\":0,\"max\":0,\"n\":0},\"read_latency_quiet_us\":{\"p50\":0,\"p90\":0,\"p99\":0,"
+		"\"max\":0,\"n\":0},\"domains\":["));
 	CHECK(strstr(out, "\"domains\":[{\"name\":\"default\",\"state\":\"active\",\"blob_dir\":\"/srv/blobs\","
 			  "\"workers\":0,\"ready\":0,\"worker_version\":\"0.1.0\",\"reads\":7,\"bytes_served\":28672,"
 			  "\"spawns\":2,\"deaths\":1,\"prefetch\":\"none\",\"prefetched\":0,\"readahead\":0}]}\nok\n"));
@@ -226,7 +228,7 @@ static void status_text_names_the_domain(void)
 	CHECK(strstr(out, "cache: 3145728 bytes in 12 files (1048576 in use), max_size 1073741824; free 6% of blocks "
 			  "(brun 10%, bcull 7%, bstop 3%), 50% of files (frun 10%, fcull 7%, fstop 3%)\n"
 			  "culling: idle; culled 4 files, 65536 bytes; busy 0, nothing to cull 1, writes refused for "
-			  "space 2\n"));
+			  "space 2 (and 0 held until culling made room)\n"));
 	CHECK(strstr(out, "domain default (active): blob dir /srv/blobs\n"));
 	CHECK(ends_with(out,
 			"reads 7, bytes served 28672\n  prefetch none, 0 bytes prefetched; 0 bytes read ahead\nok\n"));

@@ -112,7 +112,8 @@ static void quota_culls_the_oldest_unused_files(void)
 	struct object *o;
 	struct epoll_event ev[8];
 	char msg[300], want[64], cwd[256];
-	unsigned culled = 0;
+	unsigned culled = 0, more;
+	uint64_t scans;
 	int sv[2];
 
 	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
@@ -149,6 +150,30 @@ static void quota_culls_the_oldest_unused_files(void)
 	CHECK(s.space.cache_bytes <= (256 << 10) - (32 << 10));
 	CHECK(s.space.in_use_bytes >= 8192);
 	CHECK(strcmp(getcwd(msg, sizeof(msg)), cwd) == 0); /* back where it was */
+
+	/* A lower quota: the next pass culls the last scan's leftovers at once, oldest first, scanning nothing. */
+	scans = s.space.scans;
+	s.cfg.space.max_size = 200 << 10;
+	culler_write_refused(&s, &c, "a test fill");
+	CHECK(s.space.culling);
+	while (s.space.culling) {
+		int n = epoll_wait(s.epoll_fd, ev, 8, 3000);
+		CHECK(n > 0);
+		for (int i = 0; i < n; i++)
+			culler_on_event(&s, &c, sv[0], EV_INDEX(ev[i].data.u64));
+	}
+	more = 0;
+	memset(msg, 0, sizeof(msg));
+	while (recv(sv[1], msg, sizeof(msg) - 1, MSG_DONTWAIT) > 0) {
+		snprintf(want, sizeof(want), "cull Dfile%u", culled + more + 1);
+		CHECK(strcmp(msg, want) == 0);
+		more++;
+		memset(msg, 0, sizeof(msg));
+	}
+	printf("  with a lower quota: %u more culled, scans %llu -> %llu\n", more, (unsigned long long)scans,
+	       (unsigned long long)s.space.scans);
+	CHECK(more > 0);
+	CHECK_EQ(s.space.scans, scans);
 	culler_free(&c);
 	close(sv[0]);
 	close(sv[1]);
