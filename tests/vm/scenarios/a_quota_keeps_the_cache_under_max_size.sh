@@ -38,4 +38,4 @@ supervisor_stop || scenario_fail "supervisor exit status $?"
 scenario_end images_read="$images" read_mb="$((read_bytes >> 20))" quota_mb="$quota_mb" \
 	cache_peak_mb="$(awk -v b="$CACHE_PEAK_BYTES" 'BEGIN { printf "%.1f", b / 1048576 }')" \
 	cache_now_mb="$((SPACE[bytes] >> 20))" fs_mb="$FS_MB" files="$files" bad="$bad" culled="${SPACE[culled]}" \
-	culled_mb="$((SPACE[culled_bytes] >> 20))" scans="${SPACE[scans]}" read_errors="$read_errors"
+	culled_mb="$((SPACE[culled_bytes] >> 20))" held_fills="${SPACE[held_fills]}" scans="${SPACE[scans]}" read_errors="$read_errors"

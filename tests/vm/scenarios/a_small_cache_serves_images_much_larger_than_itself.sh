@@ -36,7 +36,7 @@ fs_sampler_stop
 wait_ctl_objects 0 30 || scenario_fail "objects left after every umount"
 space_status || scenario_fail "no status"
 declare -A ONE
-for k in culled culled_bytes scans cull_busy refused_writes cull_stuck bstop bcull brun; do ONE[$k]=${SPACE[$k]:-}; done
+for k in culled culled_bytes scans cull_busy refused_writes held_fills cull_stuck bstop bcull brun; do ONE[$k]=${SPACE[$k]:-}; done
 [ "${ONE[culled]:-0}" -gt 0 ] || scenario_fail "nothing was culled"
 [ "${ONE[refused_writes]:-x}" = 0 ] || scenario_fail "${ONE[refused_writes]:-?} fills refused for space"
 [ "${ONE[cull_stuck]:-x}" = 0 ] || scenario_fail "culling was stuck ${ONE[cull_stuck]:-?} times"
@@ -86,7 +86,7 @@ supervisor_stop || scenario_fail "supervisor exit status $?"
 [ "${STAT[failed]}" = 0 ] || scenario_fail "${STAT[failed]} requests failed"
 scenario_end images_read="$reads" read_mb="$read_mb" cache_mb="$FS_MB" files="$files" bad="$bad" \
 	culled="${ONE[culled]}" culled_mb="$((ONE[culled_bytes] >> 20))" scans="${ONE[scans]}" \
-	cull_busy="${ONE[cull_busy]}" peak_used_pct="$FS_PEAK_USED_PCT" min_free_pct="$FS_MIN_FREE_PCT" \
+	cull_busy="${ONE[cull_busy]}" held_fills="${ONE[held_fills]}" peak_used_pct="$FS_PEAK_USED_PCT" min_free_pct="$FS_MIN_FREE_PCT" \
 	brun="${ONE[brun]}" bcull="${ONE[bcull]}" bstop="${ONE[bstop]}" read_errors="$read_errors" \
 	full_u3_bad="$u3_bad" full_refused="${SPACE[refused_writes]}" full_stuck="${SPACE[cull_stuck]}" \
 	full_reads_again="$reads_again"

@@ -41,7 +41,7 @@ reader_passes_end || scenario_fail "a reader pass could not mount"
 passes1=$PASSES files1=$FILES
 space_status || scenario_fail "no status"
 declare -A LAT
-for k in culled culled_bytes refused_writes read_latency_culling_us_p50 read_latency_culling_us_p99 \
+for k in culled culled_bytes refused_writes held_fills read_latency_culling_us_p50 read_latency_culling_us_p99 \
 	read_latency_culling_us_n read_latency_quiet_us_p50 read_latency_quiet_us_p99 read_latency_quiet_us_n; do
 	LAT[$k]=${SPACE[$k]:-}
 done
@@ -84,6 +84,7 @@ cut=$(unit_log | awk '/cull pass [0-9]+ begins/ { open = 1 } /cull pass [0-9]+ (
 [ "$cut" -ge 2 ] || scenario_fail "only $cut restarts landed in a running cull pass"
 read_errors=$(unit_log | grep -c "the reader gets an error" || true)
 [ "$read_errors" = 0 ] || scenario_fail "$read_errors READs failed: $(unit_log | grep -m1 "the reader gets an error")"
+unit_log >"$CFS_OUT/unit.log" || true
 systemctl is-active --quiet "$UNIT" || scenario_fail "the unit is not active"
 systemctl stop "$UNIT"
 scenario_end passes=$((passes1 + PASSES)) others="$others" files=$((files1 + FILES + other_files)) \
@@ -91,4 +92,4 @@ scenario_end passes=$((passes1 + PASSES)) others="$others" files=$((files1 + FIL
 	read_p50_culling_us="${LAT[read_latency_culling_us_p50]}" read_p99_culling_us="${LAT[read_latency_culling_us_p99]}" \
 	reads_culling="${LAT[read_latency_culling_us_n]}" read_p50_quiet_us="${LAT[read_latency_quiet_us_p50]}" \
 	read_p99_quiet_us="${LAT[read_latency_quiet_us_p99]}" reads_quiet="${LAT[read_latency_quiet_us_n]}" \
-	kills="$kills" reexecs="$reexecs" resumed="$resumed" cut_passes="$cut" cwd="$cwd" read_errors="$read_errors"
+	held_fills="${LAT[held_fills]}" kills="$kills" reexecs="$reexecs" resumed="$resumed" cut_passes="$cut" cwd="$cwd" read_errors="$read_errors"
