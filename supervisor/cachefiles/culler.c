@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cfs-log.h"
+#include "cull-command.h"
 #include "device.h"
 #include "supervisor.h"
 
@@ -296,23 +296,6 @@ static void scan_step(struct supervisor *s, struct culler *c)
 		scan_done(s, c);
 }
 
-/* The kernel resolves the name in our cwd (daemon.c: cachefiles_daemon_cull): go there and back. */
-static int cull_one(struct culler *c, int dev_fd, const struct cull_candidate *k)
-{
-	char path[300];
-	int dir, r;
-
-	snprintf(path, sizeof(path), "cache/%s/%s", k->volume_dir, k->fan_dir);
-	dir = openat(c->cache_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dir < 0)
-		return -errno;
-	r = fchdir(dir) < 0 ? -errno : device_cull(dev_fd, k->file);
-	if (fchdir(c->cwd_fd) < 0)
-		log_warning_errno(-errno, "cull: cannot return to the working directory");
-	close(dir);
-	return r;
-}
-
 /* The numbers an operator needs when space runs out: the cache, what is in use, the fs and its limits. */
 static void space_numbers(const struct supervisor *s, char *buf, size_t size)
 {
@@ -362,30 +345,6 @@ static void pass_finished(struct supervisor *s, struct culler *c)
 	end_pass(s, c);
 }
 
-/* A recently closed file's fan dir (the kernel's hash of its key picks it): looked for in the 256. */
-static int find_fan(struct culler *c, struct cull_candidate *k)
-{
-	char path[300];
-	struct stat st;
-	int vol;
-
-	snprintf(path, sizeof(path), "cache/%s", k->volume_dir);
-	vol = openat(c->cache_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (vol < 0)
-		return -errno;
-	for (unsigned i = 0; i < 256; i++) {
-		snprintf(path, sizeof(path), "@%02x/%s", i, k->file);
-		if (fstatat(vol, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-			snprintf(k->fan_dir, sizeof(k->fan_dir), "@%02x", i);
-			k->bytes = (uint64_t)st.st_blocks * 512;
-			close(vol);
-			return 0;
-		}
-	}
-	close(vol);
-	return -ENOENT; /* not linked in yet (the kernel does so after the CLOSE), or gone */
-}
-
 /* The least recently used of the last scan's leftovers and the files closed since; NULL: none. */
 static struct cull_candidate *next_oldest(struct culler *c)
 {
@@ -411,9 +370,7 @@ static bool take_candidate(struct supervisor *s, struct culler *c, int dev_fd, s
 		return true; /* opened since the scan: the kernel would refuse it anyway */
 	if (n && n->closed_s > k->last_use_s)
 		return true; /* used since the scan ranked it: it comes again, closed recently */
-	r = k->fan_dir[0] ? 0 : find_fan(c, k);
-	if (r == 0)
-		r = cull_one(c, dev_fd, k);
+	r = cull_command(c->cache_fd, c->cwd_fd, dev_fd, k);
 	if (r == 0) {
 		c->pass_culled++;
 		c->freed_bytes += k->bytes;
