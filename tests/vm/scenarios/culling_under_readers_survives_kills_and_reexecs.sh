@@ -5,8 +5,9 @@
 # are mounted, read and unmounted beside them: the cache passes bcull again
 # and again and the culler culls meanwhile. READ latency p50/p99 while a
 # cull pass runs against without comes from the status. Then, with the
-# readers going on, the supervisor is SIGKILLed (the unit restarts it) and
-# re-executed (cachefilesctl reexec) each while a pass runs: culling
+# readers going on and 3000 small files a day old to cull first, the
+# supervisor is SIGKILLed (the unit restarts it) and re-executed
+# (cachefilesctl reexec) each while a pass runs: culling
 # resumes in the new process, no reader sees an error or bad data, and the
 # supervisor's cwd stays what it was.
 # vm-mode: systemd
@@ -51,6 +52,9 @@ done
 [ "$(readlink "/proc/$pid/cwd")" = "$cwd" ] || scenario_fail "the supervisor's cwd moved"
 
 # 2. SIGKILL, then re-exec, each while a cull pass runs; readers go on.
+# 3000 files of 4 KiB last used a day ago go first, a few at a time: each
+# pass culls hundreds and scans again, so it takes a while.
+old_files_in_cache_dir "$CFS_CACHE_DIR" 3000
 reader_passes_bg k r0 small 1000
 kills=0 reexecs=0 resumed=0
 for how in kill reexec; do
