@@ -131,6 +131,17 @@ static const char *why_text(enum space_pressure why)
 	return "?";
 }
 
+/*
+ * Whether the files closed since the last scan come next in LRU order: they
+ * are newer than anything it saw, so only if its candidates held every
+ * file it could cull and the ring forgot none since. Else a scan must rank
+ * them among the files it left out.
+ */
+static bool recent_are_next(const struct culler *c)
+{
+	return c->scan_saw_all && !c->recent_lost && cull_recent_peek(&c->recent);
+}
+
 static void end_pass(struct supervisor *s, struct culler *c);
 static void pass_finished(struct supervisor *s, struct culler *c);
 
@@ -150,6 +161,7 @@ static bool start_scan(struct supervisor *s, struct culler *c)
 	c->scan_freed_bytes = c->scan_freed_files = 0;
 	cull_candidates_reset(&c->candidates);
 	c->recent = (struct cull_recent){ 0 }; /* the scan finds them */
+	c->recent_lost = false;
 	return true;
 }
 
@@ -174,7 +186,7 @@ static void begin_pass(struct supervisor *s, struct culler *c, enum space_pressu
 		 why_text(why), s->space.fs.blocks_free * s->space.fs.block_size / MIB,
 		 space_level_bytes(&s->space.fs, s->cfg.space.blocks.run) / MIB);
 	d = deficit(s, c);
-	if ((d.bytes || d.files) && (cull_candidates_peek(&c->candidates) || cull_recent_peek(&c->recent)))
+	if ((d.bytes || d.files) && (cull_candidates_peek(&c->candidates) || recent_are_next(c)))
 		c->phase = CULL_CULLING;
 	else if (!start_scan(s, c))
 		end_pass(s, c);
@@ -272,6 +284,7 @@ static void scan_done(struct supervisor *s, struct culler *c)
 	s->space.scans++;
 	c->written_at_scan = bytes_written(s);
 	c->next_quota_scan_ms = now_ms() + QUOTA_RESCAN_MS;
+	c->scan_saw_all = c->candidates.count < c->candidates.room;
 	cull_candidates_sort(&c->candidates);
 	(void)sample(s, c);
 	d = deficit(s, c);
@@ -345,18 +358,18 @@ static void pass_finished(struct supervisor *s, struct culler *c)
 	end_pass(s, c);
 }
 
-/* The least recently used of the last scan's leftovers and the files closed since; NULL: none. */
+/* The least recently used file known without a scan; NULL: none. */
 static struct cull_candidate *next_oldest(struct culler *c)
 {
-	const struct cull_candidate *a = cull_candidates_peek(&c->candidates), *b = cull_recent_peek(&c->recent);
+	const struct cull_candidate *k = cull_candidates_take(&c->candidates);
 
-	if (!a && !b)
-		return NULL;
-	if (b && (!a || b->last_use_s < a->last_use_s)) {
-		c->taken = *b;
+	if (k)
+		c->taken = *k; /* the last scan's leftovers: older than anything closed since */
+	else if (recent_are_next(c)) {
+		c->taken = *cull_recent_peek(&c->recent);
 		cull_recent_pop(&c->recent);
 	} else
-		c->taken = *cull_candidates_take(&c->candidates);
+		return NULL;
 	return &c->taken;
 }
 
@@ -562,7 +575,7 @@ void culler_object_closed(struct culler *c, const struct object *o)
 		n->closed_s = k.last_use_s;
 		snprintf(k.volume_dir, sizeof(k.volume_dir), "%s", vol);
 		snprintf(k.file, sizeof(k.file), "%s", file);
-		cull_recent_add(&c->recent, &k);
+		c->recent_lost |= cull_recent_add(&c->recent, &k);
 	}
 	c->hold_until_ms = 0; /* something may be cullable now */
 }

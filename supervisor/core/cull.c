@@ -176,11 +176,14 @@ void cull_candidates_free(struct cull_candidates *c)
 
 /* ---- recently closed ---- */
 
-void cull_recent_add(struct cull_recent *r, const struct cull_candidate *k)
+bool cull_recent_add(struct cull_recent *r, const struct cull_candidate *k)
 {
-	if (r->count == CULL_RECENT)
+	bool full = r->count == CULL_RECENT;
+
+	if (full)
 		cull_recent_pop(r);
 	r->list[(r->head + r->count++) % CULL_RECENT] = *k;
+	return full;
 }
 
 const struct cull_candidate *cull_recent_peek(const struct cull_recent *r)

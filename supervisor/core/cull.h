@@ -81,6 +81,8 @@ void cull_candidates_free(struct cull_candidates *c);
  * (fan_dir ""): a pass culls from these and the last scan's leftovers
  * before it scans, since a scan of a big cache takes seconds and fills go
  * on meanwhile. When full it forgets the oldest: the next scan finds it.
+ * (All of them are newer than what the last scan saw: they come after its
+ * leftovers, and only if it saw every file; culler.c: recent_are_next.)
  */
 #define CULL_RECENT 64
 struct cull_recent {
@@ -88,7 +90,8 @@ struct cull_recent {
 	size_t head, count;
 };
 
-void cull_recent_add(struct cull_recent *r, const struct cull_candidate *k);
+/* True if it forgot the oldest to make room. */
+bool cull_recent_add(struct cull_recent *r, const struct cull_candidate *k);
 const struct cull_candidate *cull_recent_peek(const struct cull_recent *r);
 void cull_recent_pop(struct cull_recent *r);
 

@@ -82,6 +82,9 @@ for how in kill reexec; do
 done
 reader_passes_end || scenario_fail "a reader pass could not mount"
 [ "$BAD" = 0 ] && [ "$FAILED_PASSES" = 0 ] || scenario_fail "readers: $BAD bad files, $FAILED_PASSES failed passes"
+# Least recently used first: the day-old files went before the images read now.
+old_left=$(find "$CFS_CACHE_DIR/cache/Ierofs,old" -type f | wc -l)
+[ "$old_left" -lt 3000 ] || scenario_fail "none of the 3000 day-old files was culled"
 # Where the kill and the re-exec landed: each process's last pass begun, ended or not.
 cut=$(unit_log | awk '/cull pass [0-9]+ begins/ { open = 1 } /cull pass [0-9]+ (culled|ends)/ { open = 0 }
 	/serving cache/ { if (open) n++; open = 0 } END { print n + 0 }')
@@ -96,4 +99,4 @@ scenario_end passes=$((passes1 + PASSES)) others="$others" files=$((files1 + FIL
 	read_p50_culling_us="${LAT[read_latency_culling_us_p50]}" read_p99_culling_us="${LAT[read_latency_culling_us_p99]}" \
 	reads_culling="${LAT[read_latency_culling_us_n]}" read_p50_quiet_us="${LAT[read_latency_quiet_us_p50]}" \
 	read_p99_quiet_us="${LAT[read_latency_quiet_us_p99]}" reads_quiet="${LAT[read_latency_quiet_us_n]}" \
-	held_fills="${LAT[held_fills]}" kills="$kills" reexecs="$reexecs" resumed="$resumed" cut_passes="$cut" cwd="$cwd" read_errors="$read_errors"
+	held_fills="${LAT[held_fills]}" old_left="$old_left" kills="$kills" reexecs="$reexecs" resumed="$resumed" cut_passes="$cut" cwd="$cwd" read_errors="$read_errors"
