@@ -132,14 +132,18 @@ static const char *why_text(enum space_pressure why)
 }
 
 /*
- * Whether the files closed since the last scan come next in LRU order: they
- * are newer than anything it saw, so only if its candidates held every
- * file it could cull and the ring forgot none since. Else a scan must rank
- * them among the files it left out.
+ * The oldest file closed since the last scan, if LRU order allows it now:
+ * no file that scan left out of its candidates may be older (it kept them
+ * all, or this one is no newer than the newest it kept), and the ring
+ * forgot none since (those would be older).
  */
-static bool recent_are_next(const struct culler *c)
+static const struct cull_candidate *recent_next(const struct culler *c)
 {
-	return c->scan_saw_all && !c->recent_lost && cull_recent_peek(&c->recent);
+	const struct cull_candidate *k = cull_recent_peek(&c->recent);
+
+	if (!k || c->recent_lost)
+		return NULL;
+	return c->scan_saw_all || k->last_use_s <= c->scan_newest_s ? k : NULL;
 }
 
 static void end_pass(struct supervisor *s, struct culler *c);
@@ -186,7 +190,7 @@ static void begin_pass(struct supervisor *s, struct culler *c, enum space_pressu
 		 why_text(why), s->space.fs.blocks_free * s->space.fs.block_size / MIB,
 		 space_level_bytes(&s->space.fs, s->cfg.space.blocks.run) / MIB);
 	d = deficit(s, c);
-	if ((d.bytes || d.files) && (cull_candidates_peek(&c->candidates) || recent_are_next(c)))
+	if ((d.bytes || d.files) && (cull_candidates_peek(&c->candidates) || recent_next(c)))
 		c->phase = CULL_CULLING;
 	else if (!start_scan(s, c))
 		end_pass(s, c);
@@ -286,6 +290,7 @@ static void scan_done(struct supervisor *s, struct culler *c)
 	c->next_quota_scan_ms = now_ms() + QUOTA_RESCAN_MS;
 	c->scan_saw_all = c->candidates.count < c->candidates.room;
 	cull_candidates_sort(&c->candidates);
+	c->scan_newest_s = c->candidates.count ? c->candidates.list[c->candidates.count - 1].last_use_s : 0;
 	(void)sample(s, c);
 	d = deficit(s, c);
 	if (d.bytes == 0 && d.files == 0) {
@@ -361,14 +366,14 @@ static void pass_finished(struct supervisor *s, struct culler *c)
 /* The least recently used file known without a scan; NULL: none. */
 static struct cull_candidate *next_oldest(struct culler *c)
 {
-	const struct cull_candidate *k = cull_candidates_take(&c->candidates);
+	const struct cull_candidate *a = cull_candidates_peek(&c->candidates), *b = recent_next(c);
 
-	if (k)
-		c->taken = *k; /* the last scan's leftovers: older than anything closed since */
-	else if (recent_are_next(c)) {
-		c->taken = *cull_recent_peek(&c->recent);
+	if (b && (!a || b->last_use_s < a->last_use_s)) {
+		c->taken = *b;
 		cull_recent_pop(&c->recent);
-	} else
+	} else if (a)
+		c->taken = *cull_candidates_take(&c->candidates);
+	else
 		return NULL;
 	return &c->taken;
 }

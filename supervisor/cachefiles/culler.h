@@ -43,6 +43,7 @@ struct culler {
 	struct cull_candidate taken;		      /* the one being culled (a copy: its fan dir may be looked up) */
 	bool scanned;				      /* this pass has scanned (or is scanning) */
 	bool scan_saw_all;			      /* the last scan's candidates held every file it could cull */
+	int64_t scan_newest_s;			      /* the last use of the newest file it kept */
 	bool recent_lost;			      /* `recent` forgot a file since that scan */
 	uint64_t scan_bytes, scan_files, scan_in_use; /* sums of the scan under way */
 	uint64_t pass_culled, freed_bytes, freed_files;

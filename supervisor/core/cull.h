@@ -81,8 +81,8 @@ void cull_candidates_free(struct cull_candidates *c);
  * (fan_dir ""): a pass culls from these and the last scan's leftovers
  * before it scans, since a scan of a big cache takes seconds and fills go
  * on meanwhile. When full it forgets the oldest: the next scan finds it.
- * (All of them are newer than what the last scan saw: they come after its
- * leftovers, and only if it saw every file; culler.c: recent_are_next.)
+ * (They may be newer than files that scan left out of its candidates:
+ * culler.c, recent_next, says when they may go.)
  */
 #define CULL_RECENT 64
 struct cull_recent {

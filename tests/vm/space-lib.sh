@@ -131,21 +131,21 @@ wait_room() {
 	done
 }
 
-# old_files_in_cache_dir DIR N: N files of 4 KiB in a volume no mount uses,
+# old_files_in_cache_dir DIR N TAG: N files of 4 KiB (Dold-TAG-i) in a volume no mount uses,
 # last used a day ago: the least recently used, so a pass culls many of
 # them, 4 KiB at a time, and scans again after every 512 (a pass that
 # takes a while, as on a cache of many small objects).
 old_files_in_cache_dir() {
-	python3 - "$1" "$2" <<-'PY'
+	python3 - "$1" "$2" "$3" <<-'PY'
 		import os, sys, time
-		top, n = sys.argv[1] + "/cache/Ierofs,old", int(sys.argv[2])
+		top, n, tag = sys.argv[1] + "/cache/Ierofs,old", int(sys.argv[2]), sys.argv[3]
 		before = time.time() - 86400
 		block = b"\0" * 4096
 		for i in range(n):
 		    d = "%s/@%02x" % (top, i % 256)
 		    if i < 256:
 		        os.makedirs(d, exist_ok=True)
-		    p = "%s/Dold-%d" % (d, i)
+		    p = "%s/Dold-%s-%d" % (d, tag, i)
 		    with open(p, "wb") as f:
 		        f.write(block)
 		    os.utime(p, (before, before))
