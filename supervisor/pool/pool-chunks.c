@@ -188,8 +188,10 @@ const char *pool_chunk_answered(struct supervisor *s, struct domain *d, unsigned
 	if (chunk.readahead) {
 		if (result < 0)
 			window_fill_lost(&o->window, chunk.off);
-		else
+		else {
+			o->filled += (uint64_t)result;
 			add_readahead(s, d, (uint64_t)result);
+		}
 		return NULL;
 	}
 	if (result == -ENOBUFS) {
@@ -206,6 +208,7 @@ const char *pool_chunk_answered(struct supervisor *s, struct domain *d, unsigned
 			    o->obj_id, chunk.off, ERRSTR((int)result));
 		return NULL;
 	}
+	o->filled += (uint64_t)result;
 	s->stats.prefetched += (uint64_t)result;
 	d->stats.prefetched += (uint64_t)result;
 	if (o->prefetch.next >= o->prefetch.end)
