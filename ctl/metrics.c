@@ -106,6 +106,8 @@ static const struct metric supervisor_metrics[] = {
 	  "Fills the kernel refused for lack of space." },
 	{ "cache.held_fills", "cache_held_fills_total", "counter", AS_IS,
 	  "READs held until a cull pass made room, then filled." },
+	{ "cache.paced_reads", "cache_paced_reads_total", "counter", AS_IS,
+	  "READs that waited for a cull pass before their fill, free space being under halfway from bstop to bcull." },
 };
 
 /* A domain's own, beside counted_alike. */

@@ -148,6 +148,8 @@ static void take_read(struct supervisor *s, const struct kreq *req)
 		(void)device_read_complete(o->anon_fd, req->msg_id);
 		return;
 	}
+	if (culler_pace_read(s, &s->transport_state->culler, r))
+		return;
 	s->sink->submit(s, o, r);
 }
 

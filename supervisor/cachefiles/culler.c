@@ -211,7 +211,7 @@ static void release_held(struct supervisor *s, struct culler *c)
 		if (!r || !r->parked)
 			continue; /* answered otherwise meanwhile (its id may be another's now) */
 		r->parked = false;
-		if (c->stuck)
+		if (c->stuck && r->space_retries > 0) /* refused, and nothing could go: fails now */
 			s->transport->fill_done(s, r, -ENOBUFS);
 		else
 			inflight_enqueue(&s->inflight, r, 1);
@@ -474,6 +474,9 @@ static void on_tick(struct supervisor *s, struct culler *c, int dev_fd)
 	case CULL_SCANNING: scan_step(s, c); break;
 	case CULL_CULLING: cull_step(s, c, dev_fd); break;
 	}
+	/* Room above the pace level again: what waits goes on while the pass goes on. */
+	if (c->n_held && c->phase != CULL_IDLE && sample(s, c) == 0 && !space_should_pace(&s->cfg.space, &s->space.fs))
+		release_held(s, c);
 }
 
 /*
@@ -621,15 +624,33 @@ static int grow_held(struct culler *c)
 	return 0;
 }
 
-bool culler_hold_refused(struct supervisor *s, struct culler *c, struct request *r)
+/* Parks r until release_held(); false: no memory, it goes on now. */
+static bool hold(struct culler *c, struct request *r)
 {
-	if (!c->ready || c->stuck || now_ms() < c->hold_until_ms || r->space_retries >= SPACE_RETRIES)
-		return false;
 	if (c->n_held == c->held_room && grow_held(c) < 0)
 		return false;
 	c->held[c->n_held++] = r->msg_id;
 	r->parked = true;
 	r->worker = NO_WORKER; /* neither queued nor held by a worker */
+	return true;
+}
+
+bool culler_pace_read(struct supervisor *s, struct culler *c, struct request *r)
+{
+	if (!c->ready || c->phase == CULL_IDLE || !space_should_pace(&s->cfg.space, &s->space.fs))
+		return false;
+	if (!hold(c, r))
+		return false;
+	s->space.paced_reads++;
+	return true;
+}
+
+bool culler_hold_refused(struct supervisor *s, struct culler *c, struct request *r)
+{
+	if (!c->ready || c->stuck || now_ms() < c->hold_until_ms || r->space_retries >= SPACE_RETRIES)
+		return false;
+	if (!hold(c, r))
+		return false;
 	r->space_retries++;
 	s->space.held_fills++;
 	if (c->phase == CULL_IDLE)

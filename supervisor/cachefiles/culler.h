@@ -53,7 +53,7 @@ struct culler {
 	uint64_t next_check_ms, rearm_at_ms, next_quota_scan_ms, hold_until_ms;
 	bool stuck;	   /* the last pass found nothing it could cull */
 	bool refused_said; /* a refused fill was logged since culling last freed room */
-	uint32_t *held;	   /* msg_ids of READs whose fill the kernel refused, until the pass under way ends */
+	uint32_t *held;	   /* msg_ids of READs refused for space or paced, until room or the pass's end */
 	size_t n_held, held_room;
 };
 
@@ -75,6 +75,14 @@ void culler_write_refused(struct supervisor *s, struct culler *c, const char *wh
  * False: it fails now.
  */
 bool culler_hold_refused(struct supervisor *s, struct culler *c, struct request *r);
+/*
+ * A READ just taken from the kernel waits, before any fill, while a pass
+ * runs and free space is under the pace level (space_should_pace()): it
+ * goes to a worker once a cull step finds room again or the pass ends.
+ * Its reader waits rather than the fs reaching bstop, where the kernel
+ * refuses fills and new mounts. False: it goes on now.
+ */
+bool culler_pace_read(struct supervisor *s, struct culler *c, struct request *r);
 void culler_free(struct culler *c);
 
 #endif

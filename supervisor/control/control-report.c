@@ -40,9 +40,9 @@ static void status_space_text(const struct supervisor *s, struct ctlbuf *b)
 	ctlbuf_printf(b,
 		      "culling: %s; culled %" PRIu64 " files, %" PRIu64 " bytes; busy %" PRIu64
 		      ", nothing to cull %" PRIu64 ", writes refused for space %" PRIu64 " (and %" PRIu64
-		      " held until culling made room)\n",
+		      " held until culling made room); READs paced %" PRIu64 "\n",
 		      p->culling ? "running" : "idle", p->culled, p->culled_bytes, p->busy_skipped, p->stuck,
-		      p->refused_writes, p->held_fills);
+		      p->refused_writes, p->held_fills, p->paced_reads);
 }
 
 static void status_space_json(const struct supervisor *s, struct ctlbuf *b)
@@ -60,10 +60,10 @@ static void status_space_json(const struct supervisor *s, struct ctlbuf *b)
 		      ",\"brun\":%u,\"bcull\":%u,\"bstop\":%u,\"frun\":%u,\"fcull\":%u,\"fstop\":%u,\"culling\":%s"
 		      ",\"culled\":%" PRIu64 ",\"culled_bytes\":%" PRIu64 ",\"cull_busy\":%" PRIu64
 		      ",\"cull_stuck\":%" PRIu64 ",\"refused_writes\":%" PRIu64 ",\"held_fills\":%" PRIu64
-		      ",\"scans\":%" PRIu64 "}",
+		      ",\"paced_reads\":%" PRIu64 ",\"scans\":%" PRIu64 "}",
 		      l->blocks.run, l->blocks.cull, l->blocks.stop, l->files.run, l->files.cull, l->files.stop,
 		      p->culling ? "true" : "false", p->culled, p->culled_bytes, p->busy_skipped, p->stuck,
-		      p->refused_writes, p->held_fills, p->scans);
+		      p->refused_writes, p->held_fills, p->paced_reads, p->scans);
 }
 
 /* READ latency in us, all of it and split by whether a cull pass ran (issue 18: culling must not cost readers). */

@@ -48,6 +48,17 @@ enum space_pressure space_pressure(const struct space_limits *l, const struct sp
 	return SPACE_ROOM_OK;
 }
 
+static unsigned halfway(const struct space_levels *l)
+{
+	return l->stop + (l->cull - l->stop + 1) / 2;
+}
+
+bool space_should_pace(const struct space_limits *l, const struct space_sample *fs)
+{
+	return fs->blocks_free < level(fs->blocks, halfway(&l->blocks)) ||
+	       fs->files_free < level(fs->files, halfway(&l->files));
+}
+
 static uint64_t shortfall(uint64_t have, uint64_t want)
 {
 	return have < want ? want - have : 0;

@@ -74,6 +74,15 @@ struct space_deficit {
 };
 struct space_deficit space_deficit(const struct space_limits *l, const struct space_sample *fs, uint64_t cache_bytes);
 
+/*
+ * Whether new fills should wait for the cull pass under way: free blocks
+ * or files below halfway between stop and cull. Between bcull and bstop a
+ * reader fills faster than a pass can cull many small files, and below
+ * bstop the kernel refuses lookups too, so mounts fail (measured: 13 MiB
+ * filled in the second a pass took to cull 2 MiB of 4 KiB files).
+ */
+bool space_should_pace(const struct space_limits *l, const struct space_sample *fs);
+
 /* What the status report shows (struct supervisor's `space`), kept by the culler. */
 struct space_stats {
 	struct space_sample fs; /* the last fstatfs() */
@@ -86,6 +95,7 @@ struct space_stats {
 	uint64_t stuck;		 /* culling was needed and nothing could go */
 	uint64_t refused_writes; /* fills the kernel refused for lack of space (ENOBUFS): the reader got an error */
 	uint64_t held_fills;	 /* refused fills held until a cull pass made room, then sent again */
+	uint64_t paced_reads;	 /* READs held before their fill while a pass made room (space_should_pace) */
 	bool culling;		 /* a cull pass is running */
 };
 

@@ -122,10 +122,29 @@ static void verdicts_follow_the_thresholds_and_quota(void)
 	CHECK_EQ(space_deficit(&l, &fs, 14ull << 20).bytes, 0);
 }
 
+/* Fills wait for a pass below halfway between stop and cull, in blocks or in files. */
+static void fills_pace_halfway_between_stop_and_cull(void)
+{
+	struct space_limits l = { .blocks = { 20, 15, 3 }, .files = { 10, 7, 3 } };
+	struct space_sample low = fs;
+
+	CHECK_EQ(space_should_pace(&l, &fs), false);
+	low.blocks_free = 9000; /* 9%: halfway between 3 and 15 */
+	CHECK_EQ(space_should_pace(&l, &low), false);
+	low.blocks_free = 8999;
+	CHECK_EQ(space_should_pace(&l, &low), true);
+	low = fs;
+	low.files_free = 49; /* under 5% of the files */
+	CHECK_EQ(space_should_pace(&l, &low), true);
+	low.files_free = 50;
+	CHECK_EQ(space_should_pace(&l, &low), false);
+}
+
 int main(void)
 {
 	RUN(every_valid_target_is_reached_from_every_start);
 	RUN(bind_sends_thresholds_before_bind);
 	RUN(verdicts_follow_the_thresholds_and_quota);
+	RUN(fills_pace_halfway_between_stop_and_cull);
 	return 0;
 }

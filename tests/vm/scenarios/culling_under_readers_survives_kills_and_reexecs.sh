@@ -59,8 +59,13 @@ done
 [ "$(readlink "/proc/$pid/cwd")" = "$cwd" ] || scenario_fail "the supervisor's cwd moved"
 
 # 2. SIGKILL, then re-exec, each while a cull pass runs; readers go on.
-# 3000 more of those files, so that passes take a while again.
+# 3000 more of those files, so that passes take a while again. Files that
+# appear behind the supervisor's back are not in its LRU view until it
+# scans; a restart rebuilds that view by scanning (as after any restart),
+# so the next passes cull these first.
 old_files_in_cache_dir "$CFS_CACHE_DIR" 3000 b
+systemctl restart "$UNIT" || { unit_dump "$UNIT"; scenario_fail "restart failed"; }
+pid=$(main_pid)
 reader_passes_bg k r0 small 1000
 kills=0 reexecs=0 resumed=0
 # cut_passes: instances whose last pass began and never ended (where a
