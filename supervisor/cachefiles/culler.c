@@ -637,7 +637,8 @@ static bool hold(struct culler *c, struct request *r)
 
 bool culler_pace_read(struct supervisor *s, struct culler *c, struct request *r)
 {
-	if (!c->ready || c->phase == CULL_IDLE || !space_should_pace(&s->cfg.space, &s->space.fs))
+	/* A fresh look (a scan step samples nothing): fstatvfs costs a few us, and only while a pass runs. */
+	if (!c->ready || c->phase == CULL_IDLE || sample(s, c) < 0 || !space_should_pace(&s->cfg.space, &s->space.fs))
 		return false;
 	if (!hold(c, r))
 		return false;

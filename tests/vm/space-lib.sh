@@ -18,6 +18,8 @@
 #                                blocks then, % as the kernel counts them:
 #                                f_bavail / f_blocks), FS_MB (size),
 #                                CACHE_PEAK_BYTES
+#   wait_culling SECS / wait_cull_idle SECS
+#                                until a cull pass runs / none does
 #   space_status                 `cachefilesctl status --json`'s cache object
 #                                and READ latencies as SPACE[key]
 #   ctl_ok ARGS...               cachefilesctl with a bound on its wait
@@ -118,6 +120,15 @@ wait_culling() {
 	local deadline=$((SECONDS + $1))
 	until ctl_ok status --json 2>/dev/null | grep -q '"culling":true'; do
 		[ "$SECONDS" -lt "$deadline" ] || return 1
+	done
+}
+
+# wait_cull_idle SECS: until the status says no cull pass runs.
+wait_cull_idle() {
+	local deadline=$((SECONDS + $1))
+	until ctl_ok status --json 2>/dev/null | grep -q '"culling":false'; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.2
 	done
 }
 
