@@ -225,7 +225,7 @@ static void end_pass(struct supervisor *s, struct culler *c)
 			 c->pass, s->space.cache_bytes / MIB, s->space.cache_files);
 	cull_scan_end(&c->scan);
 	c->phase = CULL_IDLE;
-	s->space.culling = false;
+	s->space.culling = s->space.pacing = false;
 	c->next_check_ms = now_ms() + CHECK_MS;
 	set_tick(c, CHECK_MS);
 	release_held(s, c);
@@ -463,6 +463,12 @@ static void check_space(struct supervisor *s, struct culler *c)
 		begin_pass(s, c, SPACE_OVER_QUOTA); /* measures the cache; culls only if it is over */
 }
 
+/* A fresh look while a pass runs (a scan step samples nothing): fstatvfs costs a few us. */
+static void update_pacing(struct supervisor *s, struct culler *c)
+{
+	s->space.pacing = c->phase != CULL_IDLE && sample(s, c) == 0 && space_should_pace(&s->cfg.space, &s->space.fs);
+}
+
 static void on_tick(struct supervisor *s, struct culler *c, int dev_fd)
 {
 	uint64_t expirations;
@@ -474,8 +480,9 @@ static void on_tick(struct supervisor *s, struct culler *c, int dev_fd)
 	case CULL_SCANNING: scan_step(s, c); break;
 	case CULL_CULLING: cull_step(s, c, dev_fd); break;
 	}
+	update_pacing(s, c);
 	/* Room above the pace level again: what waits goes on while the pass goes on. */
-	if (c->n_held && c->phase != CULL_IDLE && sample(s, c) == 0 && !space_should_pace(&s->cfg.space, &s->space.fs))
+	if (c->n_held && c->phase != CULL_IDLE && !s->space.pacing)
 		release_held(s, c);
 }
 
@@ -637,8 +644,10 @@ static bool hold(struct culler *c, struct request *r)
 
 bool culler_pace_read(struct supervisor *s, struct culler *c, struct request *r)
 {
-	/* A fresh look (a scan step samples nothing): fstatvfs costs a few us, and only while a pass runs. */
-	if (!c->ready || c->phase == CULL_IDLE || sample(s, c) < 0 || !space_should_pace(&s->cfg.space, &s->space.fs))
+	if (!c->ready)
+		return false;
+	update_pacing(s, c);
+	if (!s->space.pacing)
 		return false;
 	if (!hold(c, r))
 		return false;

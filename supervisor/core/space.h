@@ -97,6 +97,7 @@ struct space_stats {
 	uint64_t held_fills;	 /* refused fills held until a cull pass made room, then sent again */
 	uint64_t paced_reads;	 /* READs held before their fill while a pass made room (space_should_pace) */
 	bool culling;		 /* a cull pass is running */
+	bool pacing;		 /* and space is short (space_should_pace): READs wait, no readahead or prefetch */
 };
 
 /* "12%" of the fs's blocks as bytes; for messages and the status report. */

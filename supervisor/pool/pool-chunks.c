@@ -137,8 +137,13 @@ bool pool_chunks_hand_out(struct supervisor *s, struct domain *d, uint64_t now)
 	 * domain waits for a worker. Another domain's backlog is not ours to
 	 * make room for: its workers are its own.
 	 */
+	/*
+	 * Nor while the cache is short of space and a cull pass makes room
+	 * (culler.c paces READs then): in the vm, readahead wrote six times
+	 * what readers asked for, and took the fs to bstop.
+	 */
 	if (d->state == DOMAIN_UNUSED || inflight_queued(&s->inflight, (unsigned)(d - s->domains)) > 0 ||
-	    (!d->readahead_hint && !d->settings.prefetch))
+	    (!d->readahead_hint && !d->settings.prefetch) || s->space.pacing)
 		return false;
 	while ((slot = idle_worker(d)) >= 0) {
 		bool held = false;
