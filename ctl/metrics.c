@@ -14,7 +14,7 @@
 #define US_PER_S 1e6
 #define MS_PER_S 1e3
 
-enum scale { AS_IS, MS_TO_S, US_TO_S };
+enum scale { AS_IS, MS_TO_S, US_TO_S, PERCENT_TO_RATIO };
 
 /* A series read from one number of the status (a key, or "object.key"). */
 struct metric {
@@ -80,6 +80,34 @@ static const struct metric supervisor_metrics[] = {
 	  "Time the first READ after each worker death waited because of it." },
 	{ "failures.unrouted_volume", "unrouted_volume_opens_total", "counter", AS_IS,
 	  "OPENs refused because no domain serves their volume." },
+	/* Cache space (issue 18): the culler's view, from its last look at the cache fs. */
+	{ "cache.bytes", "cache_bytes", "gauge", AS_IS, "Bytes the cache files hold (last scan plus fills since)." },
+	{ "cache.files", "cache_files", "gauge", AS_IS, "Cache files seen by the last scan." },
+	{ "cache.in_use_bytes", "cache_in_use_bytes", "gauge", AS_IS, "Bytes of cache files open objects hold." },
+	{ "cache.max_size", "cache_max_size_bytes", "gauge", AS_IS, "The quota (max_size); 0: none." },
+	{ "cache.fs_blocks", "cache_fs_blocks", "gauge", AS_IS, "Blocks of the cache's filesystem." },
+	{ "cache.fs_blocks_free", "cache_fs_blocks_free", "gauge", AS_IS,
+	  "Blocks of the cache's filesystem free to it (f_bavail)." },
+	{ "cache.fs_block_size", "cache_fs_block_size_bytes", "gauge", AS_IS, "The cache filesystem's block size." },
+	{ "cache.fs_files", "cache_fs_files", "gauge", AS_IS, "Inodes of the cache's filesystem." },
+	{ "cache.fs_files_free", "cache_fs_files_free", "gauge", AS_IS, "Free inodes of the cache's filesystem." },
+	{ "cache.brun", "cache_brun_ratio", "gauge", PERCENT_TO_RATIO, "Free blocks above which culling stops." },
+	{ "cache.bcull", "cache_bcull_ratio", "gauge", PERCENT_TO_RATIO, "Free blocks below which culling starts." },
+	{ "cache.bstop", "cache_bstop_ratio", "gauge", PERCENT_TO_RATIO,
+	  "Free blocks below which the kernel refuses new cache data." },
+	{ "cache.culling", "cache_culling", "gauge", AS_IS, "1 while a cull pass runs." },
+	{ "cache.culled", "cache_culled_files_total", "counter", AS_IS, "Cache files culled." },
+	{ "cache.culled_bytes", "cache_culled_bytes_total", "counter", AS_IS, "Bytes of the cache files culled." },
+	{ "cache.cull_busy", "cache_cull_busy_total", "counter", AS_IS,
+	  "cull commands the kernel refused because the file was in use." },
+	{ "cache.cull_stuck", "cache_nothing_to_cull_total", "counter", AS_IS,
+	  "Times space was short and nothing could be culled (every file in use)." },
+	{ "cache.refused_writes", "cache_refused_writes_total", "counter", AS_IS,
+	  "Fills the kernel refused for lack of space." },
+	{ "cache.held_fills", "cache_held_fills_total", "counter", AS_IS,
+	  "READs held until a cull pass made room, then filled." },
+	{ "cache.paced_reads", "cache_paced_reads_total", "counter", AS_IS,
+	  "READs that waited for a cull pass before their fill, free space being under halfway from bstop to bcull." },
 };
 
 /* A domain's own, beside counted_alike. */
@@ -142,6 +170,8 @@ static void print_value(FILE *out, double v, enum scale scale)
 		fprintf(out, " %.3f\n", v / MS_PER_S);
 	else if (scale == US_TO_S)
 		fprintf(out, " %.6f\n", v / US_PER_S);
+	else if (scale == PERCENT_TO_RATIO)
+		fprintf(out, " %.2f\n", v / 100);
 	else
 		fprintf(out, " %.0f\n", v);
 }

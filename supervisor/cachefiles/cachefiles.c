@@ -2,6 +2,7 @@
 #include "cachefiles.h"
 #include "transport-state.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -147,6 +148,8 @@ static void take_read(struct supervisor *s, const struct kreq *req)
 		(void)device_read_complete(o->anon_fd, req->msg_id);
 		return;
 	}
+	if (culler_pace_read(s, &s->transport_state->culler, r))
+		return;
 	s->sink->submit(s, o, r);
 }
 
@@ -243,6 +246,7 @@ static void cachefiles_forget_object(struct supervisor *s, struct object *o)
 	}
 	if (o->state_idx >= 0)
 		state_clear(&t->state, (uint32_t)o->state_idx);
+	culler_object_closed(&t->culler, o);
 }
 
 static void cachefiles_lookup_done(struct supervisor *s, struct request *r, int64_t result)
@@ -272,6 +276,15 @@ static void cachefiles_lookup_done(struct supervisor *s, struct request *r, int6
 	inflight_remove(&s->inflight, r);
 }
 
+static void refused_for_space(struct supervisor *s, const struct request *r)
+{
+	char what[160];
+
+	snprintf(what, sizeof(what), "READ %" PRIu64 "+%" PRIu64 " of domain %s obj %u", r->off, r->len,
+		 domain_name(s, r->domain), r->obj_id);
+	culler_write_refused(s, &s->transport_state->culler, what);
+}
+
 static void cachefiles_fill_done(struct supervisor *s, struct request *r, int64_t result)
 {
 	struct object *o = objects_by_id(&s->objects, r->obj_id);
@@ -279,15 +292,24 @@ static void cachefiles_fill_done(struct supervisor *s, struct request *r, int64_
 
 	/* The object may have been closed (and its handle reused) meanwhile. */
 	if (o && o->handle == r->obj_handle) {
+		if (result == -ENOBUFS && culler_hold_refused(s, &s->transport_state->culler, r))
+			return; /* sent again once culling made room */
 		request_fill_counted(s, r, o, result);
+		if (result == -ENOBUFS)
+			refused_for_space(s, r);
 		e = device_read_complete(o->anon_fd, r->msg_id);
 		if (e < 0)
 			log_debug("domain %s obj %u msg %u: READ_COMPLETE not taken: %s", domain_name(s, r->domain),
 				  r->obj_id, r->msg_id, strerror(-e));
 		else if (result >= 0)
-			latency_read_completed(&s->latency, r->read_at_us, clock_now_us());
+			latency_read_completed(&s->latency, r->read_at_us, clock_now_us(), s->space.culling);
 	}
 	inflight_remove(&s->inflight, r);
+}
+
+static void cachefiles_on_aux_event(struct supervisor *s, unsigned index)
+{
+	culler_on_event(s, &s->transport_state->culler, s->transport_state->dev_fd, index);
 }
 
 static void cachefiles_worker_lost(struct supervisor *s)
@@ -306,6 +328,7 @@ static void cachefiles_settle(struct supervisor *s)
 	struct transport_state *t = s->transport_state;
 	int r;
 
+	culler_settle(s, &t->culler, t->dev_fd);
 	if (!t->restore_wanted || s->objects.opening > 0)
 		return;
 	t->restore_wanted = false;
@@ -325,7 +348,7 @@ static int bind_fresh(struct supervisor *s, struct transport_state *t)
 	t->dev_fd = device_open(s->cfg.device_path);
 	if (t->dev_fd < 0)
 		return t->dev_fd;
-	r = device_bind(t->dev_fd, s->cfg.cache_dir, s->cfg.tag);
+	r = device_bind(t->dev_fd, s->cfg.cache_dir, s->cfg.tag, &s->cfg.space);
 	if (r < 0)
 		return r;
 	return fdstore_push(FDNAME_DEVICE, t->dev_fd);
@@ -406,6 +429,7 @@ static int cachefiles_init(struct supervisor *s)
 		return log_error_errno(-ENOMEM, "Out of memory");
 	t->dev_fd = -EBADF;
 	t->state.fd = -EBADF;
+	t->culler.cache_fd = t->culler.cwd_fd = t->culler.timer_fd = t->culler.signal_fd = -EBADF;
 	s->transport_state = t;
 	return 0;
 }
@@ -416,6 +440,7 @@ static void cachefiles_free(struct supervisor *s)
 
 	if (!t)
 		return;
+	culler_free(&t->culler);
 	state_free(&t->state);
 	if (t->dev_fd >= 0)
 		close(t->dev_fd);
@@ -432,6 +457,7 @@ const struct transport_ops cachefiles_transport = {
 	.lookup_done = cachefiles_lookup_done,
 	.fill_done = cachefiles_fill_done,
 	.worker_lost = cachefiles_worker_lost,
+	.on_aux_event = cachefiles_on_aux_event,
 	.settle = cachefiles_settle,
 	.forget_object = cachefiles_forget_object,
 	.hand_over = cachefiles_hand_over,

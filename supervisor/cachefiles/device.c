@@ -48,7 +48,32 @@ static int device_command(int dev_fd, const char *cmd)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
-int device_bind(int dev_fd, const char *cache_dir, const char *tag)
+/*
+ * "brun 10%" and the others. The kernel checks each against the values it
+ * holds at that moment, starting from its defaults on a fresh open: the
+ * order comes from space_levels_order().
+ */
+static int send_levels(int dev_fd, char kind, const struct space_levels *to)
+{
+	const struct space_levels from = SPACE_KERNEL_DEFAULTS;
+	char order[3], cmd[32];
+	int r;
+
+	space_levels_order(&from, to, order);
+	for (int i = 0; i < 3; i++) {
+		const char *what = order[i] == 'r' ? "run" : order[i] == 'c' ? "cull" : "stop";
+		unsigned value = order[i] == 'r' ? to->run : order[i] == 'c' ? to->cull : to->stop;
+		snprintf(cmd, sizeof(cmd), "%c%s %u%%", kind, what, value);
+		r = device_command(dev_fd, cmd);
+		if (r < 0)
+			return log_error_errno(
+				r, "'%s' refused by the kernel (it takes 0 <= %cstop < %ccull < %crun < 100)", cmd,
+				kind, kind, kind);
+	}
+	return 0;
+}
+
+int device_bind(int dev_fd, const char *cache_dir, const char *tag, const struct space_limits *space)
 {
 	char cmd[4200];
 	int r;
@@ -61,6 +86,11 @@ int device_bind(int dev_fd, const char *cache_dir, const char *tag)
 	r = device_command(dev_fd, cmd);
 	if (r < 0)
 		return log_error_errno(r, "Cache tag %s refused by the kernel", tag);
+	r = send_levels(dev_fd, 'b', &space->blocks);
+	if (r == 0)
+		r = send_levels(dev_fd, 'f', &space->files);
+	if (r < 0)
+		return r;
 	r = device_command(dev_fd, "bind ondemand");
 	if (r == -EOPNOTSUPP)
 		return log_error_errno(r, "bind ondemand refused: the kernel lacks CONFIG_CACHEFILES_ONDEMAND");
@@ -92,6 +122,15 @@ int device_copen(int dev_fd, uint32_t msg_id, int64_t size_or_error)
 int device_restore(int dev_fd)
 {
 	return device_command(dev_fd, "restore");
+}
+
+int device_cull(int dev_fd, const char *name)
+{
+	char cmd[300];
+
+	if (snprintf(cmd, sizeof(cmd), "cull %s", name) >= (int)sizeof(cmd))
+		return -ENAMETOOLONG;
+	return device_command(dev_fd, cmd);
 }
 
 int device_read_complete(int anon_fd, uint32_t msg_id)

@@ -5,13 +5,15 @@
 
 #include <stdbool.h>
 
+#include "culler.h"
 #include "state.h"
 #include "supervisor.h"
 
 struct transport_state {
 	int dev_fd;
-	struct state state;  /* what each object fd in the fd store is (invariant 5) */
-	bool restore_wanted; /* written once no OPEN awaits its copen (invariant 2) */
+	struct state state;   /* what each object fd in the fd store is (invariant 5) */
+	bool restore_wanted;  /* written once no OPEN awaits its copen (invariant 2) */
+	struct culler culler; /* cache space (culler.h) */
 };
 
 #endif

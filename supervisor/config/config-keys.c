@@ -33,6 +33,7 @@ enum key_type {
 	KEY_USER, /* key_parse() */
 	KEY_BLOB_DIR,
 	KEY_VOLUME, /* the file's only */
+	KEY_PERCENT,
 };
 
 /*
@@ -70,6 +71,15 @@ static const struct key_def cache_keys[] = {
 	{ "request_timeout", KEY_DURATION, FIELD(config_cache, request_timeout_ms), 1, MS_PER_HOUR, .def = "30s",
 	  .option = "--request-timeout" },
 	{ "crash_limit", KEY_UINT, FIELD(config_cache, crash_limit), 1, 100, .def = "3", .option = "--crash-limit" },
+	/* cachefilesd's names and defaults (cachefilesd.conf(5)); sent at bind (device.c). */
+	{ "brun", KEY_PERCENT, FIELD(config_cache, space.blocks.run), 0, 99, .def = "10%", .option = "--brun" },
+	{ "bcull", KEY_PERCENT, FIELD(config_cache, space.blocks.cull), 0, 99, .def = "7%", .option = "--bcull" },
+	{ "bstop", KEY_PERCENT, FIELD(config_cache, space.blocks.stop), 0, 99, .def = "3%", .option = "--bstop" },
+	{ "frun", KEY_PERCENT, FIELD(config_cache, space.files.run), 0, 99, .def = "10%", .option = "--frun" },
+	{ "fcull", KEY_PERCENT, FIELD(config_cache, space.files.cull), 0, 99, .def = "7%", .option = "--fcull" },
+	{ "fstop", KEY_PERCENT, FIELD(config_cache, space.files.stop), 0, 99, .def = "3%", .option = "--fstop" },
+	{ "max_size", KEY_SIZE, FIELD(config_cache, space.max_size), 0, 1ull << 60, .def = "0",
+	  .option = "--max-size" },
 };
 
 static const struct key_def domain_keys[] = {
@@ -143,6 +153,11 @@ static int key_parse(const struct key_def *k, const char *value, bool bare_ms, v
 			return store_number(k, field, v);
 		snprintf(why, n, "expected a size from 0 to %s in multiples of %s, e.g. 512K or 4M",
 			 config_format_size(k->max, hi), config_format_size(CFS_PAGE_SIZE, lo));
+		break;
+	case KEY_PERCENT:
+		if (config_parse_percent(value, k->max, &v) == 0)
+			return store_number(k, field, v);
+		snprintf(why, n, "expected a percentage from 0%% to %llu%%, e.g. 10%%", (unsigned long long)k->max);
 		break;
 	case KEY_PREFETCH:
 		if (config_parse_prefetch(value, k->max, &v) == 0)
@@ -241,6 +256,53 @@ static int domain_check(const struct config_domain *d, bool args, char *why, siz
 	return 0;
 }
 
+static const struct key_def *find_key(const struct key_def *keys, size_t n, const char *name);
+
+/* "bcull = 7%" in the file, "--bcull 7" on the command line. */
+static void level_label(const char *name, unsigned value, bool args, char buf[static 48])
+{
+	const struct key_def *k = find_key(cache_keys, ARRAY_SIZE(cache_keys), name);
+
+	snprintf(buf, 48, "%s%s%u%s", key_label(k, args), args ? " " : " = ", value, args ? "" : "%");
+}
+
+/*
+ * cachefiles refuses thresholds out of order, at the command and again at
+ * bind (daemon.c: cachefiles_daemon_bcull, cachefiles_daemon_bind), and
+ * cachefilesd checks the same: 0 <= stop < cull < run < 100.
+ */
+static int levels_check(const struct space_levels *l, char kind, bool args, char *why, size_t n)
+{
+	const char *what = kind == 'b' ? "blocks" : "files";
+	char run[8], cull[8], stop[8], a[48], b[48];
+
+	snprintf(run, sizeof(run), "%crun", kind);
+	snprintf(cull, sizeof(cull), "%ccull", kind);
+	snprintf(stop, sizeof(stop), "%cstop", kind);
+	if (space_levels_valid(l))
+		return 0;
+	if (l->stop >= l->cull) {
+		level_label(stop, l->stop, args, a);
+		level_label(cull, l->cull, args, b);
+	} else {
+		level_label(cull, l->cull, args, a);
+		level_label(run, l->run, args, b);
+	}
+	snprintf(why, n,
+		 "%s must be below %s: cachefiles takes only 0 <= %s < %s < %s < 100 (percent of the cache fs's free "
+		 "%s)",
+		 a, b, stop, cull, run, what);
+	return -EINVAL;
+}
+
+/* The checks between keys of [cache]; 0, or -EINVAL with the problem in why. */
+static int cache_check(const struct config_cache *c, bool args, char *why, size_t n)
+{
+	if (levels_check(&c->space.blocks, 'b', args, why, n) < 0)
+		return -EINVAL;
+	return levels_check(&c->space.files, 'f', args, why, n);
+}
+
 /* A domain without its own request_timeout takes the cache's. */
 static void inherit_cache_settings(struct config *cfg)
 {
@@ -267,6 +329,9 @@ static void section_end(struct parse *p)
 {
 	char why[512];
 
+	if (p->section == SECTION_CACHE && p->cache == &p->cfg.cache &&
+	    cache_check(p->cache, false, why, sizeof(why)) < 0)
+		config_errors_add(p->errs, p->path, p->section_line, "%s: %s", p->label, why);
 	if (p->section != SECTION_DOMAIN || !p->domain_is_real)
 		return;
 	if (domain_check(p->domain, false, why, sizeof(why)) < 0)
@@ -616,7 +681,8 @@ int config_args_finish(struct config *cfg, struct config_errors *errs)
 {
 	char why[512];
 
-	if (domain_check(&cfg->domains[0], true, why, sizeof(why)) < 0) {
+	if (cache_check(&cfg->cache, true, why, sizeof(why)) < 0 ||
+	    domain_check(&cfg->domains[0], true, why, sizeof(why)) < 0) {
 		config_errors_add(errs, NULL, 0, "%s", why);
 		return -EINVAL;
 	}

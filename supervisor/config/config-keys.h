@@ -43,7 +43,7 @@ struct parse {
 	struct config_cache *cache;   /* &cfg.cache or &scratch_cache */
 	struct config_domain *domain; /* in cfg.domains or &scratch_domain */
 	bool domain_is_real;
-	unsigned key_lines[12];		/* where each key of the section's table was set, 0 = not yet */
+	unsigned key_lines[16];		/* where each key of the section's table was set, 0 = not yet */
 	const struct key_def *last_key; /* what an indented line continues; NULL: nothing */
 	bool volumes_overflowed;
 	unsigned volume_tokens; /* patterns written in the section, good or refused */
@@ -80,6 +80,8 @@ int config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int config_parse_duration_ms(const char *s, bool bare_ms, uint64_t min, uint64_t max, uint64_t *out);
 /* "<digits>" with no suffix or K, M, G (powers of 1024), a multiple of the page size, at most max. */
 int config_parse_size(const char *s, uint64_t max, uint64_t *out);
+/* "<digits>" or "<digits>%", at most max. */
+int config_parse_percent(const char *s, uint64_t max, uint64_t *out);
 /* "none" (0), "all" (CONFIG_PREFETCH_ALL) or a size above 0 up to max. */
 int config_parse_prefetch(const char *s, uint64_t max, uint64_t *out);
 /* "enforce" (false) or "log" (true): the workers' seccomp mode. */

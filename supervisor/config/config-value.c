@@ -82,6 +82,17 @@ int config_parse_size(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* "<digits>" or "<digits>%", as cachefilesd.conf writes thresholds ("brun 10%"). */
+int config_parse_percent(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+
+	if (!parse_digits(&s, &v) || (strcmp(s, "") != 0 && strcmp(s, "%") != 0) || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int config_parse_prefetch(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "domain-settings.h"
+#include "space.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/cachefiles-supervisor.conf"
 
@@ -52,6 +53,7 @@ struct config_cache {
 	unsigned max_objects;
 	uint64_t request_timeout_ms;
 	unsigned crash_limit;
+	struct space_limits space; /* brun ... fstop, max_size */
 };
 
 struct config_volume {

@@ -23,6 +23,68 @@ static const char *domain_state_name(const struct domain *d)
 	return d->state == DOMAIN_RETIRED ? "retired" : "active";
 }
 
+/* Cache space: the cache's size, free space against the thresholds, what culling did. */
+static void status_space_text(const struct supervisor *s, struct ctlbuf *b)
+{
+	const struct space_stats *p = &s->space;
+	const struct space_limits *l = &s->cfg.space;
+	uint64_t free_pct = p->fs.blocks ? p->fs.blocks_free * 100 / p->fs.blocks : 0;
+	uint64_t ffree_pct = p->fs.files ? p->fs.files_free * 100 / p->fs.files : 0;
+
+	ctlbuf_printf(b,
+		      "cache: %" PRIu64 " bytes in %" PRIu64 " files (%" PRIu64 " in use), max_size %" PRIu64
+		      "; free %" PRIu64 "%% of blocks (brun %u%%, bcull %u%%, bstop %u%%), %" PRIu64
+		      "%% of files (frun %u%%, fcull %u%%, fstop %u%%)\n",
+		      p->cache_bytes, p->cache_files, p->in_use_bytes, l->max_size, free_pct, l->blocks.run,
+		      l->blocks.cull, l->blocks.stop, ffree_pct, l->files.run, l->files.cull, l->files.stop);
+	ctlbuf_printf(b,
+		      "culling: %s; culled %" PRIu64 " files, %" PRIu64 " bytes; busy %" PRIu64
+		      ", nothing to cull %" PRIu64 ", writes refused for space %" PRIu64 " (and %" PRIu64
+		      " held until culling made room); READs paced %" PRIu64 "\n",
+		      p->culling ? "running" : "idle", p->culled, p->culled_bytes, p->busy_skipped, p->stuck,
+		      p->refused_writes, p->held_fills, p->paced_reads);
+}
+
+static void status_space_json(const struct supervisor *s, struct ctlbuf *b)
+{
+	const struct space_stats *p = &s->space;
+	const struct space_limits *l = &s->cfg.space;
+
+	ctlbuf_printf(b,
+		      ",\"cache\":{\"bytes\":%" PRIu64 ",\"files\":%" PRIu64 ",\"in_use_bytes\":%" PRIu64
+		      ",\"max_size\":%" PRIu64 ",\"fs_blocks\":%" PRIu64 ",\"fs_blocks_free\":%" PRIu64
+		      ",\"fs_block_size\":%" PRIu64 ",\"fs_files\":%" PRIu64 ",\"fs_files_free\":%" PRIu64,
+		      p->cache_bytes, p->cache_files, p->in_use_bytes, l->max_size, p->fs.blocks, p->fs.blocks_free,
+		      p->fs.block_size, p->fs.files, p->fs.files_free);
+	ctlbuf_printf(b,
+		      ",\"brun\":%u,\"bcull\":%u,\"bstop\":%u,\"frun\":%u,\"fcull\":%u,\"fstop\":%u,\"culling\":%s"
+		      ",\"culled\":%" PRIu64 ",\"culled_bytes\":%" PRIu64 ",\"cull_busy\":%" PRIu64
+		      ",\"cull_stuck\":%" PRIu64 ",\"refused_writes\":%" PRIu64 ",\"held_fills\":%" PRIu64
+		      ",\"paced_reads\":%" PRIu64 ",\"scans\":%" PRIu64 "}",
+		      l->blocks.run, l->blocks.cull, l->blocks.stop, l->files.run, l->files.cull, l->files.stop,
+		      p->culling ? "true" : "false", p->culled, p->culled_bytes, p->busy_skipped, p->stuck,
+		      p->refused_writes, p->held_fills, p->paced_reads, p->scans);
+}
+
+/* READ latency in us, all of it and split by whether a cull pass ran (issue 18: culling must not cost readers). */
+static void status_latency_text(const struct supervisor *s, struct ctlbuf *b)
+{
+	char culling[160], quiet[160];
+
+	latency_hist_format(&s->latency.read_culling_us, culling, sizeof(culling));
+	latency_hist_format(&s->latency.read_quiet_us, quiet, sizeof(quiet));
+	ctlbuf_printf(b, "READ latency (us) while culling: %s; otherwise %s\n", culling, quiet);
+}
+
+static void latency_json(struct ctlbuf *b, const char *name, const struct latency_hist *h)
+{
+	ctlbuf_printf(b,
+		      ",\"%s\":{\"p50\":%" PRIu64 ",\"p90\":%" PRIu64 ",\"p99\":%" PRIu64 ",\"max\":%" PRIu64
+		      ",\"n\":%" PRIu64 "}",
+		      name, latency_hist_percentile(h, 500), latency_hist_percentile(h, 900),
+		      latency_hist_percentile(h, 990), h->max, h->n);
+}
+
 static void status_head_text(const struct supervisor *s, struct ctlbuf *b)
 {
 	const struct stats *t = &s->stats;
@@ -41,6 +103,8 @@ static void status_head_text(const struct supervisor *s, struct ctlbuf *b)
 	counters_requests_text(t, b);
 	counters_failures_text(t->failures, FAILURE_KINDS, "", b);
 	counters_latency_text(&s->latency, b);
+	status_space_text(s, b);
+	status_latency_text(s, b);
 }
 
 static void status_head_json(const struct supervisor *s, struct ctlbuf *b)
@@ -59,6 +123,10 @@ static void status_head_json(const struct supervisor *s, struct ctlbuf *b)
 		      s->resumed ? "true" : "false", s->recovered);
 	counters_requests_json(t, b);
 	counters_failures_json(t->failures, FAILURE_KINDS, b);
+	status_space_json(s, b);
+	/* All READs are read_latency_us, with its buckets, after the domains (counters_latency_json()). */
+	latency_json(b, "read_latency_culling_us", &s->latency.read_culling_us);
+	latency_json(b, "read_latency_quiet_us", &s->latency.read_quiet_us);
 	ctlbuf_printf(b, ",\"domains\":[");
 }
 

@@ -7,6 +7,7 @@
 #ifndef CFS_INFLIGHT_H
 #define CFS_INFLIGHT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "idmap.h"
@@ -37,6 +38,9 @@ struct request {
 	uint32_t
 		joined_chunk; /* READ waiting for this chunk to fill its pages (pool-join.h), neither queued nor held */
 	struct request *next; /* queue link while unassigned */
+	/* READ: the kernel refused its fill for lack of space; the culler holds it until it made room (culler.h). */
+	bool parked;
+	uint8_t space_retries;
 };
 
 struct inflight {

@@ -81,11 +81,12 @@ void latency_worker_died(struct latency *l, pid_t pid, uint64_t now_us)
 	l->death_pid = pid;
 }
 
-uint64_t latency_read_completed(struct latency *l, uint64_t read_at_us, uint64_t now_us)
+uint64_t latency_read_completed(struct latency *l, uint64_t read_at_us, uint64_t now_us, bool culling)
 {
-	uint64_t since_death, from;
+	uint64_t since_death, from, took = now_us > read_at_us ? now_us - read_at_us : 0;
 
-	latency_hist_add(&l->read_us, now_us > read_at_us ? now_us - read_at_us : 0);
+	latency_hist_add(&l->read_us, took);
+	latency_hist_add(culling ? &l->read_culling_us : &l->read_quiet_us, took);
 	if (!l->death_at_us)
 		return 0;
 	/*

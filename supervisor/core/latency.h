@@ -9,6 +9,7 @@
 #ifndef CFS_LATENCY_H
 #define CFS_LATENCY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -28,6 +29,8 @@ struct latency_hist {
 
 struct latency {
 	struct latency_hist read_us;
+	/* The same READs split by whether a cull pass ran when they completed (issue 18's question: does culling cost readers?). */
+	struct latency_hist read_culling_us, read_quiet_us;
 	uint64_t death_at_us; /* 0: no worker death waits for its next READ */
 	pid_t death_pid;
 	uint64_t recoveries;	  /* worker deaths whose next READ completed */
@@ -45,11 +48,12 @@ int latency_hist_format(const struct latency_hist *h, char *buf, size_t size);
 /* A worker died: the next completed READ measures the recovery (the earliest death counts). */
 void latency_worker_died(struct latency *l, pid_t pid, uint64_t now_us);
 /*
- * A READ read off the device at read_at_us completed: adds its latency and,
+ * A READ read off the device at read_at_us completed, while a cull pass ran
+ * or not: adds its latency and,
  * if a worker death is pending, logs how long the recovery took: from the
  * death, or from the READ's arrival if later, to now. Returns that time in
  * us, or 0 if no death was pending; counts it in recoveries.
  */
-uint64_t latency_read_completed(struct latency *l, uint64_t read_at_us, uint64_t now_us);
+uint64_t latency_read_completed(struct latency *l, uint64_t read_at_us, uint64_t now_us, bool culling);
 
 #endif

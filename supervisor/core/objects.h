@@ -41,6 +41,12 @@ struct object {
 	uint8_t key[COOKIE_KEY_MAX + 1];    /* the transport's name of its blob (opaque bytes, checked safe) */
 	char volume[OBJECT_VOLUME_MAX + 1]; /* what routes it to a domain */
 	struct window_state window;	    /* its READ streams: how much each fill takes (window.h) */
+	/*
+	 * Bytes fills wrote to its cache file since it was opened here. The
+	 * kernel keeps a new cache file unlinked (a tmpfile) until the object
+	 * goes, so the culler's scan cannot see it: this stands in.
+	 */
+	uint64_t filled;
 };
 
 struct objects {

@@ -104,6 +104,7 @@ void request_fill_counted(struct supervisor *s, const struct request *r, struct 
 		count_errno(s, r, (int)result);
 		log_fill_failure(s, r, o, (int)result);
 	} else {
+		o->filled += (uint64_t)result;
 		s->stats.bytes_served += (uint64_t)result;
 		s->domains[o->domain].stats.bytes_served += (uint64_t)result;
 	}

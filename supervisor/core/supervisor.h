@@ -19,6 +19,7 @@
 #include "objects.h"
 #include "prefetch.h"
 #include "sandbox-settings.h"
+#include "space.h"
 #include "transport.h"
 
 /*
@@ -141,6 +142,7 @@ struct settings {
 	unsigned kill_limit;	   /* outside SIGKILLs (OOM, admin) likewise, looser */
 	unsigned queue_per_worker; /* requests handed to one worker at once */
 	unsigned max_objects;	   /* OPENs beyond it are refused: the fd store has room for this many */
+	struct space_limits space; /* thresholds sent at bind, and the quota the culler keeps */
 	const char *ready_file;
 	const char *control_path; /* the control socket; NULL or "": none */
 };
@@ -191,9 +193,10 @@ struct supervisor {
 	char **argv;
 	struct control *control; /* the control socket (control.c); NULL: none */
 	struct stats stats;
-	uint32_t last_chunk_id; /* the last chunk id handed out */
-	unsigned chunks_out;	/* workers holding a prefetch or readahead chunk */
-	struct latency latency; /* READ latency histogram, recovery after worker deaths */
+	uint32_t last_chunk_id;	  /* the last chunk id handed out */
+	unsigned chunks_out;	  /* workers holding a prefetch or readahead chunk */
+	struct latency latency;	  /* READ latency histogram, recovery after worker deaths */
+	struct space_stats space; /* cache size, free space and culling, kept by the transport's culler */
 };
 
 /* Epoll tags: what an event belongs to. */
@@ -205,8 +208,9 @@ enum event_kind {
 	EV_WORKER_PIDFD,
 	EV_PROGRAM_EXPORT, /* a domain's seccomp program exporter ended (its pidfd) */
 	EV_HOUSEKEEPING,
-	EV_CONTROL,	 /* the control socket's listener and timer (control.c) */
-	EV_CONTROL_CONN, /* a control connection: its index, and a generation in the domain field */
+	EV_CONTROL,	  /* the control socket's listener and timer (control.c) */
+	EV_CONTROL_CONN,  /* a control connection: its index, and a generation in the domain field */
+	EV_TRANSPORT_AUX, /* the transport's other fds (the culler's timer and signal): its index */
 };
 #define EV_TAG(kind, domain, index) (((uint64_t)(kind) << 56) | ((uint64_t)(domain) << 16) | (index))
 #define EV_KIND(tag) ((unsigned)((tag) >> 56))

@@ -51,7 +51,9 @@ struct transport_ops {
 	void (*fill_done)(struct supervisor *s, struct request *r, int64_t result);
 	/* A worker died holding requests: the kernel may have to send them again. */
 	void (*worker_lost)(struct supervisor *s);
-	/* After every round of events: what waits for a quiet moment (restore). */
+	/* An event of a further fd the transport registered itself (EV_TRANSPORT_AUX, its index); may be NULL. */
+	void (*on_aux_event)(struct supervisor *s, unsigned index);
+	/* After every round of events: what waits for a quiet moment (restore, a culling step's setup). */
 	void (*settle)(struct supervisor *s);
 	/* Forgets what the transport persisted about an object about to go. */
 	void (*forget_object)(struct supervisor *s, struct object *o);

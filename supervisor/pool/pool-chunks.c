@@ -137,8 +137,13 @@ bool pool_chunks_hand_out(struct supervisor *s, struct domain *d, uint64_t now)
 	 * domain waits for a worker. Another domain's backlog is not ours to
 	 * make room for: its workers are its own.
 	 */
+	/*
+	 * Nor while the cache is short of space and a cull pass makes room
+	 * (culler.c paces READs then): in the vm, readahead wrote six times
+	 * what readers asked for, and took the fs to bstop.
+	 */
 	if (d->state == DOMAIN_UNUSED || inflight_queued(&s->inflight, (unsigned)(d - s->domains)) > 0 ||
-	    (!d->readahead_hint && !d->settings.prefetch))
+	    (!d->readahead_hint && !d->settings.prefetch) || s->space.pacing)
 		return false;
 	while ((slot = idle_worker(d)) >= 0) {
 		bool held = false;
@@ -188,8 +193,10 @@ const char *pool_chunk_answered(struct supervisor *s, struct domain *d, unsigned
 	if (chunk.readahead) {
 		if (result < 0)
 			window_fill_lost(&o->window, chunk.off);
-		else
+		else {
+			o->filled += (uint64_t)result;
 			add_readahead(s, d, (uint64_t)result);
+		}
 		return NULL;
 	}
 	if (result == -ENOBUFS) {
@@ -206,6 +213,7 @@ const char *pool_chunk_answered(struct supervisor *s, struct domain *d, unsigned
 			    o->obj_id, chunk.off, ERRSTR((int)result));
 		return NULL;
 	}
+	o->filled += (uint64_t)result;
 	s->stats.prefetched += (uint64_t)result;
 	d->stats.prefetched += (uint64_t)result;
 	if (o->prefetch.next >= o->prefetch.end)

@@ -240,6 +240,16 @@ void args_usage(FILE *f, const char *worker_exe)
 		def("domain", "readahead"), def("domain", "prefetch"), def("domain", "prefetch_rate"),
 		def("cache", "device"));
 	fprintf(f,
+		"      --brun N --bcull N --bstop N\n"
+		"      --frun N --fcull N --fstop N\n"
+		"                            cachefilesd's thresholds, percent of the cache fs's\n"
+		"                            free blocks (b) and files (f): cull below cull\n"
+		"                            until run is free; below stop the kernel refuses\n"
+		"                            new data; 0 <= stop < cull < run < 100 [%s %s %s]\n"
+		"      --max-size SIZE       keep the cache below SIZE (e.g. 20G); 0: no quota\n"
+		"                            [%s]\n",
+		def("cache", "brun"), def("cache", "bcull"), def("cache", "bstop"), def("cache", "max_size"));
+	fprintf(f,
 		"      --worker-exe PATH     worker binary [%s]\n"
 		"      --ready-file PATH     write \"ready\" to PATH (e.g. a FIFO) once serving\n"
 		"      --control PATH        control socket for cachefilesctl(8), root only;\n"

@@ -82,6 +82,7 @@ static void take_cache_settings(struct supervisor *s, const struct config *c)
 	s->cfg.request_timeout_ms = c->cache.request_timeout_ms;
 	s->cfg.crash_limit = c->cache.crash_limit;
 	s->cfg.max_objects = c->cache.max_objects;
+	s->cfg.space = c->cache.space;
 }
 
 int domains_from_config(struct supervisor *s, struct config *c)

@@ -178,14 +178,9 @@ static void check_timeouts(struct supervisor *s, uint64_t now)
 
 static void arm_timer(struct supervisor *s, unsigned interval_ms)
 {
-	struct itimerspec its = { 0 };
-
 	if (interval_ms == s->timer_interval_ms)
 		return;
-	its.it_interval.tv_sec = interval_ms / 1000;
-	its.it_interval.tv_nsec = (long)(interval_ms % 1000) * 1000000;
-	its.it_value = its.it_interval;
-	timerfd_settime(s->timer_fd, 0, &its, NULL);
+	timerfd_every_ms(s->timer_fd, interval_ms);
 	s->timer_interval_ms = interval_ms;
 }
 
@@ -255,6 +250,10 @@ static void on_event(struct supervisor *s, uint64_t tag)
 
 	switch (EV_KIND(tag)) {
 	case EV_TRANSPORT: s->transport->on_event(s); return;
+	case EV_TRANSPORT_AUX:
+		if (s->transport->on_aux_event)
+			s->transport->on_aux_event(s, slot);
+		return;
 	case EV_SIGNAL: on_signal(s); return;
 	case EV_TIMER: on_timer(s); return;
 	case EV_WORKER_SOCK:
@@ -273,6 +272,11 @@ static void on_event(struct supervisor *s, uint64_t tag)
 	case EV_CONTROL:
 	case EV_CONTROL_CONN: control_on_event(s, tag); return;
 	}
+}
+
+void loop_settle(struct supervisor *s)
+{
+	settle(s);
 }
 
 int loop_run(struct supervisor *s)

@@ -268,6 +268,8 @@ static int serve(struct supervisor *s)
 	if (supervisor_startup(s) < 0)
 		return 1;
 	(void)control_setup(s); /* a failure is logged; serving readers does not depend on it */
+	/* The transport's late set-up (the culler's fds) before READY=1: whoever counts our fds then sees all. */
+	loop_settle(s);
 	notify_text("READY=1");
 	signal_ready(&s->cfg);
 	r = loop_run(s);

@@ -381,6 +381,10 @@ static void valid_file_gives_values_and_defaults(void)
 	CHECK_EQ(cfg.cache.max_objects, 24576);
 	CHECK_EQ(cfg.cache.request_timeout_ms, 1500);
 	CHECK_EQ(cfg.cache.crash_limit, 5);
+	/* cachefilesd's defaults, not the kernel's 7/5/1 */
+	CHECK(cfg.cache.space.blocks.run == 10 && cfg.cache.space.blocks.cull == 7 && cfg.cache.space.blocks.stop == 3);
+	CHECK(cfg.cache.space.files.run == 10 && cfg.cache.space.files.cull == 7 && cfg.cache.space.files.stop == 3);
+	CHECK_EQ(cfg.cache.space.max_size, 0);
 	CHECK_EQ(cfg.n_domains, 2);
 
 	const struct config_domain *a = &cfg.domains[0], *b = &cfg.domains[1];
@@ -505,6 +509,53 @@ static void remove_fixtures(void)
 	CHECK(rmdir(dir) == 0);
 }
 
+/* cachefilesd's thresholds: each value's range, then the kernel's order 0 <= stop < cull < run < 100. */
+static void space_thresholds_follow_the_kernel_rules(void)
+{
+	struct config cfg;
+	struct config_errors errs;
+
+	expect_error("[cache]\nbrun = 100%\n" DOMAIN_A, 2,
+		     "brun = '100%': expected a percentage from 0% to 99%, e.g. 10%");
+	expect_error("[cache]\nfcull = 7 %\n" DOMAIN_A, 2,
+		     "fcull = '7 %': expected a percentage from 0% to 99%, e.g. 10%");
+	expect_error("[cache]\nbcull = 12%\n" DOMAIN_A, 1,
+		     "[cache]: bcull = 12% must be below brun = 10%: cachefiles takes only 0 <= bstop < bcull < brun "
+		     "< 100 (percent of the cache fs's free blocks)");
+	expect_error("[cache]\nfstop = 7\n" DOMAIN_A, 1,
+		     "[cache]: fstop = 7% must be below fcull = 7%: cachefiles takes only 0 <= fstop < fcull < frun "
+		     "< 100 (percent of the cache fs's free files)");
+	expect_error("[cache]\nmax_size = 20X\n" DOMAIN_A, 2,
+		     "max_size = '20X': expected a size from 0 to 1073741824G in multiples of 4K, e.g. 512K or 4M");
+
+	CHECK_EQ(
+		load("[cache]\nbrun = 50%\nbcull = 40\nbstop = 0%\nfrun = 20%\nmax_size = 20G\n" DOMAIN_A, &cfg, &errs),
+		0);
+	CHECK_EQ(cfg.cache.space.blocks.run, 50);
+	CHECK_EQ(cfg.cache.space.blocks.cull, 40);
+	CHECK_EQ(cfg.cache.space.blocks.stop, 0);
+	CHECK_EQ(cfg.cache.space.files.run, 20);
+	CHECK_EQ(cfg.cache.space.files.cull, 7);
+	CHECK_EQ(cfg.cache.space.max_size, 20ull << 30);
+	config_free(&cfg);
+}
+
+/* The same rule named by option on the command line of --blob-dir mode. */
+static void space_thresholds_on_the_command_line(void)
+{
+	struct config cfg;
+	struct config_errors errs = { 0 };
+
+	CHECK_EQ(config_args_init(&cfg), 0);
+	CHECK_EQ(config_args_set(&cfg, "--bstop", "8", &errs), 0);
+	CHECK_EQ(config_args_finish(&cfg, &errs), -EINVAL);
+	CHECK_EQ(errs.n, 1);
+	printf("  %s\n", errs.list[0].text);
+	CHECK(strcmp(errs.list[0].text, "--bstop 8 must be below --bcull 7: cachefiles takes only 0 <= bstop < bcull < "
+					"brun < 100 (percent of the cache fs's free blocks)") == 0);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	make_fixtures();
@@ -527,6 +578,8 @@ int main(void)
 	RUN(every_error_is_listed_in_line_order);
 	RUN(error_list_is_bounded);
 	RUN(valid_file_gives_values_and_defaults);
+	RUN(space_thresholds_follow_the_kernel_rules);
+	RUN(space_thresholds_on_the_command_line);
 	RUN(routing_prefers_exact_then_file_order);
 	RUN(shipped_example_loads);
 	RUN(missing_file_is_an_errno);

@@ -190,7 +190,19 @@ static void setup(void)
 	latency_hist_add(&s.latency.read_us, 3);
 	latency_hist_add(&s.latency.read_us, 1000);
 	latency_worker_died(&s.latency, 42, 100);
-	latency_read_completed(&s.latency, 100, 600); /* a 500 us READ, and the recovery it ends */
+	latency_read_completed(&s.latency, 100, 600, false); /* a 500 us READ, and the recovery it ends */
+	s.cfg.space = (struct space_limits){ .blocks = { 10, 7, 3 }, .files = { 10, 7, 3 }, .max_size = 1 << 30 };
+	s.space = (struct space_stats){
+		.fs = { .blocks = 1000, .blocks_free = 60, .files = 100, .files_free = 50, .block_size = 4096 },
+		.cache_bytes = 3 << 20,
+		.cache_files = 12,
+		.in_use_bytes = 1 << 20,
+		.culled = 4,
+		.culled_bytes = 65536,
+		.stuck = 1,
+		.refused_writes = 2,
+		.scans = 5
+	};
 	CHECK_EQ(objects_insert(&s.objects, &proto, &o), 0);
 	CHECK_EQ(control_setup(&s), 0);
 	CHECK_EQ(stat(path, &st), 0);
@@ -219,6 +231,16 @@ static void status_json_has_the_documented_shape(void)
 		out,
 		"}}],\"read_latency_us\":{\"count\":4,\"sum\":1506,\"max\":1000,"
 		"\"buckets\":[[3,2],[511,1],[1023,1]]},\"worker_recoveries\":1,\"worker_recovery_us\":500}\nok\n"));
+	CHECK(strstr(
+		out,
+		"\"unrouted_volume\":1},\"cache\":{\"bytes\":3145728,\"files\":12,\"in_use_bytes\":1048576,"
+		"\"max_size\":1073741824,\"fs_blocks\":1000,\"fs_blocks_free\":60,\"fs_block_size\":4096,"
+		"\"fs_files\":100,\"fs_files_free\":50,\"brun\":10,\"bcull\":7,\"bstop\":3,\"frun\":10,"
+		"\"fcull\":7,\"fstop\":3,\"culling\":false,\"culled\":4,\"culled_bytes\":65536,"
+		"\"cull_busy\":0,\"cull_stuck\":1,\"refused_writes\":2,\"held_fills\":0,\"paced_reads\":0,\"scans\":5},"
+		"\"read_latency_culling_us\":{\"p50\":0,\"p90\":0,\"p99\":0,\"max\":0,\"n\":0},"
+		"\"read_latency_quiet_us\":{\"p50\":500,\"p90\":500,\"p99\":500,\"max\":500,\"n\":1},"
+		"\"domains\":["));
 }
 
 static void status_text_names_the_domain(void)
@@ -226,6 +248,10 @@ static void status_text_names_the_domain(void)
 	char *out = SAY("status\n");
 
 	CHECK(strstr(out, "start 3\n"));
+	CHECK(strstr(out, "cache: 3145728 bytes in 12 files (1048576 in use), max_size 1073741824; free 6% of blocks "
+			  "(brun 10%, bcull 7%, bstop 3%), 50% of files (frun 10%, fcull 7%, fstop 3%)\n"
+			  "culling: idle; culled 4 files, 65536 bytes; busy 0, nothing to cull 1, writes refused for "
+			  "space 2 (and 0 held until culling made room); READs paced 0\n"));
 	CHECK(strstr(out, "domain default (active): blob dir /srv/blobs\n"));
 	CHECK(strstr(
 		out,

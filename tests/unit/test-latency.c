@@ -77,18 +77,23 @@ static void recovery_is_measured_once_from_the_first_death(void)
 {
 	static struct latency l;
 
-	CHECK_EQ(latency_read_completed(&l, 100, 150), 0); /* nobody died */
+	CHECK_EQ(latency_read_completed(&l, 100, 150, false), 0); /* nobody died */
 	latency_worker_died(&l, 42, 1000);
 	latency_worker_died(&l, 43, 1500); /* a second death before any READ: the first one counts */
-	CHECK_EQ(latency_read_completed(&l, 900, 4000), 3000);
-	CHECK_EQ(latency_read_completed(&l, 3900, 4100), 0);
+	CHECK_EQ(latency_read_completed(&l, 900, 4000, true), 3000);
+	CHECK_EQ(latency_read_completed(&l, 3900, 4100, false), 0);
 	CHECK_EQ(l.read_us.n, 3);
 	CHECK_EQ(l.read_us.max, 3100);
+	/* Split by whether a cull ran: the one during a cull, the two without. */
+	CHECK_EQ(l.read_culling_us.n, 1);
+	CHECK_EQ(l.read_culling_us.max, 3100);
+	CHECK_EQ(l.read_quiet_us.n, 2);
+	CHECK_EQ(l.read_quiet_us.max, 200);
 	latency_worker_died(&l, 44, 5000);
-	CHECK_EQ(latency_read_completed(&l, 4999, 5000), 1); /* same microsecond still counts as a recovery */
+	CHECK_EQ(latency_read_completed(&l, 4999, 5000, false), 1); /* same microsecond still counts as a recovery */
 	/* A READ that arrived after the death waited only from its arrival. */
 	latency_worker_died(&l, 45, 6000);
-	CHECK_EQ(latency_read_completed(&l, 6500, 6600), 100);
+	CHECK_EQ(latency_read_completed(&l, 6500, 6600, false), 100);
 	CHECK_EQ(l.recoveries, 3);
 	CHECK_EQ(l.recovery_us_sum, 3000 + 1 + 100);
 	CHECK_EQ(l.read_us.sum, 50 + 3100 + 200 + 1 + 100);

@@ -47,6 +47,8 @@ static char *status_json(void)
 	s.stats = (struct stats){
 		.reads = 9, .bytes_served = 28672, .refused_keys = 3, .evictions = 8, .failures = { 1, 4, 1, 2, 6 }
 	};
+	s.cfg.space = (struct space_limits){ .blocks = { 10, 7, 3 }, .files = { 10, 7, 3 }, .max_size = 1 << 30 };
+	s.space = (struct space_stats){ .cache_bytes = 3 << 20, .culled = 4, .culled_bytes = 65536, .stuck = 1 };
 	s.latency = (struct latency){ 0 };
 	for (size_t i = 0; i < sizeof(samples_us) / sizeof(samples_us[0]); i++)
 		latency_hist_add(&s.latency.read_us, samples_us[i]);
@@ -277,6 +279,12 @@ static void figures_arrive_in_base_units(void)
 	has(text, "cachefiles_supervisor_worker_recoveries_total 0\n");
 	has(text, "cachefiles_supervisor_unsafe_blob_names_total 3\n");
 	has(text, "cachefiles_supervisor_worker_evictions_total 8\n");
+	has(text, "cachefiles_supervisor_cache_bytes 3145728\n");
+	has(text, "cachefiles_supervisor_cache_max_size_bytes 1073741824\n");
+	has(text, "cachefiles_supervisor_cache_bcull_ratio 0.07\n");
+	has(text, "cachefiles_supervisor_cache_culled_files_total 4\n");
+	has(text, "cachefiles_supervisor_cache_culled_bytes_total 65536\n");
+	has(text, "cachefiles_supervisor_cache_nothing_to_cull_total 1\n");
 	free(text);
 }
 

@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "culler.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/statvfs.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfs-log.h"
+#include "cull-command.h"
+#include "device.h"
+#include "supervisor.h"
+
+#define SCAN_ENTRIES_PER_STEP 256
+#define CULLS_PER_STEP 16
+#define CANDIDATES 512
+#define STEP_MS 1
+#define CHECK_MS 1000
+#define QUOTA_RESCAN_MS 30000
+/* Fills between two looks at free space and the quota (watch_fills). */
+#define WATCH_BYTES (1u << 20)
+/* The kernel's flag stays set until its next space check (a write, a lookup): do not chase it. */
+#define SIGNAL_REARM_MS 5000
+/* A READ refused for space is held for at most this many passes. */
+#define SPACE_RETRIES 3
+/* After a pass that could cull nothing, until an object closes. */
+#define STUCK_HOLD_MS 30000
+#define MIB (1024.0 * 1024.0)
+
+/*
+ * The file name cachefiles gives a blob's cookie key when every byte is
+ * printable but '/' and space: "D" + key (key.c: cachefiles_cook_key).
+ * Other keys are encoded; the culler does not track them and relies on the
+ * kernel's EBUSY alone for those.
+ */
+static bool cooked_name(const struct object *o, char vol[256], char file[256])
+{
+	if (o->key_len + 2 > 256 || strlen(o->volume) + 2 > 256)
+		return false;
+	for (uint32_t i = 0; i < o->key_len; i++)
+		if (o->key[i] <= ' ' || o->key[i] == '/' || o->key[i] >= 0x7f)
+			return false;
+	snprintf(vol, 256, "I%s", o->volume);
+	snprintf(file, 256, "D%.*s", (int)o->key_len, (const char *)o->key);
+	return true;
+}
+
+static int64_t wall_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static uint64_t bytes_written(const struct supervisor *s)
+{
+	return s->stats.bytes_served + s->stats.prefetched + s->stats.readahead;
+}
+
+static void set_tick(struct culler *c, unsigned ms)
+{
+	if (c->tick_ms == ms)
+		return;
+	timerfd_every_ms(c->timer_fd, ms);
+	c->tick_ms = ms;
+}
+
+static void arm_signal(struct supervisor *s, struct culler *c)
+{
+	struct epoll_event ev = { .events = EPOLLOUT | EPOLLONESHOT, .data.u64 = EV_TAG(EV_TRANSPORT_AUX, 0, 1) };
+
+	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->signal_fd, &ev) == 0)
+		c->signal_armed = true;
+}
+
+static int sample(struct supervisor *s, struct culler *c)
+{
+	struct statvfs v;
+
+	if (fstatvfs(c->cache_fd, &v) < 0)
+		return -errno;
+	s->space.fs = (struct space_sample){ .blocks = v.f_blocks,
+					     .blocks_free = v.f_bavail,
+					     .files = v.f_files,
+					     .files_free = v.f_ffree,
+					     .block_size = v.f_frsize };
+	return 0;
+}
+
+/* The cache's size as last measured, less what this pass removed since. */
+static uint64_t deficit_size(const struct supervisor *s, const struct culler *c)
+{
+	return s->space.cache_bytes > c->scan_freed_bytes ? s->space.cache_bytes - c->scan_freed_bytes : 0;
+}
+
+/* What is left to free. */
+static struct space_deficit deficit(const struct supervisor *s, const struct culler *c)
+{
+	return space_deficit(&s->cfg.space, &s->space.fs, deficit_size(s, c));
+}
+
+/* ---- a pass: scan, then cull the oldest ---- */
+
+static void mark_open_objects(struct supervisor *s, struct culler *c)
+{
+	char vol[256], file[256];
+
+	for (uint32_t i = 0; i < s->objects.n_handles; i++) {
+		const struct object *o = s->objects.by_handle[i];
+		if (o && cooked_name(o, vol, file)) {
+			struct cull_name *n = cull_names_get(&c->names, cull_name_hash(vol, file));
+			if (n)
+				n->in_use_pass = c->pass;
+		}
+	}
+}
+
+static const char *why_text(enum space_pressure why)
+{
+	switch (why) {
+	case SPACE_OVER_QUOTA: return "over max_size";
+	case SPACE_ROOM_OK: return "the kernel's culling signal";
+	case SPACE_BELOW_CULL: return "free space under bcull/fcull";
+	case SPACE_BELOW_STOP: return "free space under bstop/fstop";
+	}
+	return "?";
+}
+
+/*
+ * The oldest file closed since the last scan, if LRU order allows it now:
+ * no file that scan left out of its candidates may be older (it kept them
+ * all, or this one is no newer than the newest it kept), and the ring
+ * forgot none since (those would be older).
+ */
+static const struct cull_candidate *recent_next(const struct culler *c)
+{
+	const struct cull_candidate *k = cull_recent_peek(&c->recent);
+
+	if (!k || c->recent_lost)
+		return NULL;
+	return c->scan_saw_all || k->last_use_s <= c->scan_newest_s ? k : NULL;
+}
+
+static void end_pass(struct supervisor *s, struct culler *c);
+static void pass_finished(struct supervisor *s, struct culler *c);
+
+/* Measures the cache and finds its oldest files anew; false if the cache dir cannot be read. */
+static bool start_scan(struct supervisor *s, struct culler *c)
+{
+	int r = cull_scan_begin(&c->scan, c->cache_fd);
+
+	if (r < 0) {
+		log_warning_errno(r, "cull: cannot read %s/cache", s->cfg.cache_dir);
+		c->hold_until_ms = now_ms() + STUCK_HOLD_MS;
+		return false;
+	}
+	c->phase = CULL_SCANNING;
+	c->scanned = true;
+	c->scan_bytes = c->scan_files = c->scan_in_use = 0;
+	c->scan_freed_bytes = c->scan_freed_files = 0;
+	cull_candidates_reset(&c->candidates);
+	c->recent = (struct cull_recent){ 0 }; /* the scan finds them */
+	c->recent_lost = false;
+	return true;
+}
+
+/*
+ * Culls at once from what it knows (the last scan's leftovers, files closed
+ * since) if space is short now; scans first otherwise, or when a quota pass
+ * is to measure the cache.
+ */
+static void begin_pass(struct supervisor *s, struct culler *c, enum space_pressure why)
+{
+	struct space_deficit d;
+
+	c->why = why;
+	c->pass++;
+	c->pass_culled = c->freed_bytes = c->freed_files = 0;
+	c->scan_freed_bytes = c->scan_freed_files = 0;
+	c->scanned = false;
+	mark_open_objects(s, c);
+	s->space.culling = true;
+	set_tick(c, STEP_MS);
+	log_info("cache space: cull pass %" PRIu64 " begins (%s): fs free %.1f MiB, brun at %.1f MiB", c->pass,
+		 why_text(why), s->space.fs.blocks_free * s->space.fs.block_size / MIB,
+		 space_level_bytes(&s->space.fs, s->cfg.space.blocks.run) / MIB);
+	d = deficit(s, c);
+	if ((d.bytes || d.files) && (cull_candidates_peek(&c->candidates) || recent_next(c)))
+		c->phase = CULL_CULLING;
+	else if (!start_scan(s, c))
+		end_pass(s, c);
+}
+
+/*
+ * A pass ended: the READs held meanwhile go to the workers again, or, if
+ * it found nothing to cull, fail (fill_done() then logs them, with the
+ * numbers, as the kernel's refusal).
+ */
+static void release_held(struct supervisor *s, struct culler *c)
+{
+	size_t n = c->n_held;
+
+	c->n_held = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct request *r = inflight_get(&s->inflight, c->held[i]);
+		if (!r || !r->parked)
+			continue; /* answered otherwise meanwhile (its id may be another's now) */
+		r->parked = false;
+		if (c->stuck && r->space_retries > 0) /* refused, and nothing could go: fails now */
+			s->transport->fill_done(s, r, -ENOBUFS);
+		else
+			inflight_enqueue(&s->inflight, r, 1);
+	}
+}
+
+static void end_pass(struct supervisor *s, struct culler *c)
+{
+	if (!c->pass_culled) /* a pass that culled says so itself (pass_finished) */
+		log_info("cache space: cull pass %" PRIu64 " ends, nothing culled: cache %.1f MiB in %" PRIu64 " files",
+			 c->pass, s->space.cache_bytes / MIB, s->space.cache_files);
+	cull_scan_end(&c->scan);
+	c->phase = CULL_IDLE;
+	s->space.culling = s->space.pacing = false;
+	c->next_check_ms = now_ms() + CHECK_MS;
+	set_tick(c, CHECK_MS);
+	release_held(s, c);
+}
+
+static void visit(void *ctx, const struct cull_file *f)
+{
+	struct culler *c = ctx;
+	struct cull_name *n = cull_names_lookup(&c->names, cull_name_hash(f->volume_dir, f->file));
+	struct cull_candidate cand = { .bytes = f->bytes };
+
+	c->scan_bytes += f->bytes;
+	c->scan_files++;
+	if (n)
+		n->seen_pass = c->pass;
+	if (n && n->in_use_pass == c->pass) {
+		c->scan_in_use += f->bytes;
+		return;
+	}
+	cand.last_use_s = cull_last_use(n, f->atime_s, f->mtime_s);
+	snprintf(cand.volume_dir, sizeof(cand.volume_dir), "%s", f->volume_dir);
+	snprintf(cand.fan_dir, sizeof(cand.fan_dir), "%s", f->fan_dir);
+	snprintf(cand.file, sizeof(cand.file), "%s", f->file);
+	cull_candidates_offer(&c->candidates, &cand);
+}
+
+/*
+ * The open objects whose files the scan could not see: the kernel links a
+ * new cache file in only when its object goes (namei.c:
+ * cachefiles_create_file makes a tmpfile, interface.c:
+ * cachefiles_commit_object links it, after the CLOSE is sent). What fills
+ * wrote to them stands in for their size.
+ */
+static void add_unseen_open_objects(struct supervisor *s, struct culler *c)
+{
+	char vol[256], file[256];
+
+	for (uint32_t i = 0; i < s->objects.n_handles; i++) {
+		const struct object *o = s->objects.by_handle[i];
+		const struct cull_name *n;
+		if (!o)
+			continue;
+		n = cooked_name(o, vol, file) ? cull_names_find(&c->names, cull_name_hash(vol, file)) : NULL;
+		if (n && n->seen_pass == c->pass)
+			continue;
+		s->space.cache_bytes += o->filled;
+		s->space.in_use_bytes += o->filled;
+		s->space.cache_files++;
+	}
+}
+
+static void scan_done(struct supervisor *s, struct culler *c)
+{
+	struct space_deficit d;
+
+	s->space.cache_bytes = c->scan_bytes;
+	s->space.cache_files = c->scan_files;
+	s->space.in_use_bytes = c->scan_in_use;
+	add_unseen_open_objects(s, c);
+	s->space.scans++;
+	c->written_at_scan = bytes_written(s);
+	c->next_quota_scan_ms = now_ms() + QUOTA_RESCAN_MS;
+	c->scan_saw_all = c->candidates.count < c->candidates.room;
+	cull_candidates_sort(&c->candidates);
+	c->scan_newest_s = c->candidates.count ? c->candidates.list[c->candidates.count - 1].last_use_s : 0;
+	(void)sample(s, c);
+	d = deficit(s, c);
+	if (d.bytes == 0 && d.files == 0) {
+		if (c->pass_culled)
+			pass_finished(s, c); /* it culled before it scanned: says so */
+		else
+			end_pass(s, c);
+		return;
+	}
+	c->phase = CULL_CULLING;
+}
+
+static void scan_step(struct supervisor *s, struct culler *c)
+{
+	int r = cull_scan_step(&c->scan, SCAN_ENTRIES_PER_STEP, visit, c);
+
+	if (r < 0) {
+		log_warning_errno(r, "cull: reading %s/cache failed", s->cfg.cache_dir);
+		end_pass(s, c);
+	} else if (r == 0)
+		scan_done(s, c);
+}
+
+/* The numbers an operator needs when space runs out: the cache, what is in use, the fs and its limits. */
+static void space_numbers(const struct supervisor *s, char *buf, size_t size)
+{
+	const struct space_sample *fs = &s->space.fs;
+
+	snprintf(buf, size,
+		 "cache files %.1f MiB (%" PRIu64 " files), %.1f MiB of them in use by open objects; fs free %.1f of "
+		 "%.1f MiB, bcull at %.1f MiB, bstop at %.1f MiB; quota %.1f MiB",
+		 s->space.cache_bytes / MIB, s->space.cache_files, s->space.in_use_bytes / MIB,
+		 fs->blocks_free * fs->block_size / MIB, fs->blocks * fs->block_size / MIB,
+		 space_level_bytes(fs, s->cfg.space.blocks.cull) / MIB,
+		 space_level_bytes(fs, s->cfg.space.blocks.stop) / MIB, s->cfg.space.max_size / MIB);
+}
+
+#define WHAT_TO_DO                                                                                      \
+	"unmount images no one reads, or give the cache room (a larger fs, a higher max_size or lower " \
+	"bcull/bstop)"
+
+/* Nothing left to cull and still short: one line with the numbers and what to do, counted. */
+static void report_stuck(struct supervisor *s, struct culler *c, struct space_deficit d)
+{
+	char numbers[400];
+
+	s->space.stuck++;
+	c->hold_until_ms = now_ms() + STUCK_HOLD_MS;
+	if (c->stuck)
+		return; /* said once per episode */
+	c->stuck = true;
+	space_numbers(s, numbers, sizeof(numbers));
+	log_error("cache space: nothing left to cull in %s: %s; still short %.1f MiB and %" PRIu64
+		  " files: " WHAT_TO_DO,
+		  s->cfg.cache_dir, numbers, d.bytes / MIB, d.files);
+}
+
+static void pass_finished(struct supervisor *s, struct culler *c)
+{
+	log_notice("cache space: cull pass %" PRIu64 " culled %" PRIu64 " files, %.1f MiB (%s); cache now %.1f MiB, "
+		   "fs free %.1f MiB",
+		   c->pass, c->pass_culled, c->freed_bytes / MIB, why_text(c->why), deficit_size(s, c) / MIB,
+		   s->space.fs.blocks_free * s->space.fs.block_size / MIB);
+	s->space.cache_bytes -= c->scan_freed_bytes < s->space.cache_bytes ? c->scan_freed_bytes : s->space.cache_bytes;
+	s->space.cache_files -= c->scan_freed_files < s->space.cache_files ? c->scan_freed_files : s->space.cache_files;
+	c->scan_freed_bytes = c->scan_freed_files = 0;
+	c->stuck = false;
+	if (c->pass_culled)
+		c->refused_said = false; /* room again: a new refusal is news */
+	end_pass(s, c);
+}
+
+/* The least recently used file known without a scan; NULL: none. */
+static struct cull_candidate *next_oldest(struct culler *c)
+{
+	const struct cull_candidate *a = cull_candidates_peek(&c->candidates), *b = recent_next(c);
+
+	if (b && (!a || b->last_use_s < a->last_use_s)) {
+		c->taken = *b;
+		cull_recent_pop(&c->recent);
+	} else if (a)
+		c->taken = *cull_candidates_take(&c->candidates);
+	else
+		return NULL;
+	return &c->taken;
+}
+
+/* One culled file, or why not; false: stop this pass (the device refuses culls). */
+static bool take_candidate(struct supervisor *s, struct culler *c, int dev_fd, struct cull_candidate *k)
+{
+	const struct cull_name *n = cull_names_find(&c->names, cull_name_hash(k->volume_dir, k->file));
+	int r;
+
+	if (n && n->in_use_pass == c->pass)
+		return true; /* opened since the scan: the kernel would refuse it anyway */
+	if (n && n->closed_s > k->last_use_s)
+		return true; /* used since the scan ranked it: it comes again, closed recently */
+	r = cull_command(c->cache_fd, c->cwd_fd, dev_fd, k);
+	if (r == 0) {
+		c->pass_culled++;
+		c->freed_bytes += k->bytes;
+		c->freed_files++;
+		c->scan_freed_bytes += k->bytes;
+		c->scan_freed_files++;
+		s->space.culled++;
+		s->space.culled_bytes += k->bytes;
+	} else if (r == -EBUSY)
+		s->space.busy_skipped++;
+	else if (r != -ESTALE && r != -ENOENT) {
+		log_warning_errno(r, "cull of %s/%s/%s refused", k->volume_dir, k->fan_dir, k->file);
+		return false;
+	}
+	return true;
+}
+
+static void cull_step(struct supervisor *s, struct culler *c, int dev_fd)
+{
+	struct cull_candidate *k = NULL;
+	struct space_deficit d;
+	bool go_on = true;
+
+	d = deficit(s, c);
+	for (unsigned i = 0; go_on && i < CULLS_PER_STEP && (d.bytes || d.files); i++) {
+		k = next_oldest(c);
+		if (!k)
+			break;
+		go_on = take_candidate(s, c, dev_fd, k);
+		(void)sample(s, c);
+		d = deficit(s, c);
+	}
+	if ((d.bytes == 0 && d.files == 0) || !go_on)
+		pass_finished(s, c);
+	else if (k)
+		return; /* candidates left: next tick */
+	else if (!c->scanned) {
+		if (!start_scan(s, c)) /* what it knew did not do: look for the rest */
+			end_pass(s, c);
+	} else if (c->pass_culled) {
+		/* The oldest CANDIDATES went and more must: scan again for the next oldest. */
+		enum space_pressure why = c->why;
+		pass_finished(s, c);
+		begin_pass(s, c, why);
+	} else {
+		report_stuck(s, c, d);
+		end_pass(s, c);
+	}
+}
+
+/* ---- triggers ---- */
+
+/* Once a second while idle: our own look at the fs and the quota. */
+static void check_space(struct supervisor *s, struct culler *c)
+{
+	uint64_t now = now_ms(), estimate;
+	enum space_pressure p;
+
+	if (now < c->next_check_ms || sample(s, c) < 0)
+		return;
+	c->next_check_ms = now + CHECK_MS;
+	if (!c->signal_armed && now >= c->rearm_at_ms)
+		arm_signal(s, c);
+	if (now < c->hold_until_ms)
+		return;
+	estimate = s->space.cache_bytes + (bytes_written(s) - c->written_at_scan);
+	p = space_pressure(&s->cfg.space, &s->space.fs, estimate);
+	if (p != SPACE_ROOM_OK)
+		begin_pass(s, c, p);
+	else if (s->cfg.space.max_size && now >= c->next_quota_scan_ms &&
+		 (!s->space.scans || estimate != s->space.cache_bytes))
+		begin_pass(s, c, SPACE_OVER_QUOTA); /* measures the cache; culls only if it is over */
+}
+
+/* A fresh look while a pass runs (a scan step samples nothing): fstatvfs costs a few us. */
+static void update_pacing(struct supervisor *s, struct culler *c)
+{
+	s->space.pacing = c->phase != CULL_IDLE && sample(s, c) == 0 && space_should_pace(&s->cfg.space, &s->space.fs);
+}
+
+static void on_tick(struct supervisor *s, struct culler *c, int dev_fd)
+{
+	uint64_t expirations;
+
+	if (read(c->timer_fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	switch (c->phase) {
+	case CULL_IDLE: check_space(s, c); break;
+	case CULL_SCANNING: scan_step(s, c); break;
+	case CULL_CULLING: cull_step(s, c, dev_fd); break;
+	}
+	update_pacing(s, c);
+	/* Room above the pace level again: what waits goes on while the pass goes on. */
+	if (c->n_held && c->phase != CULL_IDLE && !s->space.pacing)
+		release_held(s, c);
+}
+
+/*
+ * EPOLLOUT: the kernel set CACHEFILES_CULLING (cache.c: cachefiles_has_space,
+ * daemon.c: cachefiles_daemon_poll). It clears the flag only at its next
+ * space check above brun/frun, so the flag may be stale: cull only if our
+ * own look finds less than brun/frun free.
+ */
+static void on_signal(struct supervisor *s, struct culler *c)
+{
+	struct space_deficit d;
+
+	c->signal_armed = false;
+	c->rearm_at_ms = now_ms() + SIGNAL_REARM_MS;
+	if (c->phase != CULL_IDLE || sample(s, c) < 0)
+		return;
+	d = deficit(s, c);
+	if (d.bytes || d.files)
+		begin_pass(s, c, SPACE_ROOM_OK);
+}
+
+void culler_on_event(struct supervisor *s, struct culler *c, int dev_fd, unsigned index)
+{
+	if (!c->ready)
+		return;
+	if (index == 0)
+		on_tick(s, c, dev_fd);
+	else
+		on_signal(s, c);
+}
+
+/* ---- life ---- */
+
+static int setup(struct supervisor *s, struct culler *c, int dev_fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_TAG(EV_TRANSPORT_AUX, 0, 0) };
+
+	c->cache_fd = open(s->cfg.cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	c->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	c->signal_fd = fcntl(dev_fd, F_DUPFD_CLOEXEC, 3);
+	if (c->cache_fd < 0 || c->cwd_fd < 0 || c->timer_fd < 0 || c->signal_fd < 0)
+		return -errno;
+	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, c->timer_fd, &ev) < 0)
+		return -errno;
+	/* Its own epoll entry (a dup is another one), so EPOLLIN on the device stays the loop's. */
+	ev = (struct epoll_event){ .events = EPOLLOUT | EPOLLONESHOT, .data.u64 = EV_TAG(EV_TRANSPORT_AUX, 0, 1) };
+	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, c->signal_fd, &ev) < 0)
+		return -errno;
+	c->signal_armed = true;
+	return cull_candidates_init(&c->candidates, CANDIDATES);
+}
+
+/*
+ * After every round of the loop, while idle: each WATCH_BYTES that fills
+ * wrote, a look at the fs and the quota. The kernel's signal comes once
+ * per episode and our check once a second, and between bcull and bstop a
+ * reader may write only a few MiB (3.6 MiB on a 96 MiB fs at 7% and 3%):
+ * measured, a check a second let fills be refused.
+ */
+static void watch_fills(struct supervisor *s, struct culler *c)
+{
+	uint64_t written = bytes_written(s), estimate;
+	enum space_pressure p;
+
+	if (c->phase != CULL_IDLE || written - c->written_seen < WATCH_BYTES)
+		return;
+	c->written_seen = written;
+	if (now_ms() < c->hold_until_ms || sample(s, c) < 0)
+		return;
+	estimate = s->space.cache_bytes + (written - c->written_at_scan);
+	p = space_pressure(&s->cfg.space, &s->space.fs, estimate);
+	if (p != SPACE_ROOM_OK)
+		begin_pass(s, c, p);
+}
+
+void culler_settle(struct supervisor *s, struct culler *c, int dev_fd)
+{
+	int r;
+
+	if (c->ready)
+		watch_fills(s, c);
+	if (c->ready || c->failed)
+		return;
+	r = setup(s, c, dev_fd);
+	if (r < 0) {
+		log_error_errno(r, "cache space: the culler cannot start, the cache will not be culled");
+		culler_free(c);
+		c->failed = true;
+		return;
+	}
+	c->ready = true;
+	set_tick(c, CHECK_MS);
+}
+
+void culler_object_closed(struct culler *c, const struct object *o)
+{
+	char vol[256], file[256];
+
+	struct cull_name *n = cooked_name(o, vol, file) ? cull_names_get(&c->names, cull_name_hash(vol, file)) : NULL;
+	struct cull_candidate k = { .last_use_s = wall_s() };
+
+	if (n) {
+		n->closed_s = k.last_use_s;
+		snprintf(k.volume_dir, sizeof(k.volume_dir), "%s", vol);
+		snprintf(k.file, sizeof(k.file), "%s", file);
+		c->recent_lost |= cull_recent_add(&c->recent, &k);
+	}
+	c->hold_until_ms = 0; /* something may be cullable now */
+}
+
+void culler_write_refused(struct supervisor *s, struct culler *c, const char *what)
+{
+	char numbers[400];
+	bool cull_now = c->ready && c->phase == CULL_IDLE && now_ms() >= c->hold_until_ms;
+
+	s->space.refused_writes++;
+	/* The first refusal of an episode and every 1000th: a full cache refuses every fill. */
+	if (c->refused_said && s->space.refused_writes % 1000 != 0) {
+		if (cull_now)
+			begin_pass(s, c, SPACE_BELOW_STOP);
+		return;
+	}
+	c->refused_said = true;
+	(void)sample(s, c);
+	space_numbers(s, numbers, sizeof(numbers));
+	log_error("cache space: the kernel refused %s for lack of space, the reader gets an error (%" PRIu64
+		  " refused so far): %s; %s",
+		  what, s->space.refused_writes, numbers,
+		  c->phase != CULL_IDLE || cull_now ? "culling now"
+						    : "nothing can be culled, every cache file is in use: " WHAT_TO_DO);
+	if (cull_now)
+		begin_pass(s, c, SPACE_BELOW_STOP);
+}
+
+static int grow_held(struct culler *c)
+{
+	size_t room = c->held_room ? c->held_room * 2 : 64;
+	uint32_t *bigger = realloc(c->held, room * sizeof(*bigger));
+
+	if (!bigger)
+		return -ENOMEM;
+	c->held = bigger;
+	c->held_room = room;
+	return 0;
+}
+
+/* Parks r until release_held(); false: no memory, it goes on now. */
+static bool hold(struct culler *c, struct request *r)
+{
+	if (c->n_held == c->held_room && grow_held(c) < 0)
+		return false;
+	c->held[c->n_held++] = r->msg_id;
+	r->parked = true;
+	r->worker = NO_WORKER; /* neither queued nor held by a worker */
+	return true;
+}
+
+bool culler_pace_read(struct supervisor *s, struct culler *c, struct request *r)
+{
+	if (!c->ready)
+		return false;
+	update_pacing(s, c);
+	if (!s->space.pacing)
+		return false;
+	if (!hold(c, r))
+		return false;
+	s->space.paced_reads++;
+	return true;
+}
+
+bool culler_hold_refused(struct supervisor *s, struct culler *c, struct request *r)
+{
+	if (!c->ready || c->stuck || now_ms() < c->hold_until_ms || r->space_retries >= SPACE_RETRIES)
+		return false;
+	if (!hold(c, r))
+		return false;
+	r->space_retries++;
+	s->space.held_fills++;
+	if (c->phase == CULL_IDLE)
+		begin_pass(s, c, SPACE_BELOW_STOP);
+	return true;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -EBADF;
+}
+
+void culler_free(struct culler *c)
+{
+	cull_scan_end(&c->scan);
+	close_fd(&c->cache_fd);
+	close_fd(&c->cwd_fd);
+	close_fd(&c->timer_fd);
+	close_fd(&c->signal_fd);
+	cull_names_free(&c->names);
+	cull_candidates_free(&c->candidates);
+	free(c->held);
+	c->held = NULL;
+	c->n_held = c->held_room = 0;
+	c->ready = false;
+}
