@@ -92,16 +92,23 @@ static int sample(struct supervisor *s, struct culler *c)
 	return 0;
 }
 
-/* The cache's size as last measured, less what this pass removed since. */
-static uint64_t deficit_size(const struct supervisor *s, const struct culler *c)
+/*
+ * The cache's size now: the last scan's, plus what fills wrote since, less
+ * what was culled since. One sum, so a file written and culled between two
+ * scans cancels out (subtracting culls from the scan's figure alone made it
+ * 0 while the bytes written since still counted: the quota culled twice).
+ */
+static uint64_t cache_estimate(const struct supervisor *s, const struct culler *c)
 {
-	return s->space.cache_bytes > c->scan_freed_bytes ? s->space.cache_bytes - c->scan_freed_bytes : 0;
+	uint64_t grown = c->measured_bytes + (bytes_written(s) - c->written_at_scan);
+
+	return grown > c->scan_freed_bytes ? grown - c->scan_freed_bytes : 0;
 }
 
 /* What is left to free. */
 static struct space_deficit deficit(const struct supervisor *s, const struct culler *c)
 {
-	return space_deficit(&s->cfg.space, &s->space.fs, deficit_size(s, c));
+	return space_deficit(&s->cfg.space, &s->space.fs, cache_estimate(s, c));
 }
 
 /* ---- a pass: scan, then cull the oldest ---- */
@@ -181,7 +188,6 @@ static void begin_pass(struct supervisor *s, struct culler *c, enum space_pressu
 	c->why = why;
 	c->pass++;
 	c->pass_culled = c->freed_bytes = c->freed_files = 0;
-	c->scan_freed_bytes = c->scan_freed_files = 0;
 	c->scanned = false;
 	mark_open_objects(s, c);
 	s->space.culling = true;
@@ -285,6 +291,8 @@ static void scan_done(struct supervisor *s, struct culler *c)
 	s->space.cache_files = c->scan_files;
 	s->space.in_use_bytes = c->scan_in_use;
 	add_unseen_open_objects(s, c);
+	c->measured_bytes = s->space.cache_bytes;
+	c->measured_files = s->space.cache_files;
 	s->space.scans++;
 	c->written_at_scan = bytes_written(s);
 	c->next_quota_scan_ms = now_ms() + QUOTA_RESCAN_MS;
@@ -352,11 +360,10 @@ static void pass_finished(struct supervisor *s, struct culler *c)
 {
 	log_notice("cache space: cull pass %" PRIu64 " culled %" PRIu64 " files, %.1f MiB (%s); cache now %.1f MiB, "
 		   "fs free %.1f MiB",
-		   c->pass, c->pass_culled, c->freed_bytes / MIB, why_text(c->why), deficit_size(s, c) / MIB,
+		   c->pass, c->pass_culled, c->freed_bytes / MIB, why_text(c->why), cache_estimate(s, c) / MIB,
 		   s->space.fs.blocks_free * s->space.fs.block_size / MIB);
-	s->space.cache_bytes -= c->scan_freed_bytes < s->space.cache_bytes ? c->scan_freed_bytes : s->space.cache_bytes;
-	s->space.cache_files -= c->scan_freed_files < s->space.cache_files ? c->scan_freed_files : s->space.cache_files;
-	c->scan_freed_bytes = c->scan_freed_files = 0;
+	s->space.cache_bytes = cache_estimate(s, c);
+	s->space.cache_files = c->measured_files > c->scan_freed_files ? c->measured_files - c->scan_freed_files : 0;
 	c->stuck = false;
 	if (c->pass_culled)
 		c->refused_said = false; /* room again: a new refusal is news */
@@ -454,12 +461,12 @@ static void check_space(struct supervisor *s, struct culler *c)
 		arm_signal(s, c);
 	if (now < c->hold_until_ms)
 		return;
-	estimate = s->space.cache_bytes + (bytes_written(s) - c->written_at_scan);
+	estimate = cache_estimate(s, c);
 	p = space_pressure(&s->cfg.space, &s->space.fs, estimate);
 	if (p != SPACE_ROOM_OK)
 		begin_pass(s, c, p);
 	else if (s->cfg.space.max_size && now >= c->next_quota_scan_ms &&
-		 (!s->space.scans || estimate != s->space.cache_bytes))
+		 (!s->space.scans || bytes_written(s) != c->written_at_scan))
 		begin_pass(s, c, SPACE_OVER_QUOTA); /* measures the cache; culls only if it is over */
 }
 
@@ -554,7 +561,7 @@ static void watch_fills(struct supervisor *s, struct culler *c)
 	c->written_seen = written;
 	if (now_ms() < c->hold_until_ms || sample(s, c) < 0)
 		return;
-	estimate = s->space.cache_bytes + (written - c->written_at_scan);
+	estimate = cache_estimate(s, c);
 	p = space_pressure(&s->cfg.space, &s->space.fs, estimate);
 	if (p != SPACE_ROOM_OK)
 		begin_pass(s, c, p);

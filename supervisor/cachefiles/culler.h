@@ -47,7 +47,8 @@ struct culler {
 	bool recent_lost;			      /* `recent` forgot a file since that scan */
 	uint64_t scan_bytes, scan_files, scan_in_use; /* sums of the scan under way */
 	uint64_t pass_culled, freed_bytes, freed_files;
-	uint64_t scan_freed_bytes, scan_freed_files; /* freed since the cache was last measured */
+	uint64_t scan_freed_bytes, scan_freed_files; /* culled since the last scan began */
+	uint64_t measured_bytes, measured_files;     /* the cache as the last scan found it */
 	uint64_t written_at_scan;		     /* bytes fills had written when the last scan ended */
 	uint64_t written_seen;			     /* and when watch_fills() last looked */
 	uint64_t next_check_ms, rearm_at_ms, next_quota_scan_ms, hold_until_ms;
