@@ -168,6 +168,7 @@ static bool start_scan(struct supervisor *s, struct culler *c)
 	}
 	c->phase = CULL_SCANNING;
 	c->scanned = true;
+	c->scan_began_ms = now_ms();
 	c->scan_bytes = c->scan_files = c->scan_in_use = 0;
 	c->scan_freed_bytes = c->scan_freed_files = 0;
 	cull_candidates_reset(&c->candidates);
@@ -290,6 +291,8 @@ static void scan_done(struct supervisor *s, struct culler *c)
 	s->space.cache_bytes = c->scan_bytes;
 	s->space.cache_files = c->scan_files;
 	s->space.in_use_bytes = c->scan_in_use;
+	log_info("cache space: scanned %" PRIu64 " files, %.1f MiB, in %" PRIu64 " ms", c->scan_files,
+		 c->scan_bytes / MIB, now_ms() - c->scan_began_ms);
 	add_unseen_open_objects(s, c);
 	c->measured_bytes = s->space.cache_bytes;
 	c->measured_files = s->space.cache_files;

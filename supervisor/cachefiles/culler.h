@@ -38,10 +38,11 @@ struct culler {
 	uint64_t pass;
 	struct cull_scan scan;
 	struct cull_names names;
-	struct cull_candidates candidates;	      /* the last scan's oldest, those not yet taken */
-	struct cull_recent recent;		      /* closed since that scan */
-	struct cull_candidate taken;		      /* the one being culled (a copy: its fan dir may be looked up) */
-	bool scanned;				      /* this pass has scanned (or is scanning) */
+	struct cull_candidates candidates; /* the last scan's oldest, those not yet taken */
+	struct cull_recent recent;	   /* closed since that scan */
+	struct cull_candidate taken;	   /* the one being culled (a copy: its fan dir may be looked up) */
+	bool scanned;			   /* this pass has scanned (or is scanning) */
+	uint64_t scan_began_ms;
 	bool scan_saw_all;			      /* the last scan's candidates held every file it could cull */
 	int64_t scan_newest_s;			      /* the last use of the newest file it kept */
 	bool recent_lost;			      /* `recent` forgot a file since that scan */
