@@ -19,8 +19,8 @@ set -euo pipefail
 . "$CFS_SRC/tests/vm/supervisor-lib.sh"
 . "$CFS_SRC/tests/vm/space-lib.sh"
 
-# FILLERS=100000: a cache of 100 000 files (the scale; CI runs 10 000).
-fillers=${FILLERS:-10000}
+# CFS_FILLERS=100000: a cache of 100 000 files (the scale; CI runs 10 000).
+fillers=${CFS_FILLERS:-10000}
 scenario_begin culling_under_readers_survives_kills_and_reexecs
 
 stage_blob small r0
