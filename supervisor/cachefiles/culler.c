@@ -20,7 +20,13 @@
 
 #define SCAN_ENTRIES_PER_STEP 256
 #define CULLS_PER_STEP 16
-#define CANDIDATES 512
+/*
+ * The oldest files a scan keeps (536 bytes each, 2.1 MiB; cachefilesd's
+ * `culltable` sizes its table for the same reason). With 512, a pass on a
+ * cache of 100 000 small files rescanned every 2 MiB culled, 2.5 s a scan
+ * in the vm.
+ */
+#define CANDIDATES 4096
 #define STEP_MS 1
 #define CHECK_MS 1000
 #define QUOTA_RESCAN_MS 30000
