@@ -42,6 +42,8 @@ struct culler {
 	struct cull_recent recent;	   /* closed since that scan */
 	struct cull_candidate taken;	   /* the one being culled (a copy: its fan dir may be looked up) */
 	bool scanned;			   /* this pass has scanned (or is scanning) */
+	bool prepare;			   /* the scan under way is ahead of culling (prepare_scan) */
+	uint64_t next_prepare_ms;
 	uint64_t scan_began_ms;
 	bool scan_saw_all;			      /* the last scan's candidates held every file it could cull */
 	int64_t scan_newest_s;			      /* the last use of the newest file it kept */
