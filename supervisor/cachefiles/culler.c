@@ -38,6 +38,8 @@
 #define SPACE_RETRIES 3
 /* At most one scan ahead of culling this often (prepare_scan). */
 #define PREPARE_EVERY_MS 30000
+/* Its steps are further apart than a pass's: it is not urgent yet, and the loop has READs to answer. */
+#define PREPARE_STEP_MS 4
 /* After a pass that could cull nothing, until an object closes. */
 #define STUCK_HOLD_MS 30000
 #define MIB (1024.0 * 1024.0)
@@ -242,7 +244,7 @@ static void prepare_scan(struct supervisor *s, struct culler *c, uint64_t now)
 	if (!start_scan(s, c))
 		return;
 	c->prepare = true;
-	set_tick(c, STEP_MS);
+	set_tick(c, PREPARE_STEP_MS);
 }
 
 static void prepare_done(struct culler *c)
@@ -261,6 +263,7 @@ static void start_or_promote(struct supervisor *s, struct culler *c, enum space_
 		begin_pass(s, c, why);
 	else if (c->prepare) {
 		c->prepare = false;
+		set_tick(c, STEP_MS);
 		say_begins(s, c, why);
 	}
 }
