@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
 	build-essential meson ninja-build pkg-config
 	libsystemd-dev libcap-ng-dev libseccomp-dev libinih-dev libjansson-dev linux-libc-dev
+	# libcrypto: sha256 of remote blobs' chunks (worker/digest.c); also the test kernel's
+	libssl-dev
 	clang clang-format libclang-rt-14-dev valgrind python3
 	# promtool checks `cachefilesctl metrics` (the unit test metrics-promtool); Debian
 	# ships it only in prometheus (~100 MB, a dozen JS packages for its web UI; on a
@@ -15,7 +17,7 @@ packages=(
 	# serves our metrics through the real node_exporter
 	debhelper dpkg-dev lintian fakeroot prometheus-node-exporter
 	# the test kernel and its VM
-	linux-source-6.12 flex bison bc libelf-dev libssl-dev cpio busybox-static
+	linux-source-6.12 flex bison bc libelf-dev cpio busybox-static
 	qemu-system-x86 erofs-utils e2fsprogs systemd openssl
 )
 
