@@ -37,6 +37,13 @@ extern int cfs_log_max_priority;
  */
 __attribute__((weak)) bool cfs_log_nonblocking;
 __attribute__((weak)) unsigned long cfs_log_dropped;
+/* A person reads a terminal: "<3>" means something to journald only (cfs_log_init()). */
+__attribute__((weak)) bool cfs_log_plain;
+
+static inline void cfs_log_init(void)
+{
+	cfs_log_plain = isatty(STDERR_FILENO);
+}
 
 /* Writes one whole line to fd 2 without blocking; false if it had no room. */
 static inline bool cfs_log_write(const char *buf, size_t len)
@@ -86,11 +93,12 @@ __attribute__((format(printf, 3, 4))) static inline int log_full_errno(int prio,
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	n = cfs_log_plain ? 0 : snprintf(out, sizeof(out), "<%d>", prio);
 	if (err < 0)
-		n = snprintf(out, sizeof(out), "<%d>%s: %s: %s\n", prio, program_invocation_short_name, line,
-			     strerror(-err));
+		n += snprintf(out + n, sizeof(out) - (size_t)n, "%s: %s: %s\n", program_invocation_short_name, line,
+			      strerror(-err));
 	else
-		n = snprintf(out, sizeof(out), "<%d>%s: %s\n", prio, program_invocation_short_name, line);
+		n += snprintf(out + n, sizeof(out) - (size_t)n, "%s: %s\n", program_invocation_short_name, line);
 	if (n >= (int)sizeof(out)) {
 		n = (int)sizeof(out) - 1;
 		out[n - 1] = '\n';

@@ -4,13 +4,15 @@
 # checks what the .deb installs and runs lintian on it. Prints lintian's
 # findings and one summary line; exit status 1 on a build failure, a file
 # missing from the package, or any lintian error.
-#   tests/check-deb.sh [--keep DIR]   (--keep: leave the .deb and logs in DIR)
+#   tests/check-deb.sh [--keep DIR]   (--keep: leave the .deb, logs and the
+#                                      tree-id it was built from in DIR)
 # Needs debhelper, dpkg-dev, lintian and the build dependencies
 # (tests/setup-deps.sh installs them). About 2-3 minutes on 2 cores: the
 # build runs the unit suite (dh_auto_test), with prefix /usr.
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
+. "$src/tests/tree-id.sh"
 keep=
 [ "${1:-}" = --keep ] && keep=${2:?--keep DIR}
 work=$(mktemp -d /tmp/cfs-deb.XXXXXX)
@@ -56,7 +58,12 @@ lintian --fail-on none --info "$deb" >"$work/lintian.log" 2>&1 || true
 cat "$work/lintian.log"
 errors=$(grep -c '^E: ' "$work/lintian.log" || true)
 warnings=$(grep -c '^W: ' "$work/lintian.log" || true)
-[ -z "$keep" ] || { mkdir -p "$keep"; cp "$deb" "$work"/*.log "$keep"/ 2>/dev/null || true; }
+if [ -n "$keep" ]; then
+	mkdir -p "$keep"
+	rm -f "$keep"/*.deb
+	cp "$deb" "$work"/*.log "$keep"/ 2>/dev/null || true
+	tree_id "$src" >"$keep/tree-id"
+fi
 echo "check-deb: $(basename "$deb"), $(wc -l <<<"$contents") paths; lintian: $errors errors, $warnings warnings;" \
 	"$(($(date +%s) - t0)) s"
 [ "$missing" = 0 ] && [ "$errors" = 0 ]

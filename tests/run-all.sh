@@ -68,7 +68,8 @@ fi
 # own unit suite run) and lintian: one result.
 echo "== Debian package"
 t0=$SECONDS
-if "$src/tests/check-deb.sh"; then
+# The vm scenario that installs it takes it from build/deb (tests/vm/with-deb.sh).
+if "$src/tests/check-deb.sh" --keep "$src/build/deb"; then
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1))

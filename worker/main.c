@@ -327,6 +327,7 @@ int main(int argc, char **argv)
 	unsigned slot = 0;
 	int c;
 
+	cfs_log_init(); /* before seccomp: isatty() is an ioctl */
 	while ((c = getopt_long(argc, argv, "d:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': w.domain = optarg; break;

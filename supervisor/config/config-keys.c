@@ -316,10 +316,17 @@ static void section_end(struct parse *p)
 	if (domain_check(p->domain, false, why, sizeof(why)) < 0)
 		config_errors_add(p->errs, p->path, p->section_line, "%s: %s", p->label, why);
 	remote_keys_need_origin(p);
-	for (size_t i = 0; i < ARRAY_SIZE(domain_keys); i++)
-		if (domain_keys[i].if_missing && p->key_lines[i] == 0)
+	for (size_t i = 0; i < ARRAY_SIZE(domain_keys); i++) {
+		if (!domain_keys[i].if_missing)
+			continue;
+		if (p->key_lines[i] == 0)
 			config_errors_add(p->errs, p->path, p->section_line, "%s lacks '%s': %s", p->label,
 					  domain_keys[i].name, domain_keys[i].if_missing);
+		/* "volume =" with nothing after it would serve nothing, silently. */
+		else if (domain_keys[i].type == KEY_VOLUME && p->volume_tokens == 0)
+			config_errors_add(p->errs, p->path, p->key_lines[i], "%s: 'volume' lists no pattern: %s",
+					  p->label, domain_keys[i].if_missing);
+	}
 }
 
 static void cache_begin(struct parse *p, const char *name)
@@ -385,6 +392,7 @@ void config_section_begin(struct parse *p, const char *name)
 	memset(p->key_lines, 0, sizeof(p->key_lines));
 	p->last_key = NULL;
 	p->volumes_overflowed = false;
+	p->volume_tokens = 0;
 	if (!name)
 		p->section = SECTION_IGNORED;
 	else if (is_section(name, "cache"))
@@ -424,6 +432,7 @@ static void volume_add(struct parse *p, const char *token)
 	char pattern[CONFIG_VALUE_MAX + 1];
 	const char *problem = config_volume_normalize(token, pattern);
 
+	p->volume_tokens++;
 	if (problem) {
 		error_here(p, "volume pattern '%s' %s", token, problem);
 		return;

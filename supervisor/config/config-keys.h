@@ -46,6 +46,7 @@ struct parse {
 	unsigned key_lines[16];		/* where each key of the section's table was set, 0 = not yet */
 	const struct key_def *last_key; /* what an indented line continues; NULL: nothing */
 	bool volumes_overflowed;
+	unsigned volume_tokens; /* patterns written in the section, good or refused */
 
 	unsigned cache_line;	 /* of the first [cache] header */
 	unsigned domain_headers; /* every [domain ...] header, good or bad */

@@ -20,6 +20,7 @@
 #include "cfs-log.h"
 #include "cfs-util.h"
 #include "control.h"
+#include "cache-check.h"
 #include "cachefiles.h"
 #include "domains.h"
 #include "cfs-paths.h"
@@ -70,15 +71,33 @@ static int check_worker_exe(const struct supervisor *s)
 	return log_error_errno(r, "worker binary %s (use --worker-exe)", s->cfg.worker_exe);
 }
 
+/* The cache dir and the device as bind will want them; logged. */
+static int check_cache(const struct supervisor *s)
+{
+	char why[PATH_MAX + 256];
+	int r = cache_dir_check(s->cfg.cache_dir, why, sizeof(why));
+
+	if (r < 0)
+		log_error("%s", why);
+	if (device_check(s->cfg.device_path, why, sizeof(why)) < 0) {
+		log_error("%s", why);
+		r = -ENODEV;
+	}
+	return r;
+}
+
 /*
  * --check-config: all a start needs before it binds anything, as the start
  * will find it: the file, every domain's user and blob dir, the worker
- * binary. A re-exec runs the new binary this way first (reexec.c).
+ * binary, the cache dir's filesystem and the device. A re-exec runs the new
+ * binary this way first (reexec.c).
  */
 static int check_only(struct supervisor *s, const struct args *a)
 {
 	int r = domains_check(s), w = check_worker_exe(s);
 
+	if (check_cache(s) < 0)
+		r = -EINVAL;
 	if (r == 0 && w == 0 && a->blob_dir_mode)
 		printf("--blob-dir %s: valid\n", s->domains[0].settings.blob_dir);
 	else if (r == 0 && w == 0)
@@ -278,6 +297,7 @@ int main(int argc, char **argv)
 	/* Before anything opens an fd or forks (startup.h). */
 	if (startup_sanitize_process() < 0)
 		return 1;
+	cfs_log_init();
 	status = configure(&s, argc, argv, &a, &domain);
 	/*
 	 * Under systemd, or holding a predecessor's fds (re-exec), exiting now

@@ -183,6 +183,10 @@ static void missing_required_key_names_the_section(void)
 		     "[domain a] lacks 'blob_dir': set it to the directory holding its blobs");
 	expect_error("[domain a]\nblob_dir = $D/blobs-a\n", 1,
 		     "[domain a] lacks 'volume': list the volume keys it serves, e.g. volume = erofs,images-*");
+	/* Present but empty would serve nothing, without a word (issue 20). */
+	expect_error("[domain a]\nvolume =\nblob_dir = $D/blobs-a\n", 2,
+		     "[domain a]: 'volume' lists no pattern: list the volume keys it serves, e.g. volume = "
+		     "erofs,images-*");
 }
 
 static void blob_dir_must_be_an_existing_directory(void)

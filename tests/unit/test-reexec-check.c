@@ -7,11 +7,14 @@
  * binary. A start with one blob dir missing serves the other domains.
  */
 #include <errno.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -21,14 +24,14 @@
 int cfs_log_max_priority = 2; /* the refusals are expected: keep the test log quiet */
 
 static const char *supervisor_bin;
-static char dir[64], conf[128], blobs[128], blobs2[128];
+static char dir[64], conf[128], blobs[128], blobs2[128], cache[PATH_MAX], device[64] = "/dev/null";
 
 static void write_conf(const char *second_blob_dir, const char *extra)
 {
 	FILE *f = fopen(conf, "w");
 
 	CHECK(f);
-	fprintf(f, "[cache]\ndir = %s/cache\n", dir);
+	fprintf(f, "[cache]\ndir = %s\ndevice = %s\n", cache, device);
 	fprintf(f, "\n[domain a]\nvolume = erofs,a-*\nblob_dir = %s\nworker_user = nobody\n", blobs);
 	fprintf(f, "\n[domain b]\nvolume = erofs,b-*\nblob_dir = %s\nworker_user = nobody\n%s", second_blob_dir, extra);
 	CHECK(fclose(f) == 0);
@@ -61,12 +64,12 @@ static void test_reexec_is_checked_first(void)
 	write_conf(blobs2, "");
 	CHECK_EQ(check(supervisor_bin, "/bin/true", why, sizeof(why)), 0);
 
-	write_conf(blobs2, "workers = many\n"); /* line 13 */
-	snprintf(want, sizeof(want), "%s:13: ", conf);
+	write_conf(blobs2, "workers = many\n"); /* line 14 */
+	snprintf(want, sizeof(want), "%s:14: ", conf);
 	expect_refused(check(supervisor_bin, "/bin/true", why, sizeof(why)), why, want);
 
-	write_conf("/nonexistent/blobs", ""); /* line 11 */
-	snprintf(want, sizeof(want), "%s:11: blob_dir '/nonexistent/blobs' does not exist", conf);
+	write_conf("/nonexistent/blobs", ""); /* line 12 */
+	snprintf(want, sizeof(want), "%s:12: blob_dir '/nonexistent/blobs' does not exist", conf);
 	expect_refused(check(supervisor_bin, "/bin/true", why, sizeof(why)), why, want);
 
 	write_conf(blobs2, "");
@@ -103,6 +106,33 @@ static void test_start_serves_the_domains_it_can(void)
 			close(s.domains[i].blob_dir_fd);
 	free(s.domains);
 	config_free(&config);
+}
+
+/* What bind would refuse is refused before: no device, a cache dir on tmpfs (issue 20). */
+static void test_cache_and_device_are_checked(void)
+{
+	char why[512], saved[sizeof(cache)];
+	struct statfs fs;
+
+	snprintf(device, sizeof(device), "/nonexistent/cachefiles");
+	write_conf(blobs2, "");
+	expect_refused(check(supervisor_bin, "/bin/true", why, sizeof(why)), why,
+		       "/nonexistent/cachefiles: No such file or directory (load the cachefiles module");
+	snprintf(device, sizeof(device), "/dev/null");
+	memcpy(saved, cache, sizeof(cache));
+	snprintf(cache, sizeof(cache), "%s/not-there", dir);
+	write_conf(blobs2, "");
+	expect_refused(check(supervisor_bin, "/bin/true", why, sizeof(why)), why,
+		       "not-there: No such file or directory");
+	if (statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
+		snprintf(cache, sizeof(cache), "/dev/shm");
+		write_conf(blobs2, "");
+		expect_refused(check(supervisor_bin, "/bin/true", why, sizeof(why)), why,
+			       "cache dir /dev/shm is on tmpfs, which cachefiles cannot use (no sync_fs)");
+	} else {
+		printf("# /dev/shm is no tmpfs here: the tmpfs refusal is not tried\n");
+	}
+	memcpy(cache, saved, sizeof(cache));
 }
 
 /* A transport whose fds to pass are as many, with names as long, as the test says. */
@@ -164,12 +194,18 @@ int main(int argc, char **argv)
 	snprintf(blobs, sizeof(blobs), "%s/blobs", dir);
 	snprintf(blobs2, sizeof(blobs2), "%s/blobs2", dir);
 	CHECK(mkdir(dir, 0700) == 0 && mkdir(blobs, 0700) == 0 && mkdir(blobs2, 0700) == 0);
+	/* Not under /tmp, which may be a tmpfs: meson runs tests in the build dir. */
+	CHECK(getcwd(cache, sizeof(cache) - 32));
+	snprintf(cache + strlen(cache), 32, "/test-reexec-cache-%d", (int)getpid());
+	CHECK(mkdir(cache, 0700) == 0);
 	RUN(test_reexec_is_checked_first);
+	RUN(test_cache_and_device_are_checked);
 	RUN(test_start_serves_the_domains_it_can);
 	RUN(test_reexec_refused_when_fds_do_not_fit);
 	unlink(conf);
 	rmdir(blobs);
 	rmdir(blobs2);
+	rmdir(cache);
 	rmdir(dir);
 	return 0;
 }
