@@ -157,6 +157,27 @@ struct stats {
 	uint64_t failures[FAILURE_KINDS];
 };
 
+/* A CONNECT a worker asked for, at the broker now (pool/connect.c). */
+struct pending_connect {
+	uint32_t id; /* ours, to the broker; 0: a free entry */
+	unsigned domain, slot;
+	pid_t pid;	  /* the worker that asked: a slot respawned since gets nothing */
+	uint32_t conn_id; /* the worker's */
+};
+
+#define BROKER_PENDING_MAX 64
+#define CONNECTS_PER_WORKER 4 /* answers a worker waits for at once, at most */
+
+/* The connection broker (pool/broker.h), started at the first CONNECT. */
+struct broker_state {
+	pid_t pid; /* 0: not running */
+	int pidfd, sock;
+	uint64_t started_ms; /* a broker that keeps dying is started at most once a second */
+	uint32_t last_id;
+	struct pending_connect pending[BROKER_PENDING_MAX];
+	uint64_t connects, refused; /* connections handed to workers; requests refused */
+};
+
 struct config;
 struct control;
 
@@ -194,6 +215,7 @@ struct supervisor {
 	uint32_t last_chunk_id; /* the last chunk id handed out */
 	unsigned chunks_out;	/* workers holding a prefetch or readahead chunk */
 	struct latency latency; /* READ latency histogram, recovery after worker deaths */
+	struct broker_state broker;
 };
 
 /* Epoll tags: what an event belongs to. */
@@ -207,6 +229,7 @@ enum event_kind {
 	EV_HOUSEKEEPING,
 	EV_CONTROL,	 /* the control socket's listener and timer (control.c) */
 	EV_CONTROL_CONN, /* a control connection: its index, and a generation in the domain field */
+	EV_BROKER,	 /* the connection broker's socket (index 0) or pidfd (index 1) */
 };
 #define EV_TAG(kind, domain, index) (((uint64_t)(kind) << 56) | ((uint64_t)(domain) << 16) | (index))
 #define EV_KIND(tag) ((unsigned)((tag) >> 56))

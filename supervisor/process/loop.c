@@ -21,6 +21,7 @@
 
 #include "cfs-log.h"
 #include "cfs-util.h"
+#include "connect.h"
 #include "control.h"
 #include "domains.h"
 #include "fdstore.h"
@@ -272,6 +273,7 @@ static void on_event(struct supervisor *s, uint64_t tag)
 	case EV_HOUSEKEEPING: on_housekeeping(s); return;
 	case EV_CONTROL:
 	case EV_CONTROL_CONN: control_on_event(s, tag); return;
+	case EV_BROKER: pool_broker_on_event(s, slot); return;
 	}
 }
 
