@@ -8,6 +8,11 @@ packages=(
 	libsystemd-dev libcap-ng-dev libseccomp-dev libinih-dev libjansson-dev linux-libc-dev
 	# libcrypto: sha256 of remote blobs' chunks (worker/digest.c); also the test kernel's
 	libssl-dev
+	# the remote domains' worker (cachefiles-worker-remote): HTTP and TLS in the sandbox
+	libcurl4-openssl-dev
+	# the remote blobs scenario: a registry (distribution 2.8) with htpasswd auth, an
+	# HTTPS origin, the test CA and certificates (openssl)
+	docker-registry apache2-utils nginx-light openssl
 	clang clang-format libclang-rt-14-dev valgrind python3
 	# promtool checks `cachefilesctl metrics` (the unit test metrics-promtool); Debian
 	# ships it only in prometheus (~100 MB, a dozen JS packages for its web UI; on a

@@ -136,6 +136,8 @@ struct settings {
 	const char *cache_dir;
 	const char *tag;
 	const char *worker_exe;
+	/* A remote domain's worker (libcurl): worker_exe with "-remote" after it, beside it. */
+	char worker_remote_exe[PATH_MAX];
 	uint64_t request_timeout_ms;
 	unsigned crash_limit;	   /* crashes/hangs a request may cause before it fails */
 	unsigned kill_limit;	   /* outside SIGKILLs (OOM, admin) likewise, looser */
