@@ -78,7 +78,17 @@ static size_t on_body(char *data, size_t size, size_t n, void *clientp)
 {
 	struct fetch *f = clientp;
 	size_t len = size * n;
+	long status = 0;
 
+	/*
+	 * An error page (401, 404, 5xx) is not the blob: read on and drop it,
+	 * so it is neither counted as fetched nor, longer than the range
+	 * asked for, taken for a broken transfer (and retried) before its
+	 * status is judged.
+	 */
+	curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200 && status != 206)
+		return len;
 	/* More than asked for is a wrong answer: stop reading it. */
 	if (len > f->want - f->got)
 		return 0;

@@ -97,7 +97,7 @@ static int fetch_checked(struct fetch *f, const struct descriptor *d, uint64_t o
 		r = fetch_range(f, d->digest, d->size, span->off, span->len, fetched);
 	for (uint32_t i = span->first; r == 0 && i < span->first + span->count; i++)
 		r = verify_chunk(f, d, span, i);
-	return r < 0 && r != -EACCES && r != -ENOENT ? -EIO : r;
+	return r < 0 && r != -EACCES && r != -ENOENT && r != -EBADMSG ? -EIO : r;
 }
 
 /* The fetched, checked bytes as a fill's source. */
@@ -130,8 +130,17 @@ int64_t remote_fill(struct fetch *f, struct fill_buffer *b, const struct descrip
 		end = hi;
 	}
 	r = fetch_checked(f, d, start, end < blob_end ? end : blob_end, &span);
+	/*
+	 * A bad chunk the window added, not the READ: the READ's own chunks
+	 * alone may all be good. One bad chunk fails only the reads of it.
+	 */
+	if (r == -EBADMSG && (start < lo || end > hi)) {
+		start = lo;
+		end = hi;
+		r = fetch_checked(f, d, start, end < blob_end ? end : blob_end, &span);
+	}
 	if (r < 0)
-		return r;
+		return r == -EBADMSG ? -EIO : r;
 	src = fetched_source(&span);
 	return blob_fill_from(b, &src, anon_fd, object_size, req, (struct fill_range){ start, end - start });
 }
@@ -154,7 +163,7 @@ int64_t remote_prefetch(struct fetch *f, struct fill_buffer *b, const struct des
 		return -ENODATA;
 	r = fetch_checked(f, d, start, stop < blob_end ? stop : blob_end, &span);
 	if (r < 0)
-		return r;
+		return r == -EBADMSG ? -EIO : r;
 	src = fetched_source(&span);
 	return blob_prefetch_from(b, &src, anon_fd, object_size, (struct fill_range){ start, stop - start });
 }
