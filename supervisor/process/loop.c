@@ -51,10 +51,11 @@ void loop_log_stats(const struct supervisor *s)
 		   " spawns=%" PRIu64 " deaths=%" PRIu64 " timeouts=%" PRIu64 " violations=%" PRIu64
 		   " restores=%" PRIu64 " duplicates=%" PRIu64 " failed=%" PRIu64 " refused_keys=%" PRIu64
 		   " malformed=%" PRIu64 " prefetched=%" PRIu64 " readahead=%" PRIu64 " joined=%" PRIu64
-		   " evictions=%" PRIu64 " read_latency_us %s",
+		   " evictions=%" PRIu64 " connects=%" PRIu64 " connects_refused=%" PRIu64 " read_latency_us %s",
 		   s->objects.count, s->inflight.count, t->opens, t->reads, t->closes, t->bytes_served, t->spawns,
 		   t->deaths, t->timeouts, t->violations, t->restores, t->duplicates, t->failed_requests,
-		   t->refused_keys, t->malformed, t->prefetched, t->readahead, t->joined, t->evictions, latency);
+		   t->refused_keys, t->malformed, t->prefetched, t->readahead, t->joined, t->evictions,
+		   s->broker.connects, s->broker.refused, latency);
 }
 
 void loop_reload(struct supervisor *s)
