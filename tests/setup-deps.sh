@@ -13,6 +13,8 @@ packages=(
 	# the remote blobs scenario: a registry (distribution 2.8) with htpasswd auth, an
 	# HTTPS origin, the test CA and certificates (openssl)
 	docker-registry apache2-utils nginx-light openssl
+	# ... and the HTTP proxy a remote domain's workers tunnel through
+	tinyproxy
 	clang clang-format libclang-rt-14-dev valgrind python3
 	# promtool checks `cachefilesctl metrics` (the unit test metrics-promtool); Debian
 	# ships it only in prometheus (~100 MB, a dozen JS packages for its web UI; on a
@@ -44,7 +46,7 @@ apt-get update -q
 # Servers the tests start themselves, inside the guest, on loopback: on this
 # machine they must neither start now (policy-rc.d 101 is Debian's "do not
 # start services" answer) nor at the next boot.
-servers=(prometheus prometheus-node-exporter)
+servers=(prometheus prometheus-node-exporter tinyproxy)
 policy=/usr/sbin/policy-rc.d
 own_policy=0
 if [ ! -e "$policy" ]; then
