@@ -192,6 +192,9 @@ rig_stop registry
 # The workers asked the broker; none had a socket of its own to make.
 [ "${STAT[connects]:-0}" -ge 4 ] || scenario_fail "the broker handed ${STAT[connects]:-0} connections, expected 4 or more"
 [ "${STAT[connects_refused]:-0}" = 0 ] || scenario_fail "${STAT[connects_refused]} connections refused"
+# Failed fetches are answered, not punished: no worker died, none broke the protocol.
+[ "${STAT[deaths]}" = 0 ] && [ "${STAT[violations]}" = 0 ] ||
+	scenario_fail "${STAT[deaths]} workers died, ${STAT[violations]} protocol violations"
 scenario_end files="$reg_files+$web_files+$prx_files" bad="$((reg_bad + web_bad + prx_bad))" \
 	reg_fetched="$reg_fetched" reg_requests="$reg_requests" reg_connections="$reg_conns" \
 	reg_mount_s="$reg_mount_s" reg_read_s="$reg_read_s" \
