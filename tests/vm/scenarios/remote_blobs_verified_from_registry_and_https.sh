@@ -14,6 +14,7 @@
 #  - wrong credentials: the mount fails and the log says the origin refused
 #    them, without quoting them;
 #  - no descriptor: OPEN refused, the log names the missing file.
+# A second mount of the registry's image, all in the cache, sends no request.
 # vm-images: small:small
 set -euo pipefail
 . "$CFS_SRC/tests/vm/lib.sh"
@@ -90,6 +91,12 @@ mount_and_check() {
 mount_and_check reg-small registry "the registry"
 reg_files=$CHECK_FILES reg_bad=$CHECK_BAD reg_read_s=$CHECK_SECONDS reg_mount_s=$MOUNT_S
 reg_fetched=$FETCHED reg_requests=$REQUESTS reg_conns=$CONNECTIONS
+# A second mount of what the cache holds asks the registry for nothing.
+umount /mnt/reg-small
+mount -t erofs none -o fsid=reg-small /mnt/reg-small || scenario_fail "second mount from the registry failed"
+check_tree /mnt/reg-small "$manifest" 4 || scenario_fail "files from the registry differ on the second mount"
+warm_requests=$(($(fetched registry 2) - reg_requests)) warm_read_s=$CHECK_SECONDS warm_files=$CHECK_FILES warm_bad=$CHECK_BAD
+[ "$warm_requests" = 0 ] || scenario_fail "the second mount sent $warm_requests range requests for bytes the cache holds"
 mount_and_check web-small https nginx
 web_files=$CHECK_FILES web_bad=$CHECK_BAD web_read_s=$CHECK_SECONDS web_mount_s=$MOUNT_S
 web_fetched=$FETCHED web_requests=$REQUESTS web_conns=$CONNECTIONS
@@ -195,11 +202,11 @@ rig_stop registry
 # Failed fetches are answered, not punished: no worker died, none broke the protocol.
 [ "${STAT[deaths]}" = 0 ] && [ "${STAT[violations]}" = 0 ] ||
 	scenario_fail "${STAT[deaths]} workers died, ${STAT[violations]} protocol violations"
-scenario_end files="$reg_files+$web_files+$prx_files" bad="$((reg_bad + web_bad + prx_bad))" \
+scenario_end files="$reg_files+$warm_files+$web_files+$prx_files" bad="$((reg_bad + warm_bad + web_bad + prx_bad))" \
 	reg_fetched="$reg_fetched" reg_requests="$reg_requests" reg_connections="$reg_conns" \
 	reg_mount_s="$reg_mount_s" reg_read_s="$reg_read_s" \
 	web_fetched="$web_fetched" web_requests="$web_requests" web_connections="$web_conns" \
 	web_mount_s="$web_mount_s" web_read_s="$web_read_s" proxied_read_s="$prx_read_s" proxied_connections="$prx_conns" \
 	brokered="${STAT[connects]:-0}" tampered_chunk="$chunk" tampered_eio_pages="$bad_pages" \
 	tampered_logged="$tampered_logged" tampered_written="$tampered_written" files_beside_tampered="$bad_others" \
-	failed_requests="${STAT[failed]}"
+	warm_requests="$warm_requests" warm_read_s="$warm_read_s"
