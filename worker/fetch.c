@@ -306,6 +306,9 @@ static enum outcome judge(struct fetch *f, CURLcode c, long status, uint64_t off
 		if (f->connect_error == -EPERM)
 			snprintf(why, n, "the supervisor refused a connection to %s:%u", f->target.host,
 				 f->target.port);
+		else if (f->connect_error < 0)
+			snprintf(why, n, "no connection to %s:%u: %s", f->target.host, f->target.port,
+				 strerror(-f->connect_error));
 		else
 			snprintf(why, n, "%s", curl_easy_strerror(c));
 		*err = f->connect_error == -EPERM ? -EPERM : -EIO;
