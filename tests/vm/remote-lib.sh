@@ -18,7 +18,7 @@
 #   rig_tinyproxy_start DIR PORT CONNECT_PORT
 #                               tinyproxy on PORT, tunnelling (CONNECT) to
 #                               CONNECT_PORT only; its log in $CFS_OUT/tinyproxy.log
-#   rig_stop NAME               SIGTERM to what rig_*_start started, and wait
+#   rig_stop NAME [SIGNAL]      SIGNAL (TERM) to what rig_*_start started, and wait
 #   rig_log_count FILE PATTERN  lines of FILE matching PATTERN (0 if none)
 
 declare -A RIG_PID
@@ -75,7 +75,7 @@ rig_registry_start() {
 		    realm: cachefiles-test
 		    path: $dir/htpasswd
 	EOF
-	docker-registry serve "$dir/registry.yml" >"$CFS_OUT/registry.log" 2>&1 &
+	docker-registry serve "$dir/registry.yml" >>"$CFS_OUT/registry.log" 2>&1 &
 	RIG_PID[registry]=$!
 	_rig_wait_https registry "https://127.0.0.1:$port/v2/" 60 "$dir"
 }
@@ -145,7 +145,7 @@ rig_tinyproxy_start() {
 }
 
 rig_stop() {
-	kill "${RIG_PID[$1]}" 2>/dev/null || true
+	kill -"${2:-TERM}" "${RIG_PID[$1]}" 2>/dev/null || true
 	wait "${RIG_PID[$1]}" 2>/dev/null || true
 }
 
