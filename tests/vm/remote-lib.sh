@@ -18,6 +18,11 @@
 #   rig_tinyproxy_start DIR PORT CONNECT_PORT
 #                               tinyproxy on PORT, tunnelling (CONNECT) to
 #                               CONNECT_PORT only; its log in $CFS_OUT/tinyproxy.log
+#   rig_domain NAME VOLUME BLOB_DIR ORIGIN CA_FILE [LINE...]
+#                               a remote domain's config section, one worker (its
+#                               totals line is then the domain's), LINEs appended
+#   rig_totals DOMAIN           the domain's worker's last totals line from
+#                               $SUP_LOG: "BYTES REQUESTS CONNECTIONS RETRIES"
 #   rig_stop NAME [SIGNAL]      SIGNAL (TERM) to what rig_*_start started, and wait
 #   rig_log_count FILE PATTERN  lines of FILE matching PATTERN (0 if none)
 
@@ -142,6 +147,17 @@ rig_tinyproxy_start() {
 		sleep 0.1
 	done
 	vm_log "tinyproxy on 127.0.0.1:$port (pid ${RIG_PID[tinyproxy]})"
+}
+
+rig_domain() {
+	printf '\n[domain %s]\nvolume = %s\nblob_dir = %s\nworkers = 1\norigin = %s\nca_file = %s\n' "${@:1:5}"
+	[ $# -le 5 ] || printf '%s\n' "${@:6}"
+}
+
+rig_totals() {
+	grep "domain $1: fetched " "$SUP_LOG" | tail -n1 |
+		sed -n 's/.*fetched \([0-9]*\) bytes in \([0-9]*\) requests over \([0-9]*\) connections, \([0-9]*\) retries.*/\1 \2 \3 \4/p' |
+		grep . || echo "0 0 0 0"
 }
 
 rig_stop() {

@@ -26,26 +26,12 @@ mkdir -p "$descs" /mnt/out-a /mnt/out-b
 cp "$descs/out-a.desc" "$descs/out-b.desc"
 (umask 077 && printf 'basic %s:%s\n' "$USER" "$PASSWORD" >"$rig/credentials")
 conf=$CFS_VM_TMP/outage.conf
-cat >"$conf" <<EOF
-[cache]
-dir = $CFS_CACHE_DIR
-request_timeout = 30s
-
-[domain registry]
-volume = out-*
-blob_dir = $descs
-workers = 1
-origin = registry https://127.0.0.1:$REG_PORT/cfs/small
-credentials = $rig/credentials
-ca_file = $rig/ca.crt
-fetch_deadline = ${DEADLINE_S}s
-EOF
+{
+	printf '[cache]\ndir = %s\nrequest_timeout = 30s\n' "$CFS_CACHE_DIR"
+	rig_domain registry 'out-*' "$descs" "registry https://127.0.0.1:$REG_PORT/cfs/small" "$rig/ca.crt" \
+		"credentials = $rig/credentials" "fetch_deadline = ${DEADLINE_S}s"
+} >"$conf"
 supervisor_start -c "$conf"
-
-totals() {
-	grep "domain registry: fetched " "$SUP_LOG" | tail -n1 |
-		sed -n 's/.*fetched \([0-9]*\) bytes in \([0-9]*\) requests over \([0-9]*\) connections, \([0-9]*\) retries.*/\1 \2 \3 \4/p'
-}
 
 # 1. An outage shorter than fetch_deadline, mid-read.
 mount -t erofs none -o fsid=out-a /mnt/out-a || scenario_fail "mount failed"
@@ -60,7 +46,7 @@ rig_registry_start "$rig" "$REG_PORT" "$USER" "$PASSWORD"
 outage_s=$(elapsed "$t_down")
 check_tree_wait || scenario_fail "files differ after the outage"
 files=$CHECK_FILES bad=$CHECK_BAD read_s=$CHECK_SECONDS
-read -r fetched requests connections retries <<<"$(totals)"
+read -r fetched requests connections retries <<<"$(rig_totals registry)"
 [ "$retries" -ge 1 ] || scenario_fail "no retry logged: the outage was not seen"
 [ "$connections" -ge 2 ] || scenario_fail "$connections connections: the worker never reconnected"
 gave_up=$(rig_log_count "$SUP_LOG" "fetch_deadline reached")

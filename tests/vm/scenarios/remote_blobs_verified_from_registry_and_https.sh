@@ -50,12 +50,7 @@ printf 'basic %s:%s\n' "$USER" "$PASSWORD" >"$rig/credentials"
 printf 'basic %s:%s\n' "$USER" "not-$PASSWORD" >"$rig/credentials.wrong"
 umask 022
 conf=$CFS_VM_TMP/remote.conf
-# remote_domain NAME VOLUME ORIGIN [KEY = VALUE]: one worker, so its totals line is the domain's.
-remote_domain() {
-	printf '\n[domain %s]\nvolume = %s\nblob_dir = %s\nworkers = 1\norigin = %s\nca_file = %s\nfetch_deadline = 15s\n' \
-		"$1" "$2" "$descs" "$3" "$rig/ca.crt"
-	[ -z "${4:-}" ] || printf '%s\n' "$4"
-}
+remote_domain() { rig_domain "$1" "$2" "$descs" "$3" "$rig/ca.crt" "fetch_deadline = 15s" "${@:4}"; }
 {
 	printf '[cache]\ndir = %s\nrequest_timeout = 30s\n' "$CFS_CACHE_DIR"
 	remote_domain registry 'reg-*' "registry https://127.0.0.1:$REG_PORT/cfs/small" "credentials = $rig/credentials"
@@ -68,13 +63,8 @@ remote_domain() {
 grep -q "valid, 5 domains" "$CFS_VM_TMP/check" || scenario_fail "--check-config did not accept the file"
 supervisor_start -c "$conf"
 
-# fetched DOMAIN FIELD: from the domain's worker's last totals line (one
-# worker a domain): bytes, requests, connections, retries.
-fetched() {
-	grep "domain $1: fetched " "$SUP_LOG" | tail -n1 |
-		sed -n 's/.*fetched \([0-9]*\) bytes in \([0-9]*\) requests over \([0-9]*\) connections, \([0-9]*\) retries.*/\1 \2 \3 \4/p' |
-		awk -v f="$2" '{ print $f + 0 } END { if (NR == 0) print 0 }'
-}
+# fetched DOMAIN FIELD: 1 bytes, 2 requests, 3 connections, 4 retries (rig_totals).
+fetched() { rig_totals "$1" | cut -d' ' -f"$2"; }
 
 # mount_and_check NAME DOMAIN WHAT: mount NAME, every file read by 4 readers;
 # sets MOUNT_S, CHECK_*, and FETCHED REQUESTS CONNECTIONS from the domain's worker.
