@@ -28,8 +28,9 @@ int atomic_file_write(const char *path, const void *data, size_t len)
 		return r;
 	}
 	/*
-	 * No fsync: the file is rewritten every few seconds, and after a
-	 * crash an empty or old one says no more than a missing one would.
+	 * No fsync: metrics are rewritten every few seconds, and after a
+	 * crash an empty or old file says no more than a missing one would;
+	 * a descriptor cut short is refused by its parser as truncated.
 	 */
 	if (fchmod(fd, 0644) < 0 || fwrite(data, 1, len, f) != len)
 		r = -errno;

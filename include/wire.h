@@ -22,8 +22,8 @@
 #include "cfs-util.h"
 #include "cookie-key.h"
 
-/* 2: READ carries the fill range (read windows). */
-#define WIRE_VERSION 2
+/* 2: READ carries the fill range (read windows). 3: CONNECT (remote domains). */
+#define WIRE_VERSION 3
 
 /*
  * What a worker finds open at exec: its socket to the supervisor and its
@@ -33,6 +33,13 @@
 #define WORKER_IPC_FD 3
 #define WORKER_BLOB_DIR_FD 4
 #define WORKER_PROGRAM_FD 5
+/*
+ * A remote domain's worker (cachefiles-worker-remote) also finds the CAs its
+ * origin's certificate must chain to, and the domain's credentials if it has
+ * any, each in a sealed memfd the supervisor read before the sandbox closed.
+ */
+#define WORKER_CA_FD 6
+#define WORKER_CREDENTIALS_FD 7
 
 enum wire_type {
 	/* worker -> supervisor */
@@ -40,12 +47,14 @@ enum wire_type {
 	WIRE_OPEN_DONE = 2,
 	WIRE_READ_DONE = 3,
 	WIRE_PREFETCH_DONE = 4,
+	WIRE_CONNECT = 5,
 	/* supervisor -> worker */
 	WIRE_OPEN = 16,
 	WIRE_ADOPT = 17,
 	WIRE_READ = 18,
 	WIRE_DROP = 19,
 	WIRE_PREFETCH = 20,
+	WIRE_CONNECTED = 21,
 };
 
 struct wire_hdr {
@@ -131,6 +140,37 @@ struct wire_prefetch_done {
 	int64_t result;
 };
 
+/*
+ * A remote domain's worker wants a TCP connection (docs/design.md, "Remote
+ * blobs"): to its origin, its proxy, or a host a redirect named. The
+ * supervisor checks host and port against the worker's domain; anything
+ * but the configured origin or proxy is a protocol breach.
+ */
+enum wire_connect_purpose {
+	WIRE_CONNECT_ORIGIN = 1,
+	WIRE_CONNECT_PROXY = 2,
+	WIRE_CONNECT_REDIRECT = 3,
+};
+
+#define WIRE_HOST_MAX 255 /* = DOMAIN_VALUE_MAX */
+#define WIRE_PEER_MAX 64  /* a numeric IPv4 or IPv6 address */
+
+struct wire_connect {
+	struct wire_hdr hdr;
+	uint32_t conn_id; /* the worker's, echoed in CONNECTED */
+	uint16_t purpose; /* enum wire_connect_purpose */
+	uint16_t port;
+	char host[WIRE_HOST_MAX + 1]; /* NUL terminated, as configured (an IPv6 address in brackets) */
+};
+
+/* result 0: the connected socket rides along (SCM_RIGHTS), peer is its address; or -errno, no fd. */
+struct wire_connected {
+	struct wire_hdr hdr;
+	uint32_t conn_id;
+	int32_t result;
+	char peer[WIRE_PEER_MAX]; /* NUL terminated */
+};
+
 struct wire_drop {
 	struct wire_hdr hdr;
 	uint32_t handle;
@@ -148,6 +188,8 @@ union wire_msg {
 	struct wire_drop drop;
 	struct wire_prefetch prefetch;
 	struct wire_prefetch_done prefetch_done;
+	struct wire_connect connect;
+	struct wire_connected connected;
 };
 
 #define WIRE_MAX_HANDLES (1u << 20)
@@ -217,6 +259,8 @@ static inline size_t wire_size_of(uint16_t type)
 	case WIRE_DROP: return sizeof(struct wire_drop);
 	case WIRE_PREFETCH: return sizeof(struct wire_prefetch);
 	case WIRE_PREFETCH_DONE: return sizeof(struct wire_prefetch_done);
+	case WIRE_CONNECT: return sizeof(struct wire_connect);
+	case WIRE_CONNECTED: return sizeof(struct wire_connected);
 	default: return 0;
 	}
 }
@@ -241,6 +285,9 @@ static inline int wire_check_frame(const union wire_msg *m, size_t n, unsigned n
 	want = wire_size_of(m->hdr.type);
 	if (want == 0 || n != want || m->hdr.len != want)
 		return -EBADMSG;
+	/* ADOPT carries its object's fd; CONNECTED its socket when it succeeded; nothing else any. */
+	if (m->hdr.type == WIRE_CONNECTED)
+		return nfds == (m->connected.result == 0 ? 1u : 0u) ? 0 : -EBADMSG;
 	if (nfds != (m->hdr.type == WIRE_ADOPT ? 1u : 0u))
 		return -EBADMSG;
 	return 0;

@@ -37,6 +37,7 @@ deb=$(ls "$work"/cachefiles-supervisor_*.deb)
 missing=0
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|')
 for f in /usr/sbin/cachefiles-supervisor /usr/sbin/cachefilesctl /usr/libexec/cachefiles-worker \
+	/usr/bin/cachefiles-blob-describe /usr/share/man/man1/cachefiles-blob-describe.1.gz \
 	/lib/systemd/system/cachefiles-supervisor.service \
 	/lib/systemd/system/cachefiles-supervisor-metrics.service \
 	/lib/systemd/system/cachefiles-supervisor-metrics.timer \

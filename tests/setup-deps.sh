@@ -6,6 +6,15 @@ set -euo pipefail
 packages=(
 	build-essential meson ninja-build pkg-config
 	libsystemd-dev libcap-ng-dev libseccomp-dev libinih-dev libjansson-dev linux-libc-dev
+	# libcrypto: sha256 of remote blobs' chunks (worker/digest.c); also the test kernel's
+	libssl-dev
+	# the remote domains' worker (cachefiles-worker-remote): HTTP and TLS in the sandbox
+	libcurl4-openssl-dev
+	# the remote blobs scenario: a registry (distribution 2.8) with htpasswd auth, an
+	# HTTPS origin, the test CA and certificates (openssl)
+	docker-registry apache2-utils nginx-light openssl
+	# ... and the HTTP proxy a remote domain's workers tunnel through
+	tinyproxy
 	clang clang-format libclang-rt-14-dev valgrind python3
 	# promtool checks `cachefilesctl metrics` (the unit test metrics-promtool); Debian
 	# ships it only in prometheus (~100 MB, a dozen JS packages for its web UI; on a
@@ -15,7 +24,7 @@ packages=(
 	# serves our metrics through the real node_exporter
 	debhelper dpkg-dev lintian fakeroot prometheus-node-exporter
 	# the test kernel and its VM
-	linux-source-6.12 flex bison bc libelf-dev libssl-dev cpio busybox-static
+	linux-source-6.12 flex bison bc libelf-dev cpio busybox-static
 	qemu-system-x86 erofs-utils e2fsprogs systemd openssl
 )
 
@@ -37,7 +46,7 @@ apt-get update -q
 # Servers the tests start themselves, inside the guest, on loopback: on this
 # machine they must neither start now (policy-rc.d 101 is Debian's "do not
 # start services" answer) nor at the next boot.
-servers=(prometheus prometheus-node-exporter)
+servers=(prometheus prometheus-node-exporter tinyproxy)
 policy=/usr/sbin/policy-rc.d
 own_policy=0
 if [ ! -e "$policy" ]; then

@@ -56,10 +56,18 @@ int fill_buffer_init(struct fill_buffer *b, size_t size)
 	return 0;
 }
 
-/* Reads exactly want bytes at pos, or fails -ENODATA if the blob ends first. */
-static int read_exact(int blob_fd, uint8_t *dst, size_t want, uint64_t pos)
+/* Reads exactly want bytes at pos, or fails -ENODATA if the blob (or the bytes in memory) ends first. */
+static int read_exact(const struct blob_source *src, uint8_t *dst, size_t want, uint64_t pos)
 {
 	size_t got = 0;
+	int blob_fd = src->fd;
+
+	if (src->mem) {
+		if (pos < src->mem_off || want > src->mem_len || pos - src->mem_off > src->mem_len - want)
+			return -ENODATA;
+		memcpy(dst, src->mem + (pos - src->mem_off), want);
+		return 0;
+	}
 
 	while (got < want) {
 		ssize_t n = pread(blob_fd, dst + got, want - got, (off_t)(pos + got));
@@ -90,13 +98,14 @@ static int write_exact(int anon_fd, const uint8_t *src, size_t len, uint64_t pos
 }
 
 /* Copies blob bytes into the cache file's pages [pos, end), zero padding past the object's end. */
-static int copy_range(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t pos, uint64_t end)
+static int copy_range(struct fill_buffer *b, const struct blob_source *src, int anon_fd, uint64_t object_size,
+		      uint64_t pos, uint64_t end)
 {
 	while (pos < end) {
 		size_t chunk = (size_t)(end - pos < b->size ? end - pos : b->size);
 		/* Bytes that exist in the blob; the rest of the last page is zeros. */
 		size_t data = pos + chunk <= object_size ? chunk : (size_t)(object_size - pos);
-		int r = read_exact(blob_fd, b->data, data, pos);
+		int r = read_exact(src, b->data, data, pos);
 		if (r < 0)
 			return r;
 		memset(b->data + data, 0, chunk - data);
@@ -135,8 +144,8 @@ static uint64_t next_hole(int anon_fd, uint64_t pos, uint64_t end)
  * SEEK_DATA calls data is right (docs/design.md, "Amplified fills").
  * Adds the bytes written to *written; returns 0, or the -errno that stopped it.
  */
-static int fill_holes(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, uint64_t pos, uint64_t end,
-		      uint64_t *written)
+static int fill_holes(struct fill_buffer *b, const struct blob_source *src, int anon_fd, uint64_t object_size,
+		      uint64_t pos, uint64_t end, uint64_t *written)
 {
 	while (pos < end) {
 		uint64_t data = next_data(anon_fd, pos, end), to;
@@ -151,7 +160,7 @@ static int fill_holes(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t 
 			}
 			to = pos + CFS_PAGE_SIZE; /* data, but not the whole page */
 		}
-		int r = copy_range(b, blob_fd, anon_fd, object_size, pos, to);
+		int r = copy_range(b, src, anon_fd, object_size, pos, to);
 		if (r < 0)
 			return r;
 		*written += to - pos;
@@ -160,8 +169,8 @@ static int fill_holes(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t 
 	return 0;
 }
 
-int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, struct fill_range req,
-		  struct fill_range fill)
+int64_t blob_fill_from(struct fill_buffer *b, const struct blob_source *src, int anon_fd, uint64_t object_size,
+		       struct fill_range req, struct fill_range fill)
 {
 	uint64_t lo, hi, written;
 	int r;
@@ -174,7 +183,7 @@ int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t obje
 	 * found no data there, and rewriting them costs nothing then. Their
 	 * failure is the READ's.
 	 */
-	r = copy_range(b, blob_fd, anon_fd, object_size, lo, hi);
+	r = copy_range(b, src, anon_fd, object_size, lo, hi);
 	if (r < 0)
 		return r;
 	written = hi - lo;
@@ -182,15 +191,44 @@ int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t obje
 	 * The window: a sequential reader wants what follows first. A failure
 	 * here stops it quietly: the kernel asks again for what it still lacks.
 	 */
-	if (fill_holes(b, blob_fd, anon_fd, object_size, hi, fill.off + fill.len, &written) == 0)
-		(void)fill_holes(b, blob_fd, anon_fd, object_size, fill.off, lo, &written);
+	if (fill_holes(b, src, anon_fd, object_size, hi, fill.off + fill.len, &written) == 0)
+		(void)fill_holes(b, src, anon_fd, object_size, fill.off, lo, &written);
 	return (int64_t)written;
+}
+
+int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, struct fill_range req,
+		  struct fill_range fill)
+{
+	struct blob_source src = { .fd = blob_fd };
+
+	return blob_fill_from(b, &src, anon_fd, object_size, req, fill);
+}
+
+int64_t blob_prefetch_from(struct fill_buffer *b, const struct blob_source *src, int anon_fd, uint64_t object_size,
+			   struct fill_range fill)
+{
+	uint64_t written = 0;
+	int r = fill_holes(b, src, anon_fd, object_size, fill.off, fill.off + fill.len, &written);
+
+	return r < 0 ? r : (int64_t)written;
 }
 
 int64_t blob_prefetch(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, struct fill_range fill)
 {
-	uint64_t written = 0;
-	int r = fill_holes(b, blob_fd, anon_fd, object_size, fill.off, fill.off + fill.len, &written);
+	struct blob_source src = { .fd = blob_fd };
 
-	return r < 0 ? r : (int64_t)written;
+	return blob_prefetch_from(b, &src, anon_fd, object_size, fill);
+}
+
+uint64_t blob_next_hole(int anon_fd, uint64_t pos, uint64_t end)
+{
+	off_t h = lseek(anon_fd, (off_t)pos, SEEK_HOLE);
+
+	/* A failure reads as a hole: a range is then fetched again, never wrongly skipped. */
+	return h < 0 ? pos : (uint64_t)h < end ? (uint64_t)h : end;
+}
+
+uint64_t blob_next_data(int anon_fd, uint64_t pos, uint64_t end)
+{
+	return next_data(anon_fd, pos, end);
 }

@@ -45,4 +45,25 @@ int64_t blob_fill(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t obje
  */
 int64_t blob_prefetch(struct fill_buffer *b, int blob_fd, int anon_fd, uint64_t object_size, struct fill_range fill);
 
+/*
+ * Where a fill's bytes come from: a blob file (fd), or bytes already in
+ * memory (mem, the blob's [mem_off, mem_off + mem_len): a remote blob's
+ * verified chunks). Reads outside what memory holds fail -ENODATA.
+ */
+struct blob_source {
+	int fd;
+	const uint8_t *mem;
+	uint64_t mem_off, mem_len;
+};
+
+/* blob_fill() and blob_prefetch() from any source. */
+int64_t blob_fill_from(struct fill_buffer *b, const struct blob_source *src, int anon_fd, uint64_t object_size,
+		       struct fill_range req, struct fill_range fill);
+int64_t blob_prefetch_from(struct fill_buffer *b, const struct blob_source *src, int anon_fd, uint64_t object_size,
+			   struct fill_range fill);
+
+/* Where the cache file's next hole is at or after pos (end if none before end), and its next data. */
+uint64_t blob_next_hole(int anon_fd, uint64_t pos, uint64_t end);
+uint64_t blob_next_data(int anon_fd, uint64_t pos, uint64_t end);
+
 #endif

@@ -15,11 +15,21 @@
 
 #include "blob.h"
 #include "cfs-log.h"
+#include "ipc.h"
 #include "cfs-util.h"
 #include "seccomp-program.h"
 #include "syscall-filter.h"
 #include "test-hooks.h"
 #include "wire-io.h"
+#ifdef CFS_REMOTE_WORKER
+#include <sys/stat.h>
+
+#include "digest.h"
+#include "remote.h"
+#define REMOTE true
+#else
+#define REMOTE false
+#endif
 
 #define FILL_BUFFER_SIZE (1u << 20)
 
@@ -31,6 +41,10 @@ struct held_object {
 	uint64_t size;
 	uint32_t cookie_len;
 	uint8_t cookie[COOKIE_KEY_MAX + 1];
+#ifdef CFS_REMOTE_WORKER
+	struct descriptor desc; /* a remote blob's; n_chunks 0: not read, desc_err says why */
+	int desc_err;
+#endif
 };
 
 struct worker {
@@ -38,6 +52,9 @@ struct worker {
 	uint32_t n_objects;
 	struct fill_buffer buffer;
 	const char *domain;
+#ifdef CFS_REMOTE_WORKER
+	struct fetch *fetch;
+#endif
 };
 
 static void reply(struct wire_hdr *hdr, size_t len)
@@ -76,18 +93,42 @@ static void forget(struct held_object *o)
 		close(o->anon_fd);
 	if (o->blob_fd >= 0)
 		close(o->blob_fd);
+#ifdef CFS_REMOTE_WORKER
+	descriptor_free(&o->desc);
+#endif
 	*o = (struct held_object){ .anon_fd = -1, .blob_fd = -1 };
 }
+
+#ifdef CFS_REMOTE_WORKER
+/* After a fill: the totals so far, for an operator (and the vm scenario) to read. */
+static void log_fetch_totals(const struct worker *w)
+{
+	const struct fetch_stats *st = fetch_stats(w->fetch);
+
+	log_info("domain %s: fetched %" PRIu64 " bytes in %" PRIu64 " requests over %" PRIu64 " connections, %" PRIu64
+		 " retries",
+		 w->domain, st->bytes, st->requests, st->connects, st->retries);
+}
+#endif
 
 static int on_open(struct worker *w, const union wire_msg *m, int fd)
 {
 	struct wire_open_done out = { .msg_id = m->open.msg_id };
+#ifdef CFS_REMOTE_WORKER
+	/* A remote blob is its descriptor: its size comes from there, its bytes from the origin. */
+	struct descriptor d = { 0 };
+	int r = remote_describe(WORKER_BLOB_DIR_FD, w->domain, m->open.cookie, m->open.cookie_len, &d);
+
+	out.result = r < 0 ? r : (int64_t)d.size;
+	descriptor_free(&d);
+#else
 	int blob_fd = blob_open(WORKER_BLOB_DIR_FD, m->open.cookie, m->open.cookie_len);
 
-	wire_init(&out.hdr, WIRE_OPEN_DONE);
 	out.result = blob_fd < 0 ? blob_fd : blob_size(blob_fd);
 	if (blob_fd >= 0)
 		close(blob_fd);
+#endif
+	wire_init(&out.hdr, WIRE_OPEN_DONE);
 	reply(&out.hdr, sizeof(out));
 	return 0;
 }
@@ -104,11 +145,18 @@ static bool open_may_pass_later(int err)
  * RLIMIT_NOFILE (pool-held.h), and one such refusal must not fail every
  * later READ of the object.
  */
-static int object_blob(struct held_object *o)
+static int object_blob(struct worker *w, struct held_object *o)
 {
+#ifdef CFS_REMOTE_WORKER
+	/* A descriptor that could not be read is read again at each READ: it may have been fixed. */
+	if (o->desc.n_chunks == 0)
+		o->desc_err = remote_describe(WORKER_BLOB_DIR_FD, w->domain, o->cookie, o->cookie_len, &o->desc);
+	return o->desc_err;
+#else
 	if (o->blob_fd < 0 && open_may_pass_later(o->blob_fd))
 		o->blob_fd = blob_open(WORKER_BLOB_DIR_FD, o->cookie, o->cookie_len);
-	return o->blob_fd;
+	return o->blob_fd < 0 ? o->blob_fd : 0;
+#endif
 }
 
 static int on_adopt(struct worker *w, const union wire_msg *m, int fd)
@@ -123,7 +171,11 @@ static int on_adopt(struct worker *w, const union wire_msg *m, int fd)
 	o->cookie_len = m->adopt.cookie_len;
 	memcpy(o->cookie, m->adopt.cookie, sizeof(o->cookie));
 	/* A blob that vanished since OPEN fails its READs, not the adoption. */
+#ifdef CFS_REMOTE_WORKER
+	o->desc_err = remote_describe(WORKER_BLOB_DIR_FD, w->domain, o->cookie, o->cookie_len, &o->desc);
+#else
 	o->blob_fd = blob_open(WORKER_BLOB_DIR_FD, m->adopt.cookie, m->adopt.cookie_len);
+#endif
 	if (open_may_pass_later(o->blob_fd))
 		log_warning_errno(o->blob_fd, "domain %s: cannot open a blob now (tried again at its next READ)",
 				  w->domain);
@@ -146,12 +198,20 @@ static int on_read(struct worker *w, const union wire_msg *m, int fd)
 		return -EPROTO;
 	}
 	test_hook_on_read(o->cookie, o->cookie_len);
-	if (object_blob(o) < 0)
-		out.result = o->blob_fd;
-	else
+	out.result = object_blob(w, o);
+#ifdef CFS_REMOTE_WORKER
+	if (out.result == 0) {
+		out.result = remote_fill(w->fetch, &w->buffer, &o->desc, o->anon_fd, o->size,
+					 (struct fill_range){ m->read.off, m->read.len },
+					 (struct fill_range){ m->read.fill_off, m->read.fill_len });
+		log_fetch_totals(w);
+	}
+#else
+	if (out.result == 0)
 		out.result = blob_fill(&w->buffer, o->blob_fd, o->anon_fd, o->size,
 				       (struct fill_range){ m->read.off, m->read.len },
 				       (struct fill_range){ m->read.fill_off, m->read.fill_len });
+#endif
 	reply(&out.hdr, sizeof(out));
 	return 0;
 }
@@ -170,9 +230,15 @@ static int on_prefetch(struct worker *w, const union wire_msg *m, int fd)
 		return -EPROTO;
 	}
 	test_hook_on_read(o->cookie, o->cookie_len);
-	out.result = object_blob(o) < 0 ? o->blob_fd
-					: blob_prefetch(&w->buffer, o->blob_fd, o->anon_fd, o->size,
-							(struct fill_range){ m->prefetch.off, m->prefetch.len });
+#ifdef CFS_REMOTE_WORKER
+	out.result = object_blob(w, o) < 0 ? o->desc_err
+					   : remote_prefetch(w->fetch, &w->buffer, &o->desc, o->anon_fd, o->size,
+							     (struct fill_range){ m->prefetch.off, m->prefetch.len });
+#else
+	out.result = object_blob(w, o) < 0 ? o->blob_fd
+					   : blob_prefetch(&w->buffer, o->blob_fd, o->anon_fd, o->size,
+							   (struct fill_range){ m->prefetch.off, m->prefetch.len });
+#endif
 	reply(&out.hdr, sizeof(out));
 	return 0;
 }
@@ -241,7 +307,7 @@ static int serve(struct worker *w)
 		union wire_msg m;
 		unsigned nfds;
 		int fd, r = -EPROTO;
-		ssize_t n = wire_recv(WORKER_IPC_FD, &m, &fd, &nfds, 0);
+		ssize_t n = ipc_next(&m, &fd, &nfds);
 
 		if (n == -EINTR)
 			continue;
@@ -279,6 +345,56 @@ static int say_hello(void)
 	return wire_send(WORKER_IPC_FD, &m, sizeof(m), -1);
 }
 
+#ifdef CFS_REMOTE_WORKER
+/* A sealed memfd's bytes, NUL terminated; NULL if it cannot be read. The fd is closed. */
+static char *read_memfd(int fd, size_t max, size_t *len)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+
+	if (fstat(fd, &st) == 0 && st.st_size >= 0 && (size_t)st.st_size <= max &&
+	    (buf = malloc((size_t)st.st_size + 1))) {
+		n = pread_full(fd, buf, (size_t)st.st_size, 0);
+		if (n == st.st_size) {
+			buf[n] = '\0';
+			*len = (size_t)n;
+		} else {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	close(fd);
+	return buf;
+}
+
+/*
+ * Before the sandbox closes: libcurl and OpenSSL ready, the CAs and the
+ * credentials the supervisor read for us copied in, their memfds closed.
+ */
+static int remote_prepare(struct worker *w, const struct fetch_origin *origin, bool credentials)
+{
+	size_t ca_len = 0, cred_len = 0;
+	_cleanup_free_ char *ca = read_memfd(WORKER_CA_FD, 8u << 20, &ca_len);
+	char *cred = credentials ? read_memfd(WORKER_CREDENTIALS_FD, 4096, &cred_len) : NULL;
+	int r;
+
+	if (!origin->host || !origin->port || !origin->path || !ca || (credentials && !cred))
+		return log_error_errno(-EINVAL,
+				       "domain %s: started without its origin, CAs or credentials "
+				       "(is this run by cachefiles-supervisor?)",
+				       w->domain);
+	r = digest_init();
+	if (r == 0)
+		r = fetch_new(&w->fetch, w->domain, origin, ca, ca_len, cred);
+	if (cred) {
+		explicit_bzero(cred, cred_len);
+		free(cred);
+	}
+	return r;
+}
+#endif
+
 /*
  * Before HELLO: a worker that cannot confine itself dies while the
  * supervisor still counts it as starting, which backs off instead of
@@ -294,7 +410,7 @@ static int confine(const char *domain, bool program_given, bool seccomp_log)
 			return 0;
 		log_warning("domain %s: compiling the syscall allowlist instead", domain);
 	}
-	return syscall_filter_install(WORKER_IPC_FD, seccomp_log);
+	return syscall_filter_install(WORKER_IPC_FD, seccomp_log, REMOTE);
 }
 
 /*
@@ -304,7 +420,7 @@ static int confine(const char *domain, bool program_given, bool seccomp_log)
  */
 static int export_program(void)
 {
-	int r = syscall_filter_export(WORKER_PROGRAM_FD, WORKER_IPC_FD);
+	int r = syscall_filter_export(WORKER_PROGRAM_FD, WORKER_IPC_FD, REMOTE);
 
 	if (r == 0)
 		r = seccomp_program_install(WORKER_PROGRAM_FD);
@@ -319,11 +435,25 @@ int main(int argc, char **argv)
 		{ "seccomp", required_argument, NULL, 'S' },
 		{ "seccomp-program", no_argument, NULL, 'P' },
 		{ "export-seccomp-program", no_argument, NULL, 'E' },
+#ifdef CFS_REMOTE_WORKER
+		{ "origin", required_argument, NULL, 'O' },
+		{ "origin-port", required_argument, NULL, 'p' },
+		{ "origin-path", required_argument, NULL, 'a' },
+		{ "registry", no_argument, NULL, 'R' },
+		{ "proxy", required_argument, NULL, 'X' },
+		{ "proxy-port", required_argument, NULL, 'x' },
+		{ "fetch-deadline-ms", required_argument, NULL, 'D' },
+		{ "credentials", no_argument, NULL, 'C' },
+#endif
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct worker w = { .domain = "default" };
 	bool seccomp_log = false, program_given = false, export_only = false;
+#ifdef CFS_REMOTE_WORKER
+	struct fetch_origin origin = { .deadline_ms = 30000 };
+	bool credentials = false;
+#endif
 	unsigned slot = 0;
 	int c;
 
@@ -339,6 +469,16 @@ int main(int argc, char **argv)
 			break;
 		case 'P': program_given = true; break;
 		case 'E': export_only = true; break;
+#ifdef CFS_REMOTE_WORKER
+		case 'O': origin.host = optarg; break;
+		case 'p': origin.port = (uint16_t)strtoul(optarg, NULL, 10); break;
+		case 'a': origin.path = optarg; break;
+		case 'R': origin.registry = true; break;
+		case 'X': origin.proxy_host = optarg; break;
+		case 'x': origin.proxy_port = (uint16_t)strtoul(optarg, NULL, 10); break;
+		case 'D': origin.deadline_ms = strtoull(optarg, NULL, 10); break;
+		case 'C': credentials = true; break;
+#endif
 		case 'h':
 			printf("Usage: cachefiles-worker --domain NAME --slot N [--seccomp enforce|log]\n"
 			       "                         [--seccomp-program]\n"
@@ -358,6 +498,10 @@ int main(int argc, char **argv)
 		log_error("domain %s: cannot allocate the fill buffer", w.domain);
 		return 1;
 	}
+#ifdef CFS_REMOTE_WORKER
+	if (remote_prepare(&w, &origin, credentials) < 0)
+		return 1;
+#endif
 	test_hook_escape_prepare(slot);
 	if (confine(w.domain, program_given, seccomp_log) < 0)
 		return 1;

@@ -18,7 +18,9 @@
 #include <seccomp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cfs-log.h"
@@ -64,11 +66,69 @@ static const int allow[] = {
 	SCMP_SYS(exit_group),
 };
 
+/*
+ * A remote domain's worker: HTTPS (libcurl, OpenSSL) on the connected
+ * sockets CONNECTED hands it. Still refused: socket, connect, bind,
+ * listen, accept, sendmsg/recvmsg on any fd but the IPC socket, sendto with
+ * an address (below), clone, execve.
+ */
+static const int allow_remote[] = {
+	SCMP_SYS(recvfrom),				/* recv() */
+	SCMP_SYS(poll),					/* libcurl waits on its socket; also the backoff's sleep */
+	SCMP_SYS(ppoll),	 SCMP_SYS(getpeername), /* libcurl's connection info */
+	SCMP_SYS(getsockname),	 SCMP_SYS(shutdown),	SCMP_SYS(getrandom), /* OpenSSL's DRBG seed */
+	SCMP_SYS(clock_gettime), SCMP_SYS(futex), /* OpenSSL's locks and run-once (libcrypto is built with threads) */
+};
+
+/* libcurl's multi handle asks for a wakeup socketpair and does without it. */
+static const int deny_remote_eacces[] = {
+	SCMP_SYS(socketpair),
+};
+
+/*
+ * libcurl 7.88 calls connect() on the socket its sockopt callback said was
+ * connected (CURL_SOCKOPT_ALREADY_CONNECTED), and takes the kernel's
+ * EISCONN for a failure. The call never reaches the kernel: EINPROGRESS
+ * makes libcurl wait for the socket to be writable and read SO_ERROR,
+ * which a connected socket passes at once. So connect() is still refused,
+ * on every fd, to every address.
+ */
+static const int deny_remote_einprogress[] = {
+	SCMP_SYS(connect),
+};
+
 struct filtered_rule {
 	int nr;
 	unsigned n_args;
 	struct scmp_arg_cmp args[2];
 };
+
+static int add_remote_rules(scmp_filter_ctx ctx)
+{
+	const struct filtered_rule rules[] = {
+		/* send() on a connected socket: no address, so no datagram anywhere else */
+		{ SCMP_SYS(sendto), 1, { SCMP_A4_64(SCMP_CMP_EQ, 0) } },
+		/* libcurl's and OpenSSL's socket options: TCP_NODELAY, keep-alive, SO_ERROR */
+		{ SCMP_SYS(setsockopt), 1, { SCMP_A1_32(SCMP_CMP_EQ, SOL_SOCKET) } },
+		{ SCMP_SYS(setsockopt), 1, { SCMP_A1_32(SCMP_CMP_EQ, IPPROTO_TCP) } },
+		{ SCMP_SYS(getsockopt), 1, { SCMP_A1_32(SCMP_CMP_EQ, SOL_SOCKET) } },
+		{ SCMP_SYS(getsockopt), 1, { SCMP_A1_32(SCMP_CMP_EQ, IPPROTO_TCP) } },
+		/* libcurl makes its socket non-blocking */
+		{ SCMP_SYS(fcntl), 1, { SCMP_A1_32(SCMP_CMP_EQ, F_GETFL) } },
+		{ SCMP_SYS(fcntl), 1, { SCMP_A1_32(SCMP_CMP_EQ, F_SETFL) } },
+	};
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(deny_remote_eacces); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), deny_remote_eacces[i], 0);
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(deny_remote_einprogress); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINPROGRESS), deny_remote_einprogress[i], 0);
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(allow_remote); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow_remote[i], 0);
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(rules); i++)
+		r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, rules[i].nr, rules[i].n_args, rules[i].args);
+	return r;
+}
 
 static int add_rules(scmp_filter_ctx ctx, int ipc_fd, pid_t self)
 {
@@ -113,7 +173,7 @@ static int add_rules(scmp_filter_ctx ctx, int ipc_fd, pid_t self)
 }
 
 /* The allowlist for a process whose pid is self, not loaded yet. */
-static int build_filter(scmp_filter_ctx *out, int ipc_fd, pid_t self, bool log_only)
+static int build_filter(scmp_filter_ctx *out, int ipc_fd, pid_t self, bool log_only, bool remote)
 {
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
 	uint32_t arch = seccomp_arch_native();
@@ -132,16 +192,18 @@ static int build_filter(scmp_filter_ctx *out, int ipc_fd, pid_t self, bool log_o
 		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
 	if (r >= 0)
 		r = add_rules(ctx, ipc_fd, self);
+	if (r >= 0 && remote)
+		r = add_remote_rules(ctx);
 	if (r < 0)
 		return log_error_errno(r, "seccomp: cannot build the allowlist");
 	*out = TAKE_PTR(ctx);
 	return 0;
 }
 
-int syscall_filter_install(int ipc_fd, bool log_only)
+int syscall_filter_install(int ipc_fd, bool log_only, bool remote)
 {
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
-	int r = build_filter(&ctx, ipc_fd, getpid(), log_only);
+	int r = build_filter(&ctx, ipc_fd, getpid(), log_only, remote);
 
 	if (r < 0)
 		return r;
@@ -153,10 +215,10 @@ int syscall_filter_install(int ipc_fd, bool log_only)
 	return 0;
 }
 
-int syscall_filter_export(int out_fd, int ipc_fd)
+int syscall_filter_export(int out_fd, int ipc_fd, bool remote)
 {
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
-	int r = build_filter(&ctx, ipc_fd, SYSCALL_FILTER_PID_PLACEHOLDER, false);
+	int r = build_filter(&ctx, ipc_fd, SYSCALL_FILTER_PID_PLACEHOLDER, false, remote);
 
 	if (r < 0)
 		return r;

@@ -20,15 +20,17 @@
 /*
  * Installs the filter for a worker whose IPC socket is ipc_fd. log_only
  * (--seccomp log): forbidden calls are logged by the kernel and let through,
- * for finding a missing entry. Returns 0 or -errno, logged.
+ * for finding a missing entry. remote: a remote domain's worker, which also
+ * speaks HTTPS on sockets the supervisor hands it (docs/design.md, "What
+ * seccomp newly allows"). Returns 0 or -errno, logged.
  */
-int syscall_filter_install(int ipc_fd, bool log_only);
+int syscall_filter_install(int ipc_fd, bool log_only, bool remote);
 
 /*
  * Writes the enforcing filter as a BPF program (struct sock_filter[]) to
  * out_fd, with SYSCALL_FILTER_PID_PLACEHOLDER for the pid. Returns 0 or
  * -errno, logged.
  */
-int syscall_filter_export(int out_fd, int ipc_fd);
+int syscall_filter_export(int out_fd, int ipc_fd, bool remote);
 
 #endif

@@ -34,6 +34,10 @@ enum key_type {
 	KEY_BLOB_DIR,
 	KEY_VOLUME, /* the file's only */
 	KEY_PERCENT,
+	KEY_ORIGIN,
+	KEY_PROXY,
+	KEY_CREDENTIALS,
+	KEY_CA_FILE,
 };
 
 /*
@@ -96,7 +100,20 @@ static const struct key_def domain_keys[] = {
 	{ "readahead", KEY_SIZE, SETTING(readahead), 0, 1u << 30, .def = "32M", .option = "--readahead" },
 	{ "prefetch", KEY_PREFETCH, SETTING(prefetch), 0, 1ull << 50, .def = "none", .option = "--prefetch" },
 	{ "prefetch_rate", KEY_SIZE, SETTING(prefetch_rate), 0, 1u << 30, .def = "0", .option = "--prefetch-rate" },
+	/* Remote blobs (docs/design.md, "Remote blobs"): the file's only. */
+	{ "origin", KEY_ORIGIN, SETTING(remote.origin) },
+	{ "proxy", KEY_PROXY, SETTING(remote.proxy) },
+	{ "credentials", KEY_CREDENTIALS, SETTING(remote.credentials) },
+	{ "ca_file", KEY_CA_FILE, SETTING(remote.ca_file) },
+	/* No default in the table: only a domain with an origin has one (remote_finish()). */
+	{ "fetch_deadline", KEY_DURATION, SETTING(remote.fetch_deadline_ms), 1000, MS_PER_HOUR },
 };
+
+/*
+ * A remote domain's fetch_deadline unless it sets one: below the default
+ * request_timeout (30s), which kills a worker that holds a request longer.
+ */
+#define FETCH_DEADLINE_DEFAULT_MS 20000
 
 _Static_assert(ARRAY_SIZE(cache_keys) <= ARRAY_SIZE(((struct parse *)0)->key_lines), "key_lines too small");
 _Static_assert(ARRAY_SIZE(domain_keys) <= ARRAY_SIZE(((struct parse *)0)->key_lines), "key_lines too small");
@@ -191,6 +208,16 @@ static int key_parse(const struct key_def *k, const char *value, bool bare_ms, v
 			return store_string(k, field, value, why, n);
 		snprintf(why, n, "expected a user name, 1 to %d of A-Z a-z 0-9 _ . - not starting with '-'",
 			 DOMAIN_USER_MAX);
+		break;
+	case KEY_ORIGIN: return config_parse_origin(value, field, why, n);
+	case KEY_PROXY: return config_parse_proxy(value, field, why, n);
+	case KEY_CREDENTIALS:
+		if (config_check_credentials(value, why, n) == 0)
+			return store_string(k, field, value, why, n);
+		break;
+	case KEY_CA_FILE:
+		if (config_check_ca_file(value, why, n) == 0)
+			return store_string(k, field, value, why, n);
 		break;
 	case KEY_BLOB_DIR:
 	case KEY_VOLUME: abort(); /* set_value() reads them */
@@ -325,6 +352,23 @@ static void error_here(struct parse *p, const char *fmt, ...)
 
 /* ---- sections ---- */
 
+/* proxy, credentials, ca_file and fetch_deadline say how to fetch: without an origin nothing is fetched. */
+static void remote_keys_need_origin(struct parse *p)
+{
+	static const char *const fetch_keys[] = { "proxy", "credentials", "ca_file", "fetch_deadline" };
+
+	if (p->domain->settings.remote.origin.kind != ORIGIN_NONE)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(fetch_keys); i++) {
+		unsigned line = p->key_lines[domain_key(fetch_keys[i]) - domain_keys];
+		if (line)
+			config_errors_add(p->errs, p->path, line,
+					  "'%s' is set but %s has no origin: its blobs are local files; add "
+					  "origin = registry|url https://... or remove '%s'",
+					  fetch_keys[i], p->label, fetch_keys[i]);
+	}
+}
+
 static void section_end(struct parse *p)
 {
 	char why[512];
@@ -336,6 +380,7 @@ static void section_end(struct parse *p)
 		return;
 	if (domain_check(p->domain, false, why, sizeof(why)) < 0)
 		config_errors_add(p->errs, p->path, p->section_line, "%s: %s", p->label, why);
+	remote_keys_need_origin(p);
 	for (size_t i = 0; i < ARRAY_SIZE(domain_keys); i++) {
 		if (!domain_keys[i].if_missing)
 			continue;
@@ -620,6 +665,32 @@ void config_continuation(struct parse *p, const char *value)
 	volumes_add(p, value);
 }
 
+/*
+ * A remote domain's deadline, against its request_timeout (known only now,
+ * the cache's may come after it): a worker still retrying a chunk when the
+ * timeout strikes would be killed as hung, and the READ charged to it.
+ */
+static void remote_finish(struct parse *p)
+{
+	char deadline[32], timeout[32];
+
+	for (unsigned i = 0; i < p->cfg.n_domains; i++) {
+		struct domain_settings *s = &p->cfg.domains[i].settings;
+		if (s->remote.origin.kind == ORIGIN_NONE)
+			continue;
+		if (s->remote.fetch_deadline_ms == 0)
+			s->remote.fetch_deadline_ms = FETCH_DEADLINE_DEFAULT_MS;
+		if (s->remote.fetch_deadline_ms < s->request_timeout_ms)
+			continue;
+		config_errors_add(
+			p->errs, p->path, p->cfg.domains[i].line,
+			"[domain %s]: fetch_deadline %s is not below request_timeout %s, which kills a worker "
+			"still retrying as hung: lower fetch_deadline or raise request_timeout",
+			p->cfg.domains[i].name, config_format_duration(s->remote.fetch_deadline_ms, deadline),
+			config_format_duration(s->request_timeout_ms, timeout));
+	}
+}
+
 void config_finish(struct parse *p)
 {
 	section_end(p);
@@ -628,6 +699,7 @@ void config_finish(struct parse *p)
 		config_errors_add(p->errs, p->path, 0,
 				  "no [domain NAME] section: add one that routes volume keys to a blob_dir");
 	inherit_cache_settings(&p->cfg);
+	remote_finish(p);
 }
 
 /* ---- the command line ---- */

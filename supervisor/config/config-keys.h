@@ -90,6 +90,17 @@ int config_parse_seccomp_mode(const char *s, bool *log_only);
 bool config_name_is_valid(const char *s, size_t max);
 /* Writes "erofs,ID" for "ID" or "erofs,ID"; returns NULL, or what is wrong (to follow the pattern in a message). */
 const char *config_volume_normalize(const char *token, char pattern[static CONFIG_VALUE_MAX + 1]);
+/* ---- config-remote.c: a remote domain's values; each returns 0 or -EINVAL with what is wrong in why ---- */
+
+/* "registry https://HOST[:PORT]/REPOSITORY" or "url https://HOST[:PORT]/PATH" with one {digest} or {hex}. */
+int config_parse_origin(const char *s, struct origin_settings *o, char *why, size_t n);
+/* "http://HOST:PORT". */
+int config_parse_proxy(const char *s, struct proxy_settings *p, char *why, size_t n);
+/* A regular file of the supervisor's uid, mode 0600 or less, one line: basic USER:PASSWORD or bearer TOKEN. */
+int config_check_credentials(const char *path, char *why, size_t n);
+/* A regular file of at most 1 MiB with a PEM certificate in it. */
+int config_check_ca_file(const char *path, char *why, size_t n);
+
 /* Levenshtein distance; UINT_MAX for strings of 32 bytes or more. */
 unsigned config_edit_distance(const char *a, const char *b);
 const char *config_format_duration(uint64_t ms, char buf[static 32]);

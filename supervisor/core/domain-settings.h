@@ -13,7 +13,37 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define DOMAIN_USER_MAX 32 /* worker_user, as useradd allows, without the NUL */
+#define DOMAIN_USER_MAX 32   /* worker_user, as useradd allows, without the NUL */
+#define DOMAIN_VALUE_MAX 255 /* = CONFIG_VALUE_MAX: a value of the file, without the NUL */
+
+/* Where a domain's blobs are (docs/design.md, "Remote blobs"). */
+enum origin_kind {
+	ORIGIN_NONE,	 /* local files in blob_dir */
+	ORIGIN_REGISTRY, /* an OCI distribution registry: GET /v2/<path>/blobs/sha256:<hex> */
+	ORIGIN_URL,	 /* an HTTPS server: path is a template with one {digest} or {hex} */
+};
+
+/* origin = registry|url https://HOST[:PORT]/PATH */
+struct origin_settings {
+	enum origin_kind kind;
+	char host[DOMAIN_VALUE_MAX + 1]; /* a DNS name, an IPv4 address or [an IPv6 one] */
+	uint16_t port;			 /* 443 unless given */
+	char path[DOMAIN_VALUE_MAX + 1]; /* registry: the repository; url: the template, from its '/' */
+};
+
+/* proxy = http://HOST:PORT: an HTTP proxy every connection of the domain goes through (CONNECT). */
+struct proxy_settings {
+	char host[DOMAIN_VALUE_MAX + 1];
+	uint16_t port; /* 0: no proxy */
+};
+
+struct remote_settings {
+	struct origin_settings origin;
+	struct proxy_settings proxy;
+	char credentials[DOMAIN_VALUE_MAX + 1]; /* a root-only file: basic USER:PASSWORD or bearer TOKEN; "": none */
+	char ca_file[DOMAIN_VALUE_MAX + 1];	/* PEM CAs the origin's certificate must chain to; "": the system's */
+	uint64_t fetch_deadline_ms;		/* retries of a chunk end after this; set for remote domains only */
+};
 
 struct domain_settings {
 	char blob_dir[PATH_MAX];	       /* blob_dir, --blob-dir */
@@ -23,8 +53,9 @@ struct domain_settings {
 	uint64_t request_timeout_ms;	       /* request_timeout; the cache's unless the domain sets its own */
 	uint32_t read_window;		       /* bytes a READ's fill may reach (window.h); 0: exact */
 	uint32_t readahead;		       /* bytes filled ahead of a sequential reader at most; 0: none */
-	uint64_t prefetch;	/* bytes of each blob filled in the background; 0: none, UINT64_MAX: all */
-	uint32_t prefetch_rate; /* bytes per second for the domain's prefetch; 0: no limit */
+	uint64_t prefetch;	       /* bytes of each blob filled in the background; 0: none, UINT64_MAX: all */
+	uint32_t prefetch_rate;	       /* bytes per second for the domain's prefetch; 0: no limit */
+	struct remote_settings remote; /* origin, proxy, credentials, ca_file, fetch_deadline */
 };
 
 #endif

@@ -137,6 +137,8 @@ struct settings {
 	const char *cache_dir;
 	const char *tag;
 	const char *worker_exe;
+	/* A remote domain's worker (libcurl): worker_exe with "-remote" after it, beside it. */
+	char worker_remote_exe[PATH_MAX];
 	uint64_t request_timeout_ms;
 	unsigned crash_limit;	   /* crashes/hangs a request may cause before it fails */
 	unsigned kill_limit;	   /* outside SIGKILLs (OOM, admin) likewise, looser */
@@ -157,6 +159,27 @@ struct stats {
 	uint64_t joined;    /* READs answered by the chunk they waited for, without a worker of their own */
 	uint64_t evictions; /* DROPs that made room in a worker at its budget (pool-held.h) */
 	uint64_t failures[FAILURE_KINDS];
+};
+
+/* A CONNECT a worker asked for, at the broker now (pool/connect.c). */
+struct pending_connect {
+	uint32_t id; /* ours, to the broker; 0: a free entry */
+	unsigned domain, slot;
+	pid_t pid;	  /* the worker that asked: a slot respawned since gets nothing */
+	uint32_t conn_id; /* the worker's */
+};
+
+#define BROKER_PENDING_MAX 64
+#define CONNECTS_PER_WORKER 4 /* answers a worker waits for at once, at most */
+
+/* The connection broker (pool/broker.h), started at the first CONNECT. */
+struct broker_state {
+	pid_t pid; /* 0: not running */
+	int pidfd, sock;
+	uint64_t started_ms; /* a broker that keeps dying is started at most once a second */
+	uint32_t last_id;
+	struct pending_connect pending[BROKER_PENDING_MAX];
+	uint64_t connects, refused; /* connections handed to workers; requests refused */
 };
 
 struct config;
@@ -197,6 +220,7 @@ struct supervisor {
 	unsigned chunks_out;	  /* workers holding a prefetch or readahead chunk */
 	struct latency latency;	  /* READ latency histogram, recovery after worker deaths */
 	struct space_stats space; /* cache size, free space and culling, kept by the transport's culler */
+	struct broker_state broker;
 };
 
 /* Epoll tags: what an event belongs to. */
@@ -211,6 +235,7 @@ enum event_kind {
 	EV_CONTROL,	  /* the control socket's listener and timer (control.c) */
 	EV_CONTROL_CONN,  /* a control connection: its index, and a generation in the domain field */
 	EV_TRANSPORT_AUX, /* the transport's other fds (the culler's timer and signal): its index */
+	EV_BROKER,	  /* the connection broker's socket (index 0) or pidfd (index 1) */
 };
 #define EV_TAG(kind, domain, index) (((uint64_t)(kind) << 56) | ((uint64_t)(domain) << 16) | (index))
 #define EV_KIND(tag) ((unsigned)((tag) >> 56))

@@ -14,6 +14,7 @@
 
 #include "cfs-log.h"
 #include "cfs-util.h"
+#include "connect.h"
 #include "pool.h"
 #include "pool-chunks.h"
 #include "pool-held.h"
@@ -91,14 +92,18 @@ static const char *on_prefetch_done(struct handler_ctx *c, const struct worker_r
 	return pool_chunk_answered(c->s, c->d, c->slot, m->msg_id, m->result);
 }
 
+static const char *on_connect(struct handler_ctx *c, const struct worker_reply *m)
+{
+	return pool_connect_request(c->s, c->d, c->slot, &m->connect);
+}
+
 static const struct {
 	uint16_t type;
 	handler_fn fn;
 } handlers[] = {
-	{ WIRE_HELLO, on_hello },
-	{ WIRE_OPEN_DONE, on_open_done },
-	{ WIRE_READ_DONE, on_read_done },
-	{ WIRE_PREFETCH_DONE, on_prefetch_done },
+	{ WIRE_HELLO, on_hello },	  { WIRE_OPEN_DONE, on_open_done },
+	{ WIRE_READ_DONE, on_read_done }, { WIRE_PREFETCH_DONE, on_prefetch_done },
+	{ WIRE_CONNECT, on_connect },
 };
 
 static const char *handle(struct handler_ctx *c, const union wire_msg *raw, ssize_t n, unsigned nfds)

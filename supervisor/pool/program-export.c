@@ -68,7 +68,8 @@ void program_export_start(struct supervisor *s, struct domain *d)
 	int sock, r;
 
 	program_export_stop(s, d);
-	if (d->settings.seccomp_log || !s->cfg.worker_exe)
+	/* A remote domain's workers (another binary, dynamic: their start is dominated by ld.so) compile their own. */
+	if (d->settings.seccomp_log || !s->cfg.worker_exe || d->settings.remote.origin.kind != ORIGIN_NONE)
 		return;
 	if (stat(s->cfg.worker_exe, &p->exe) < 0)
 		return; /* the workers' own start says what is wrong with it */

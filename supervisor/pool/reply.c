@@ -48,6 +48,7 @@ int reply_parse(const void *buf, size_t n, unsigned nfds, struct worker_reply *o
 		if (out->result < -REPLY_MAX_ERRNO || out->result > (int64_t)WIRE_MAX_BLOB_SIZE)
 			return refuse(why, "PREFETCH_DONE with an impossible byte count");
 		return 0;
+	case WIRE_CONNECT: out->connect = m.connect; return 0;
 	default: return refuse(why, "message type a worker may not send");
 	}
 }

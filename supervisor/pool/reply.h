@@ -16,10 +16,11 @@
 #define REPLY_MAX_ERRNO 4095
 
 struct worker_reply {
-	uint16_t type;	  /* WIRE_HELLO, WIRE_OPEN_DONE, WIRE_READ_DONE or WIRE_PREFETCH_DONE */
+	uint16_t type;	  /* WIRE_HELLO, WIRE_OPEN_DONE, WIRE_READ_DONE, WIRE_PREFETCH_DONE or WIRE_CONNECT */
 	uint32_t msg_id;  /* the job_id for PREFETCH_DONE */
 	int64_t result;	  /* size, byte count or -errno */
 	char version[32]; /* HELLO only, NUL terminated */
+	struct wire_connect connect; /* CONNECT only, as received: connect_check() judges it */
 };
 
 /* Returns 0, or -EBADMSG with *why naming the breach. */

@@ -21,6 +21,7 @@
 
 #include "cfs-log.h"
 #include "cfs-util.h"
+#include "connect.h"
 #include "control.h"
 #include "domains.h"
 #include "fdstore.h"
@@ -50,10 +51,11 @@ void loop_log_stats(const struct supervisor *s)
 		   " spawns=%" PRIu64 " deaths=%" PRIu64 " timeouts=%" PRIu64 " violations=%" PRIu64
 		   " restores=%" PRIu64 " duplicates=%" PRIu64 " failed=%" PRIu64 " refused_keys=%" PRIu64
 		   " malformed=%" PRIu64 " prefetched=%" PRIu64 " readahead=%" PRIu64 " joined=%" PRIu64
-		   " evictions=%" PRIu64 " read_latency_us %s",
+		   " evictions=%" PRIu64 " connects=%" PRIu64 " connects_refused=%" PRIu64 " read_latency_us %s",
 		   s->objects.count, s->inflight.count, t->opens, t->reads, t->closes, t->bytes_served, t->spawns,
 		   t->deaths, t->timeouts, t->violations, t->restores, t->duplicates, t->failed_requests,
-		   t->refused_keys, t->malformed, t->prefetched, t->readahead, t->joined, t->evictions, latency);
+		   t->refused_keys, t->malformed, t->prefetched, t->readahead, t->joined, t->evictions,
+		   s->broker.connects, s->broker.refused, latency);
 }
 
 void loop_reload(struct supervisor *s)
@@ -271,6 +273,7 @@ static void on_event(struct supervisor *s, uint64_t tag)
 	case EV_HOUSEKEEPING: on_housekeeping(s); return;
 	case EV_CONTROL:
 	case EV_CONTROL_CONN: control_on_event(s, tag); return;
+	case EV_BROKER: pool_broker_on_event(s, slot); return;
 	}
 }
 

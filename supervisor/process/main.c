@@ -316,6 +316,7 @@ int main(int argc, char **argv)
 
 	if (status >= 0)
 		return status;
+	snprintf(s.cfg.worker_remote_exe, sizeof(s.cfg.worker_remote_exe), "%s-remote", s.cfg.worker_exe);
 	if (prepare(&s, &a, argv) < 0)
 		return 1;
 	return serve(&s);

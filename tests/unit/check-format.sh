@@ -4,6 +4,6 @@
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$src"
-find supervisor worker ctl include tests/unit tests/fuzz tests/vm -name '*.[ch]' -print0 | sort -z |
+find supervisor worker ctl tools include tests/unit tests/fuzz tests/vm -name '*.[ch]' -print0 | sort -z |
 	xargs -0 clang-format --dry-run -Werror
 echo "check-format: every C file is formatted"

@@ -97,7 +97,8 @@ static void unknown_key_suggests_what_was_meant(void)
 		     "unknown key 'crash_limit' in [domain a]: it belongs in the [cache] section");
 	expect_error(DOMAIN_A "colour = blue\n", 4,
 		     "unknown key 'colour' in [domain a]; known keys: volume, blob_dir, workers, worker_user, "
-		     "request_timeout, sandbox, read_window, readahead, prefetch, prefetch_rate");
+		     "request_timeout, sandbox, read_window, readahead, prefetch, prefetch_rate, origin, proxy, "
+		     "credentials, ca_file, fetch_deadline");
 	expect_error("dir = /x\n" DOMAIN_A, 1, "'dir' is outside any section: put it under [cache] or [domain NAME]");
 }
 
@@ -481,6 +482,169 @@ static void shipped_example_loads(void)
 	config_free(&cfg);
 }
 
+/* ---- remote domains ---- */
+
+static void put_file(const char *name, const char *text, mode_t mode)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	CHECK((f = fopen(path, "w")) && fputs(text, f) >= 0 && fclose(f) == 0);
+	CHECK(chmod(path, mode) == 0);
+}
+
+#define REMOTE_A DOMAIN_A "origin = registry https://registry.example:5000/library/base-os\n"
+
+static void remote_domain_gives_its_settings(void)
+{
+	struct config cfg;
+	struct config_errors errs;
+	const struct remote_settings *r;
+
+	put_file("creds", "basic alice:s3cr:et\n", 0600);
+	put_file("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", 0644);
+	CHECK_EQ(load(REMOTE_A "proxy = http://10.0.0.1:3128\ncredentials = $D/creds\nca_file = $D/ca.pem\n"
+			       "fetch_deadline = 10s\n"
+			       "[domain b]\nvolume = web\nblob_dir = $D/blobs-b\n"
+			       "origin = url   https://[fd00::1]/blobs/{hex}.erofs\n",
+		      &cfg, &errs),
+		 0);
+	r = &cfg.domains[0].settings.remote;
+	CHECK_EQ(r->origin.kind, ORIGIN_REGISTRY);
+	CHECK(strcmp(r->origin.host, "registry.example") == 0 && r->origin.port == 5000);
+	CHECK(strcmp(r->origin.path, "library/base-os") == 0);
+	CHECK(strcmp(r->proxy.host, "10.0.0.1") == 0 && r->proxy.port == 3128);
+	CHECK(strcmp(r->credentials, expand("$D/creds")) == 0);
+	CHECK_EQ(r->fetch_deadline_ms, 10000);
+	r = &cfg.domains[1].settings.remote;
+	CHECK_EQ(r->origin.kind, ORIGIN_URL);
+	CHECK(strcmp(r->origin.host, "[fd00::1]") == 0 && r->origin.port == 443);
+	CHECK(strcmp(r->origin.path, "/blobs/{hex}.erofs") == 0);
+	CHECK_EQ(r->proxy.port, 0);
+	CHECK_EQ(r->fetch_deadline_ms, 20000); /* the default, below request_timeout's 30s */
+	CHECK_EQ(cfg.domains[1].settings.remote.credentials[0], '\0');
+	config_free(&cfg);
+}
+
+static void origins_are_https_and_say_one_thing(void)
+{
+	expect_error(DOMAIN_A "origin = https://r.example/x\n", 4,
+		     "origin = 'https://r.example/x': expected 'registry https://HOST[:PORT]/REPOSITORY' or "
+		     "'url https://HOST[:PORT]/PATH' with {digest} or {hex} in PATH");
+	expect_error(DOMAIN_A "origin = registry http://r.example/x\n", 4,
+		     "origin = 'registry http://r.example/x': is plain http: credentials, and which blobs this node "
+		     "reads, would cross the network in clear; use https://");
+	expect_error(DOMAIN_A "origin = registry https://bob:pw@r.example/x\n", 4,
+		     "origin = 'registry https://bob:pw@r.example/x': has user information before '@': credentials "
+		     "go in a file of their own (credentials = /path), never in a URL");
+	expect_error(DOMAIN_A "origin = registry https://r.example:0/x\n", 4,
+		     "origin = 'registry https://r.example:0/x': has a port that is not a number from 1 to 65535");
+	expect_error(DOMAIN_A "origin = registry https://r.example:65536/x\n", 4,
+		     "origin = 'registry https://r.example:65536/x': has a port that is not a number from 1 to 65535");
+	expect_error(DOMAIN_A "origin = registry https://r..example/x\n", 4,
+		     "origin = 'registry https://r..example/x': names no valid host: a DNS name, an IPv4 address or "
+		     "[an IPv6 one]");
+	expect_error(DOMAIN_A "origin = registry https://r.example\n", 4,
+		     "origin = 'registry https://r.example': names no repository: write registry "
+		     "https://HOST[:PORT]/REPOSITORY");
+	expect_error(DOMAIN_A "origin = registry https://r.example/v2/library/x\n", 4,
+		     "origin = 'registry https://r.example/v2/library/x': names the registry's API path: give the "
+		     "repository alone (for /v2/library/ubuntu/blobs/... write https://HOST/library/ubuntu)");
+	expect_error(DOMAIN_A "origin = registry https://r.example/Library/x\n", 4,
+		     "origin = 'registry https://r.example/Library/x': names no valid repository: lowercase a-z 0-9 "
+		     "components, separated by '.', '_', '__' or dashes, joined by '/' (distribution's reference "
+		     "grammar)");
+	expect_error(DOMAIN_A "origin = registry https://r.example/a//b\n", 4,
+		     "origin = 'registry https://r.example/a//b': names no valid repository: lowercase a-z 0-9 "
+		     "components, separated by '.', '_', '__' or dashes, joined by '/' (distribution's reference "
+		     "grammar)");
+	expect_error(DOMAIN_A "origin = url https://o.example/blobs/latest\n", 4,
+		     "origin = 'url https://o.example/blobs/latest': has no {digest} (sha256:HEX) or {hex} (HEX) in "
+		     "its path: every blob would be fetched from the same URL");
+	expect_error(DOMAIN_A "origin = url https://o.example/{digest}/{hex}\n", 4,
+		     "origin = 'url https://o.example/{digest}/{hex}': has more than one {digest} or {hex}: give the "
+		     "blob's digest once");
+	expect_error(DOMAIN_A "origin = url https://o.example/{name}\n", 4,
+		     "origin = 'url https://o.example/{name}': has a character a URL must escape, or a placeholder "
+		     "other than {digest} and {hex}");
+	expect_error(DOMAIN_A "origin = url https://o.example?x=/{hex}\n", 4,
+		     "origin = 'url https://o.example?x=/{hex}': has a query or fragment ('?', '#') before its path");
+}
+
+static void proxies_are_http_with_a_port(void)
+{
+	expect_error(REMOTE_A "proxy = http://p.example\n", 5,
+		     "proxy = 'http://p.example': names no port: write HOST:PORT (a proxy's port has no default)");
+	expect_error(REMOTE_A "proxy = https://p.example:3128\n", 5,
+		     "proxy = 'https://p.example:3128': an https:// proxy is not supported: give its http:// address; "
+		     "TLS to the origin runs through it end to end (CONNECT)");
+	expect_error(REMOTE_A "proxy = socks5://p.example:1080\n", 5,
+		     "proxy = 'socks5://p.example:1080': expected http://HOST:PORT");
+	expect_error(REMOTE_A "proxy = http://u:p@p.example:3128\n", 5,
+		     "proxy = 'http://u:p@p.example:3128': has user information before '@': credentials go in a file "
+		     "of their own (credentials = /path), never in a URL");
+	expect_error(REMOTE_A "proxy = http://p.example:3128/cache\n", 5,
+		     "proxy = 'http://p.example:3128/cache': has a path: a proxy is named by HOST:PORT alone");
+}
+
+static void credentials_are_root_only_and_never_shown(void)
+{
+	char path[256];
+
+	put_file("creds-open", "basic alice:s3cret\n", 0640);
+	put_file("creds-bad", "alice:s3cret\n", 0600);
+	put_file("creds-two", "bearer abc\nbearer def\n", 0600);
+	expect_error(REMOTE_A "credentials = $D/creds-open\n", 5,
+		     "credentials = '$D/creds-open': can be read or written by group or others (mode 0640): chmod "
+		     "600 it");
+	expect_error(REMOTE_A "credentials = $D/creds-bad\n", 5,
+		     "credentials = '$D/creds-bad': expected one line, 'basic USER:PASSWORD' or 'bearer TOKEN' (what "
+		     "it holds is not shown: it is a secret)");
+	expect_error(REMOTE_A "credentials = $D/creds-two\n", 5,
+		     "credentials = '$D/creds-two': expected one line, 'basic USER:PASSWORD' or 'bearer TOKEN' (what "
+		     "it holds is not shown: it is a secret)");
+	expect_error(REMOTE_A "credentials = $D/none\n", 5,
+		     "credentials = '$D/none': cannot be read: No such file or directory");
+	expect_error(REMOTE_A "credentials = $D/blobs-a\n", 5, "credentials = '$D/blobs-a': is not a regular file");
+	expect_error(REMOTE_A "credentials = creds\n", 5, "credentials = 'creds': expected an absolute path");
+	if (geteuid() == 0) {
+		snprintf(path, sizeof(path), "%s/creds", dir);
+		CHECK(chown(path, 1000, 1000) == 0);
+		expect_error(REMOTE_A "credentials = $D/creds\n", 5,
+			     "credentials = '$D/creds': belongs to uid 1000: it must belong to uid 0, the supervisor's "
+			     "(chown it)");
+		CHECK(chown(path, 0, 0) == 0);
+	}
+}
+
+static void ca_file_must_hold_a_certificate(void)
+{
+	put_file("ca-bad", "not a certificate\n", 0644);
+	expect_error(REMOTE_A "ca_file = $D/ca-bad\n", 5,
+		     "ca_file = '$D/ca-bad': holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+	expect_error(REMOTE_A "ca_file = $D/none.pem\n", 5,
+		     "ca_file = '$D/none.pem': cannot be read: No such file or directory");
+}
+
+static void fetch_settings_need_an_origin_and_a_deadline_below_the_timeout(void)
+{
+	expect_error(DOMAIN_A "proxy = http://p.example:3128\n", 4,
+		     "'proxy' is set but [domain a] has no origin: its blobs are local files; add origin = "
+		     "registry|url https://... or remove 'proxy'");
+	expect_error(DOMAIN_A "fetch_deadline = 5s\n", 4,
+		     "'fetch_deadline' is set but [domain a] has no origin: its blobs are local files; add origin = "
+		     "registry|url https://... or remove 'fetch_deadline'");
+	expect_error(REMOTE_A "fetch_deadline = 30s\n", 1,
+		     "[domain a]: fetch_deadline 30s is not below request_timeout 30s, which kills a worker still "
+		     "retrying as hung: lower fetch_deadline or raise request_timeout");
+	expect_error("[cache]\nrequest_timeout = 10s\n" REMOTE_A, 3,
+		     "[domain a]: fetch_deadline 20s is not below request_timeout 10s, which kills a worker still "
+		     "retrying as hung: lower fetch_deadline or raise request_timeout");
+	expect_error(REMOTE_A "fetch_deadline = 500ms\n", 5,
+		     "fetch_deadline = '500ms': expected a duration from 1s to 3600s with its unit, e.g. 30s or 500ms");
+}
+
 static void make_fixtures(void)
 {
 	char path[256];
@@ -499,7 +663,8 @@ static void make_fixtures(void)
 
 static void remove_fixtures(void)
 {
-	const char *names[] = { "blobs-a", "blobs-b", "a-file", "test.conf" };
+	const char *names[] = { "blobs-a", "blobs-b", "a-file",	    "test.conf", "creds",
+				"ca.pem",  "ca-bad",  "creds-open", "creds-bad", "creds-two" };
 	char path[256];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -582,6 +747,12 @@ int main(void)
 	RUN(space_thresholds_on_the_command_line);
 	RUN(routing_prefers_exact_then_file_order);
 	RUN(shipped_example_loads);
+	RUN(remote_domain_gives_its_settings);
+	RUN(origins_are_https_and_say_one_thing);
+	RUN(proxies_are_http_with_a_port);
+	RUN(credentials_are_root_only_and_never_shown);
+	RUN(ca_file_must_hold_a_certificate);
+	RUN(fetch_settings_need_an_origin_and_a_deadline_below_the_timeout);
 	RUN(missing_file_is_an_errno);
 	remove_fixtures();
 	return 0;

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What a remote worker believes of an origin's answer, and where its credentials may go. */
+#include <errno.h>
+#include <string.h>
+
+#include "check.h"
+#include "http-check.h"
+
+static void test_content_range(void)
+{
+	CHECK_EQ(http_content_range_check("bytes 0-1048575/3000000", 0, 1048576, 3000000), 0);
+	CHECK_EQ(http_content_range_check("bytes 2097152-2999999/3000000", 2097152, 902848, 3000000), 0);
+	/* another range, another size, an unknown size, other spellings: refused */
+	CHECK_EQ(http_content_range_check("bytes 1-1048576/3000000", 0, 1048576, 3000000), -EBADMSG);
+	CHECK_EQ(http_content_range_check("bytes 0-1048574/3000000", 0, 1048576, 3000000), -EBADMSG);
+	CHECK_EQ(http_content_range_check("bytes 0-1048575/3000001", 0, 1048576, 3000000), -EBADMSG);
+	CHECK_EQ(http_content_range_check("bytes 0-1048575/*", 0, 1048576, 3000000), -EBADMSG);
+	CHECK_EQ(http_content_range_check("bytes 00-1048575/3000000", 0, 1048576, 3000000), -EBADMSG);
+	CHECK_EQ(http_content_range_check("bytes +0-1048575/3000000", 0, 1048576, 3000000), -EBADMSG);
+	CHECK_EQ(http_content_range_check("bytes 0-1048575/3000000 ", 0, 1048576, 3000000), -EBADMSG);
+	CHECK_EQ(http_content_range_check("bytes=0-1048575/3000000", 0, 1048576, 3000000), -EBADMSG);
+	CHECK_EQ(http_content_range_check("", 0, 1048576, 3000000), -EBADMSG);
+	CHECK_EQ(http_content_range_check("bytes 0-0/1", 0, 0, 1), -EBADMSG); /* nothing asked */
+	CHECK_EQ(http_content_range_check("bytes 0-99999999999999999999999/3", 0, 3, 3), -EBADMSG);
+}
+
+static void test_authority(void)
+{
+	char host[256];
+	uint16_t port;
+
+	CHECK_EQ(http_url_authority("https://reg.example/v2/x", host, sizeof(host), &port), 0);
+	CHECK(strcmp(host, "reg.example") == 0 && port == 443);
+	CHECK_EQ(http_url_authority("https://127.0.0.1:5000/v2/x", host, sizeof(host), &port), 0);
+	CHECK(strcmp(host, "127.0.0.1") == 0 && port == 5000);
+	CHECK_EQ(http_url_authority("https://[::1]:8443/x", host, sizeof(host), &port), 0);
+	CHECK(strcmp(host, "[::1]") == 0 && port == 8443);
+	CHECK_EQ(http_url_authority("http://reg.example/x", host, sizeof(host), &port), -EINVAL);
+	CHECK_EQ(http_url_authority("https://user:pw@reg.example/x", host, sizeof(host), &port), -EINVAL);
+	CHECK_EQ(http_url_authority("https://reg.example:0/x", host, sizeof(host), &port), -EINVAL);
+	CHECK_EQ(http_url_authority("https://reg.example:65536/x", host, sizeof(host), &port), -EINVAL);
+	CHECK_EQ(http_url_authority("https://reg.example:/x", host, sizeof(host), &port), -EINVAL);
+}
+
+/* Credentials go to the origin's host and port over https, never to a redirect's other host. */
+static void test_credentials_dropped_for_another_host(void)
+{
+	CHECK(http_credentials_allowed("reg.example", 443, "https://reg.example/v2/a/blobs/sha256:00"));
+	CHECK(http_credentials_allowed("reg.example", 443, "https://REG.example:443/v2/a"));
+	CHECK(!http_credentials_allowed("reg.example", 443, "https://s3.example/bucket/obj?sig=1"));
+	CHECK(!http_credentials_allowed("reg.example", 443, "https://reg.example:8443/v2/a"));
+	CHECK(!http_credentials_allowed("reg.example", 443, "http://reg.example/v2/a"));
+	CHECK(!http_credentials_allowed("reg.example", 443, "https://reg.example.evil/v2/a"));
+	CHECK(!http_credentials_allowed("reg.example", 443, "https://x@reg.example/v2/a"));
+}
+
+static void test_redirect_target(void)
+{
+	char out[512];
+
+	CHECK_EQ(http_redirect_target("https://reg.example/v2/a", "https://s3.example/o?x=1", out, sizeof(out)), 0);
+	CHECK(strcmp(out, "https://s3.example/o?x=1") == 0);
+	CHECK_EQ(http_redirect_target("https://reg.example:5000/v2/a", "/v2/b", out, sizeof(out)), 0);
+	CHECK(strcmp(out, "https://reg.example:5000/v2/b") == 0);
+	CHECK_EQ(http_redirect_target("https://reg.example/v2/a", "http://s3.example/o", out, sizeof(out)), -EINVAL);
+	CHECK_EQ(http_redirect_target("https://reg.example/v2/a", "//s3.example/o", out, sizeof(out)), -EINVAL);
+	CHECK_EQ(http_redirect_target("https://reg.example/v2/a", "blobs/x", out, sizeof(out)), -EINVAL);
+	CHECK_EQ(http_redirect_target("https://reg.example/v2/a", "https://s3.example/long", out, 10), -ENAMETOOLONG);
+}
+
+static void test_retry_after(void)
+{
+	CHECK_EQ(http_retry_after("3"), 3);
+	CHECK_EQ(http_retry_after("0"), 0);
+	CHECK_EQ(http_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), -1);
+	CHECK_EQ(http_retry_after("-1"), -1);
+	CHECK_EQ(http_retry_after("999999"), -1);
+}
+
+int main(void)
+{
+	RUN(test_content_range);
+	RUN(test_authority);
+	RUN(test_credentials_dropped_for_another_host);
+	RUN(test_redirect_target);
+	RUN(test_retry_after);
+	return 0;
+}
