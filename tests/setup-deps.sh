@@ -46,7 +46,9 @@ apt-get update -q
 # Servers the tests start themselves, inside the guest, on loopback: on this
 # machine they must neither start now (policy-rc.d 101 is Debian's "do not
 # start services" answer) nor at the next boot.
-servers=(prometheus prometheus-node-exporter tinyproxy)
+# PACKAGE:SERVICE
+servers=(prometheus:prometheus prometheus-node-exporter:prometheus-node-exporter tinyproxy:tinyproxy
+	docker-registry:docker-registry nginx-light:nginx)
 policy=/usr/sbin/policy-rc.d
 own_policy=0
 if [ ! -e "$policy" ]; then
@@ -55,7 +57,7 @@ fi
 trap '[ "$own_policy" = 0 ] || rm -f "$policy"' EXIT
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 for p in "${missing[@]}"; do
-	case " ${servers[*]} " in
-	*" $p "*) systemctl disable "$p.service" >/dev/null 2>&1 || true ;;
-	esac
+	for server in "${servers[@]}"; do
+		[ "${server%%:*}" != "$p" ] || systemctl disable "${server#*:}.service" >/dev/null 2>&1 || true
+	done
 done
