@@ -26,7 +26,22 @@ deb=${CFS_DEB:?CFS_DEB: the .deb to install (tests/vm/with-deb.sh sets it)}
 # image may carry a policy-rc.d that forbids maintainer scripts to start or
 # stop services. A user's machine has none (it goes in the overlay only).
 rm -f /usr/sbin/policy-rc.d
-dpkg -i "$deb" >"$CFS_VM_TMP/dpkg.log" 2>&1 || { cat "$CFS_VM_TMP/dpkg.log"; scenario_fail "dpkg -i failed"; exit 1; }
+# timed_dpkg NAME ARGS...: dpkg with its output in $CFS_VM_TMP/NAME.log and
+# its seconds in DPKG_S[NAME] (the log and the journal meanwhile when it is slow).
+declare -A DPKG_S
+timed_dpkg() {
+	local name=$1 t0=$EPOCHREALTIME rc=0
+	shift
+	dpkg "$@" >"$CFS_VM_TMP/$name.log" 2>&1 || rc=$?
+	DPKG_S[$name]=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	vm_log "dpkg $* took ${DPKG_S[$name]} s"
+	if [ "${DPKG_S[$name]%.*}" -ge 30 ]; then
+		cat "$CFS_VM_TMP/$name.log"
+		journalctl -q -o short-precise --since "@${t0%.*}" | tail -n 40
+	fi
+	return "$rc"
+}
+timed_dpkg install -i "$deb" || { cat "$CFS_VM_TMP/install.log"; scenario_fail "dpkg -i failed"; exit 1; }
 
 id cachefiles-worker >/dev/null 2>&1 || scenario_fail "the package did not create the worker user"
 enabled=$(systemctl is-enabled "$UNIT" 2>/dev/null || true)
@@ -82,7 +97,7 @@ grep -E '^cachefiles_supervisor_(up|info|read_latency_seconds_(count|sum)|object
 # Upgrade in place: postinst re-executes the running supervisor.
 pid=$(systemctl show -p MainPID --value "$UNIT")
 starts0=$(cachefilesctl status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["starts"])')
-dpkg -i "$deb" >"$CFS_VM_TMP/dpkg2.log" 2>&1 || { cat "$CFS_VM_TMP/dpkg2.log"; scenario_fail "upgrade failed"; }
+timed_dpkg upgrade -i "$deb" || { cat "$CFS_VM_TMP/upgrade.log"; scenario_fail "upgrade failed"; }
 starts1=$(cachefilesctl status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["starts"])')
 [ "$(systemctl show -p MainPID --value "$UNIT")" = "$pid" ] || scenario_fail "the upgrade restarted the supervisor"
 [ "$starts1" -gt "$starts0" ] || scenario_fail "the upgrade did not re-execute it (starts $starts0 -> $starts1)"
@@ -91,6 +106,7 @@ check_tree /mnt/small0 "$(image_manifest small)" 2 || scenario_fail "reads after
 files=$((files + CHECK_FILES)) bad=$((bad + CHECK_BAD))
 
 umount /mnt/small0
-dpkg -r cachefiles-supervisor >"$CFS_VM_TMP/dpkg3.log" 2>&1 || { cat "$CFS_VM_TMP/dpkg3.log"; scenario_fail "removal"; }
+timed_dpkg remove -r cachefiles-supervisor || { cat "$CFS_VM_TMP/remove.log"; scenario_fail "removal"; }
 ! systemctl is-active -q "$UNIT" || scenario_fail "the supervisor still runs after removal"
-scenario_end files="$files" bad="$bad" series="$series" reads="$reads" starts="$starts0->$starts1"
+scenario_end files="$files" bad="$bad" series="$series" reads="$reads" starts="$starts0->$starts1" \
+	dpkg_install_s="${DPKG_S[install]}" dpkg_upgrade_s="${DPKG_S[upgrade]}" dpkg_remove_s="${DPKG_S[remove]}"
