@@ -63,7 +63,9 @@ volume = *
 blob_dir = $BLOBS
 workers = 2
 EOF
+t0=$EPOCHREALTIME
 systemctl enable --now "$UNIT" || { unit_dump "$UNIT"; scenario_fail "enable --now failed"; exit 1; }
+vm_log "systemctl enable --now took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
 mount_blob_as small0 small0 || scenario_fail "mount failed"
 check_tree /mnt/small0 "$(image_manifest small)" 2 || scenario_fail "reads through the installed package"
 files=$CHECK_FILES bad=$CHECK_BAD
