@@ -26,6 +26,10 @@ deb=${CFS_DEB:?CFS_DEB: the .deb to install (tests/vm/with-deb.sh sets it)}
 # image may carry a policy-rc.d that forbids maintainer scripts to start or
 # stop services. A user's machine has none (it goes in the overlay only).
 rm -f /usr/sbin/policy-rc.d
+# Nor does man-db index the host's pages again at each dpkg run: the
+# package's man1 page makes it rescan man1, 18 000 pages over 9p on this
+# rig (90-140 s a run); on a local disk that takes a moment.
+rm -f /var/lib/man-db/auto-update
 # timed_dpkg NAME ARGS...: dpkg with its output in $CFS_VM_TMP/NAME.log and
 # its seconds in DPKG_S[NAME] (the log and the journal meanwhile when it is slow).
 declare -A DPKG_S
