@@ -112,6 +112,14 @@ static void mark_open_objects(struct supervisor *s, struct culler *c)
 	}
 }
 
+/* A new pass number (a scan ahead of culling takes one too): its counts at 0, the open objects marked in use in it. */
+static void number_pass(struct supervisor *s, struct culler *c)
+{
+	c->pass++;
+	c->pass_culled = c->freed_bytes = c->freed_files = 0;
+	mark_open_objects(s, c);
+}
+
 static const char *why_text(enum space_pressure why)
 {
 	switch (why) {
@@ -180,10 +188,8 @@ void pass_begin(struct supervisor *s, struct culler *c, enum space_pressure why)
 {
 	struct space_deficit d;
 
-	c->pass++;
-	c->pass_culled = c->freed_bytes = c->freed_files = 0;
+	number_pass(s, c);
 	c->scanned = false;
-	mark_open_objects(s, c);
 	pass_set_tick(c, STEP_MS);
 	say_begins(s, c, why);
 	d = pass_deficit(s, c);
@@ -214,9 +220,7 @@ bool pass_wants_prepare(const struct supervisor *s, const struct culler *c, uint
 void pass_prepare_scan(struct supervisor *s, struct culler *c, uint64_t now)
 {
 	c->next_prepare_ms = now + PREPARE_EVERY_MS;
-	c->pass++;
-	c->pass_culled = c->freed_bytes = c->freed_files = 0;
-	mark_open_objects(s, c);
+	number_pass(s, c);
 	if (!start_scan(s, c))
 		return;
 	c->prepare = true;
