@@ -12,6 +12,7 @@
 
 #include "cfs-log.h"
 #include "cfs-util.h"
+#include "netcheck.h"
 #include "pool.h"
 #include "program-export.h"
 #include "sandbox.h"
@@ -113,10 +114,18 @@ void domains_from_args(struct supervisor *s, const struct config *args, struct d
 /* What a domain needs before a worker can start: a usable user and its blob dir. Sets the refusal. */
 static int domain_open(struct domain *d)
 {
+	char why[512];
+
 	/* A worker must never be the one to find out that its user is missing. */
 	if (sandbox_resolve_user(&d->sandbox) < 0) {
 		domains_set_refusal("domain %s: worker user %s cannot be used (see the log)", d->name, d->sandbox.user);
 		return -EINVAL;
+	}
+	if (d->settings.remote.origin.kind != ORIGIN_NONE &&
+	    !netcheck_origin_reachable(&d->settings.remote, why, sizeof(why))) {
+		domains_set_refusal("domain %s: %s", d->name, why);
+		log_error("domain %s fetches from %s, but %s", d->name, d->settings.remote.origin.host, why);
+		return -ENETUNREACH;
 	}
 	d->blob_dir_fd = open(d->settings.blob_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (d->blob_dir_fd < 0) {

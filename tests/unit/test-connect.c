@@ -16,6 +16,7 @@
 #include "cfs-log.h"
 #include "check.h"
 #include "connect-check.h"
+#include "netcheck.h"
 #include "wire-io.h"
 
 int cfs_log_max_priority = LOG_DEBUG;
@@ -154,6 +155,27 @@ static void test_broker_connects(void)
 	close(listener);
 }
 
+/* /proc/self/net/dev as a host and as PrivateNetwork=yes show it. */
+static void test_interfaces_beside_lo(void)
+{
+	static const char head[] = "Inter-|   Receive                |  Transmit\n"
+				   " face |bytes    packets errs|bytes    packets\n";
+	char text[512];
+	char why[512];
+	struct remote_settings rs = registry();
+
+	snprintf(text, sizeof(text), "%s    lo: 100 1 0 0\n  eth0: 200 2 0 0\n", head);
+	CHECK(netcheck_interfaces_beside_lo(text) == 1);
+	snprintf(text, sizeof(text), "%s    lo: 100 1 0 0\n", head);
+	CHECK(netcheck_interfaces_beside_lo(text) == 0);
+	snprintf(text, sizeof(text), "%s  lo0x: 1 1\n    lo: 1 1\n br-1: 1 1", head);
+	CHECK(netcheck_interfaces_beside_lo(text) == 2);
+	CHECK(netcheck_interfaces_beside_lo("") == 0);
+	/* A loopback literal needs lo only: this host (with or without more) has it. */
+	snprintf(rs.origin.host, sizeof(rs.origin.host), "127.0.0.1");
+	CHECK(netcheck_origin_reachable(&rs, why, sizeof(why)));
+}
+
 int main(void)
 {
 	RUN(test_origin_only);
@@ -161,5 +183,6 @@ int main(void)
 	RUN(test_host_unterminated);
 	RUN(test_local_addresses);
 	RUN(test_broker_connects);
+	RUN(test_interfaces_beside_lo);
 	return 0;
 }
