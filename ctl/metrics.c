@@ -115,6 +115,19 @@ static const struct metric domain_metrics[] = {
 	{ "active", "active", "gauge", AS_IS, "1 for a configured domain, 0 for a retired one still draining." },
 	{ "workers", "workers", "gauge", AS_IS, "Workers the domain is configured to run." },
 	{ "ready", "workers_ready", "gauge", AS_IS, "Workers ready to serve." },
+	/* A remote domain's origin (one per domain); a local domain has none of these. */
+	{ "origin.bytes", "origin_fetched_bytes_total", "counter", AS_IS,
+	  "Body bytes the domain's workers received from its origin." },
+	{ "origin.requests", "origin_requests_total", "counter", AS_IS,
+	  "Range requests sent to the domain's origin (each retry one more)." },
+	{ "origin.connections", "origin_connections_total", "counter", AS_IS,
+	  "Connections to the origin (or proxy) the supervisor's broker made for the workers." },
+	{ "origin.retries", "origin_retries_total", "counter", AS_IS,
+	  "Requests tried again after a reset, a short or wrong reply, a 5xx or a 429." },
+	{ "origin.failures", "origin_failures_total", "counter", AS_IS,
+	  "Ranges given up on: an error no retry mends, or fetch_deadline reached." },
+	{ "origin.bad_chunks", "origin_bad_chunks_total", "counter", AS_IS,
+	  "Chunks whose sha256 was not the descriptor's (never written into the cache)." },
 };
 
 /* 2^7 us (128 us) to 2^24 us (16.8 s): where the status's buckets end (latency.h). */

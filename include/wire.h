@@ -22,8 +22,8 @@
 #include "cfs-util.h"
 #include "cookie-key.h"
 
-/* 2: READ carries the fill range (read windows). 3: CONNECT (remote domains). */
-#define WIRE_VERSION 3
+/* 2: READ carries the fill range (read windows). 3: CONNECT (remote domains). 4: FETCH_STATS. */
+#define WIRE_VERSION 4
 
 /*
  * What a worker finds open at exec: its socket to the supervisor and its
@@ -48,6 +48,7 @@ enum wire_type {
 	WIRE_READ_DONE = 3,
 	WIRE_PREFETCH_DONE = 4,
 	WIRE_CONNECT = 5,
+	WIRE_FETCH_STATS = 6,
 	/* supervisor -> worker */
 	WIRE_OPEN = 16,
 	WIRE_ADOPT = 17,
@@ -171,6 +172,22 @@ struct wire_connected {
 	char peer[WIRE_PEER_MAX]; /* NUL terminated */
 };
 
+/*
+ * A remote domain's worker, after a fill that talked to the origin: what it
+ * did since its last FETCH_STATS (deltas, so a worker that dies loses only
+ * its last fill's). The supervisor keeps the domain's totals: a worker's
+ * own die with it. Counts only, never a byte of content or a secret.
+ */
+struct wire_fetch_stats {
+	struct wire_hdr hdr;
+	uint64_t bytes;	     /* body bytes received */
+	uint64_t requests;   /* GETs answered (any status) or failed */
+	uint64_t connects;   /* connections the supervisor handed over */
+	uint64_t retries;    /* requests tried again (reset, 5xx, 429, short body, ...) */
+	uint64_t failures;   /* ranges given up on (an error no retry mends, or fetch_deadline) */
+	uint64_t bad_chunks; /* chunks whose sha256 was not the descriptor's */
+};
+
 struct wire_drop {
 	struct wire_hdr hdr;
 	uint32_t handle;
@@ -190,6 +207,7 @@ union wire_msg {
 	struct wire_prefetch_done prefetch_done;
 	struct wire_connect connect;
 	struct wire_connected connected;
+	struct wire_fetch_stats fetch_stats;
 };
 
 #define WIRE_MAX_HANDLES (1u << 20)
@@ -261,6 +279,7 @@ static inline size_t wire_size_of(uint16_t type)
 	case WIRE_PREFETCH_DONE: return sizeof(struct wire_prefetch_done);
 	case WIRE_CONNECT: return sizeof(struct wire_connect);
 	case WIRE_CONNECTED: return sizeof(struct wire_connected);
+	case WIRE_FETCH_STATS: return sizeof(struct wire_fetch_stats);
 	default: return 0;
 	}
 }

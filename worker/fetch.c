@@ -417,6 +417,7 @@ int fetch_range(struct fetch *f, const uint8_t digest[DIGEST_SIZE], uint64_t siz
 			log_error("domain %s: origin %s: blob sha256:%s bytes %" PRIu64 "-%" PRIu64 ": %s%s", f->domain,
 				  f->origin_name, digest_hex(digest, hex), off, off + len - 1, why,
 				  o == FAIL ? "" : "; fetch_deadline reached");
+			f->stats.failures++;
 			return err;
 		}
 		f->stats.retries++;
@@ -430,6 +431,11 @@ int fetch_range(struct fetch *f, const uint8_t digest[DIGEST_SIZE], uint64_t siz
 const struct fetch_stats *fetch_stats(const struct fetch *f)
 {
 	return &f->stats;
+}
+
+void fetch_count_bad_chunk(struct fetch *f)
+{
+	f->stats.bad_chunks++;
 }
 
 const char *fetch_origin_name(const struct fetch *f)

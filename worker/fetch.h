@@ -29,8 +29,9 @@ struct fetch_origin {
 	uint64_t deadline_ms; /* fetch_deadline: retries of one range end after this */
 };
 
+/* What a worker did with its origin (wire_fetch_stats says each). */
 struct fetch_stats {
-	uint64_t bytes, requests, connects, retries;
+	uint64_t bytes, requests, connects, retries, failures, bad_chunks;
 };
 
 struct fetch;
@@ -53,6 +54,8 @@ int fetch_range(struct fetch *f, const uint8_t digest[DIGEST_SIZE], uint64_t siz
 		uint8_t *dst);
 
 const struct fetch_stats *fetch_stats(const struct fetch *f);
+/* A chunk the origin sent whose sha256 was not the descriptor's (the caller checks). */
+void fetch_count_bad_chunk(struct fetch *f);
 const char *fetch_domain(const struct fetch *f);
 /* The origin as logs name it: host:port. */
 const char *fetch_origin_name(const struct fetch *f);

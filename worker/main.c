@@ -54,6 +54,7 @@ struct worker {
 	const char *domain;
 #ifdef CFS_REMOTE_WORKER
 	struct fetch *fetch;
+	struct fetch_stats reported; /* the totals the last FETCH_STATS covered */
 #endif
 };
 
@@ -100,11 +101,27 @@ static void forget(struct held_object *o)
 }
 
 #ifdef CFS_REMOTE_WORKER
-/* After a fill: the totals so far, for an operator (and the vm scenario) to read. */
-static void log_fetch_totals(const struct worker *w)
+/*
+ * After a fill: what it did with the origin, to the supervisor (its status
+ * and metrics) before the fill's answer, and the totals so far to the log.
+ */
+static void report_fetch(struct worker *w)
 {
 	const struct fetch_stats *st = fetch_stats(w->fetch);
+	struct wire_fetch_stats out = {
+		.bytes = st->bytes - w->reported.bytes,
+		.requests = st->requests - w->reported.requests,
+		.connects = st->connects - w->reported.connects,
+		.retries = st->retries - w->reported.retries,
+		.failures = st->failures - w->reported.failures,
+		.bad_chunks = st->bad_chunks - w->reported.bad_chunks,
+	};
 
+	if (out.requests == 0 && out.connects == 0)
+		return; /* the cache had it all: nothing asked of the origin */
+	wire_init(&out.hdr, WIRE_FETCH_STATS);
+	reply(&out.hdr, sizeof(out));
+	w->reported = *st;
 	log_info("domain %s: fetched %" PRIu64 " bytes in %" PRIu64 " requests over %" PRIu64 " connections, %" PRIu64
 		 " retries",
 		 w->domain, st->bytes, st->requests, st->connects, st->retries);
@@ -204,7 +221,7 @@ static int on_read(struct worker *w, const union wire_msg *m, int fd)
 		out.result = remote_fill(w->fetch, &w->buffer, &o->desc, o->anon_fd, o->size,
 					 (struct fill_range){ m->read.off, m->read.len },
 					 (struct fill_range){ m->read.fill_off, m->read.fill_len });
-		log_fetch_totals(w);
+		report_fetch(w);
 	}
 #else
 	if (out.result == 0)
@@ -234,6 +251,7 @@ static int on_prefetch(struct worker *w, const union wire_msg *m, int fd)
 	out.result = object_blob(w, o) < 0 ? o->desc_err
 					   : remote_prefetch(w->fetch, &w->buffer, &o->desc, o->anon_fd, o->size,
 							     (struct fill_range){ m->prefetch.off, m->prefetch.len });
+	report_fetch(w);
 #else
 	out.result = object_blob(w, o) < 0 ? o->blob_fd
 					   : blob_prefetch(&w->buffer, o->blob_fd, o->anon_fd, o->size,

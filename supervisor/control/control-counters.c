@@ -2,6 +2,7 @@
 #include "control-counters.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 
 #include "requests.h"
 #include "supervisor.h"
@@ -41,6 +42,55 @@ void counters_failures_text(const uint64_t *failures, unsigned kinds, const char
 	for (unsigned k = 0; k < kinds; k++)
 		ctlbuf_printf(b, "%s %s %" PRIu64, k ? "," : "", failure_kind_name((enum failure_kind)k), failures[k]);
 	ctlbuf_printf(b, "\n");
+}
+
+static const char *origin_kind_name(enum origin_kind k)
+{
+	return k == ORIGIN_REGISTRY ? "registry" : "url";
+}
+
+void counters_origin_json(const struct domain *d, struct ctlbuf *b)
+{
+	const struct remote_settings *rs = &d->settings.remote;
+	const struct origin_stats *o = &d->stats.origin;
+
+	if (rs->origin.kind == ORIGIN_NONE)
+		return;
+	ctlbuf_printf(b, ",\"origin\":{\"kind\":\"%s\",\"host\":", origin_kind_name(rs->origin.kind));
+	ctlbuf_json_cstr(b, rs->origin.host);
+	ctlbuf_printf(b, ",\"port\":%u,\"proxy\":", (unsigned)rs->origin.port);
+	if (rs->proxy.port) {
+		char proxy[sizeof(rs->proxy.host) + 8];
+		snprintf(proxy, sizeof(proxy), "%s:%u", rs->proxy.host, (unsigned)rs->proxy.port);
+		ctlbuf_json_cstr(b, proxy);
+	} else {
+		ctlbuf_printf(b, "null");
+	}
+	ctlbuf_printf(b,
+		      ",\"bytes\":%" PRIu64 ",\"requests\":%" PRIu64 ",\"connections\":%" PRIu64 ",\"retries\":%" PRIu64
+		      ",\"failures\":%" PRIu64 ",\"bad_chunks\":%" PRIu64 "}",
+		      o->bytes, o->requests, o->connects, o->retries, o->failures, o->bad_chunks);
+}
+
+void counters_origin_text(const struct domain *d, struct ctlbuf *b)
+{
+	const struct remote_settings *rs = &d->settings.remote;
+	const struct origin_stats *o = &d->stats.origin;
+
+	if (rs->origin.kind == ORIGIN_NONE)
+		return;
+	ctlbuf_printf(b, "  origin %s ", origin_kind_name(rs->origin.kind));
+	ctlbuf_text_cstr(b, rs->origin.host);
+	ctlbuf_printf(b, ":%u", (unsigned)rs->origin.port);
+	if (rs->proxy.port) {
+		ctlbuf_printf(b, " via proxy ");
+		ctlbuf_text_cstr(b, rs->proxy.host);
+		ctlbuf_printf(b, ":%u", (unsigned)rs->proxy.port);
+	}
+	ctlbuf_printf(b,
+		      ": fetched %" PRIu64 " bytes in %" PRIu64 " requests over %" PRIu64 " connections; %" PRIu64
+		      " retries, %" PRIu64 " failures, %" PRIu64 " bad chunks\n",
+		      o->bytes, o->requests, o->connects, o->retries, o->failures, o->bad_chunks);
 }
 
 static void latency_buckets_json(const struct latency_hist *h, struct ctlbuf *b)

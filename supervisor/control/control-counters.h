@@ -12,6 +12,7 @@
 #include "latency.h"
 
 struct stats;
+struct domain;
 
 /* ,"opens":N,"closes":N,...: the counters of struct stats the head leaves out. */
 void counters_requests_json(const struct stats *t, struct ctlbuf *b);
@@ -21,6 +22,14 @@ void counters_requests_text(const struct stats *t, struct ctlbuf *b);
 void counters_failures_json(const uint64_t *failures, unsigned kinds, struct ctlbuf *b);
 /* "failures: missing_blob N, ...\n" after `indent`. */
 void counters_failures_text(const uint64_t *failures, unsigned kinds, const char *indent, struct ctlbuf *b);
+/*
+ * A remote domain's origin, nothing for a local one:
+ * ,"origin":{"kind":"registry","host":H,"port":N,"proxy":"H:P" or null,
+ * "bytes":N,"requests":N,"connections":N,"retries":N,"failures":N,"bad_chunks":N}
+ */
+void counters_origin_json(const struct domain *d, struct ctlbuf *b);
+/* "  origin registry H:P (via proxy H:P): fetched N bytes in N requests over N connections; ...\n" */
+void counters_origin_text(const struct domain *d, struct ctlbuf *b);
 /*
  * ,"read_latency_us":{"count":N,"sum":N,"max":N,"buckets":[[TOP,N],...]},
  * "worker_recoveries":N,"worker_recovery_us":N. Only buckets holding a

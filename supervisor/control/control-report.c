@@ -166,6 +166,7 @@ static void status_domain_text(const struct domain *d, struct ctlbuf *b)
 	prefetch_setting(d, prefetch);
 	ctlbuf_printf(b, "  prefetch %s, %" PRIu64 " bytes prefetched; %" PRIu64 " bytes read ahead\n", prefetch,
 		      d->stats.prefetched, d->stats.readahead);
+	counters_origin_text(d, b);
 	counters_failures_text(d->stats.failures, FAILURE_DOMAIN_KINDS, "  ", b);
 }
 
@@ -186,6 +187,7 @@ static void status_domain_json(const struct domain *d, bool first, struct ctlbuf
 	prefetch_setting(d, prefetch);
 	ctlbuf_printf(b, ",\"prefetch\":\"%s\",\"prefetched\":%" PRIu64 ",\"readahead\":%" PRIu64, prefetch,
 		      d->stats.prefetched, d->stats.readahead);
+	counters_origin_json(d, b);
 	counters_failures_json(d->stats.failures, FAILURE_DOMAIN_KINDS, b);
 	ctlbuf_printf(b, "}");
 }

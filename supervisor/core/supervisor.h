@@ -89,10 +89,16 @@ enum failure_kind {
 };
 
 /* Per-domain share of struct stats, for the control socket's status. */
+/* A remote domain's origin, as its workers report it (wire_fetch_stats): totals since this process started. */
+struct origin_stats {
+	uint64_t bytes, requests, connects, retries, failures, bad_chunks;
+};
+
 struct domain_stats {
 	uint64_t reads, bytes_served, spawns, deaths;
-	uint64_t prefetched; /* bytes prefetch wrote */
-	uint64_t readahead;  /* bytes readahead wrote (window.h) */
+	struct origin_stats origin; /* all 0 for a local domain */
+	uint64_t prefetched;	    /* bytes prefetch wrote */
+	uint64_t readahead;	    /* bytes readahead wrote (window.h) */
 	uint64_t failures[FAILURE_DOMAIN_KINDS];
 };
 

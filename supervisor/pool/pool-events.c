@@ -97,13 +97,29 @@ static const char *on_connect(struct handler_ctx *c, const struct worker_reply *
 	return pool_connect_request(c->s, c->d, c->slot, &m->connect);
 }
 
+static const char *on_fetch_stats(struct handler_ctx *c, const struct worker_reply *m)
+{
+	const struct wire_fetch_stats *f = &m->fetch_stats;
+	struct origin_stats *o = &c->d->stats.origin;
+
+	if (c->d->settings.remote.origin.kind == ORIGIN_NONE)
+		return "FETCH_STATS from a local domain's worker";
+	o->bytes += f->bytes;
+	o->requests += f->requests;
+	o->connects += f->connects;
+	o->retries += f->retries;
+	o->failures += f->failures;
+	o->bad_chunks += f->bad_chunks;
+	return NULL;
+}
+
 static const struct {
 	uint16_t type;
 	handler_fn fn;
 } handlers[] = {
 	{ WIRE_HELLO, on_hello },	  { WIRE_OPEN_DONE, on_open_done },
 	{ WIRE_READ_DONE, on_read_done }, { WIRE_PREFETCH_DONE, on_prefetch_done },
-	{ WIRE_CONNECT, on_connect },
+	{ WIRE_CONNECT, on_connect },	  { WIRE_FETCH_STATS, on_fetch_stats },
 };
 
 static const char *handle(struct handler_ctx *c, const union wire_msg *raw, ssize_t n, unsigned nfds)

@@ -10,6 +10,17 @@ static int refuse(const char **why, const char *reason)
 	return -EBADMSG;
 }
 
+/* Deltas of one fill: no count near what a totals counter could not add up for centuries. */
+static bool fetch_stats_plausible(const struct wire_fetch_stats *m)
+{
+	const uint64_t counts[] = { m->bytes, m->requests, m->connects, m->retries, m->failures, m->bad_chunks };
+
+	for (size_t i = 0; i < ARRAY_SIZE(counts); i++)
+		if (counts[i] > REPLY_MAX_FETCH_DELTA)
+			return false;
+	return true;
+}
+
 int reply_parse(const void *buf, size_t n, unsigned nfds, struct worker_reply *out, const char **why)
 {
 	union wire_msg m;
@@ -49,6 +60,9 @@ int reply_parse(const void *buf, size_t n, unsigned nfds, struct worker_reply *o
 			return refuse(why, "PREFETCH_DONE with an impossible byte count");
 		return 0;
 	case WIRE_CONNECT: out->connect = m.connect; return 0;
+	case WIRE_FETCH_STATS:
+		out->fetch_stats = m.fetch_stats;
+		return fetch_stats_plausible(&m.fetch_stats) ? 0 : refuse(why, "FETCH_STATS with impossible counts");
 	default: return refuse(why, "message type a worker may not send");
 	}
 }

@@ -14,13 +14,16 @@
 #include "wire.h"
 
 #define REPLY_MAX_ERRNO 4095
+/* A FETCH_STATS count: a worker cannot have fetched more than a blob's largest size since its last. */
+#define REPLY_MAX_FETCH_DELTA WIRE_MAX_BLOB_SIZE
 
 struct worker_reply {
-	uint16_t type;	  /* WIRE_HELLO, WIRE_OPEN_DONE, WIRE_READ_DONE, WIRE_PREFETCH_DONE or WIRE_CONNECT */
-	uint32_t msg_id;  /* the job_id for PREFETCH_DONE */
-	int64_t result;	  /* size, byte count or -errno */
-	char version[32]; /* HELLO only, NUL terminated */
-	struct wire_connect connect; /* CONNECT only, as received: connect_check() judges it */
+	uint16_t type;			     /* a worker -> supervisor type of enum wire_type */
+	uint32_t msg_id;		     /* the job_id for PREFETCH_DONE */
+	int64_t result;			     /* size, byte count or -errno */
+	char version[32];		     /* HELLO only, NUL terminated */
+	struct wire_connect connect;	     /* CONNECT only, as received: connect_check() judges it */
+	struct wire_fetch_stats fetch_stats; /* FETCH_STATS only, each count at most REPLY_MAX_FETCH_DELTA */
 };
 
 /* Returns 0, or -EBADMSG with *why naming the breach. */

@@ -17,6 +17,7 @@
 #include "check.h"
 #include "connect-check.h"
 #include "netcheck.h"
+#include "reply.h"
 #include "wire-io.h"
 
 int cfs_log_max_priority = LOG_DEBUG;
@@ -176,6 +177,23 @@ static void test_interfaces_beside_lo(void)
 	CHECK(netcheck_origin_reachable(&rs, why, sizeof(why)));
 }
 
+/* FETCH_STATS as the supervisor takes it: deltas within bounds, framed right. */
+static void test_fetch_stats_reply(void)
+{
+	struct wire_fetch_stats m = { .bytes = 65536, .requests = 2, .connects = 1, .retries = 1, .bad_chunks = 1 };
+	struct worker_reply out;
+	const char *why = NULL;
+
+	wire_init(&m.hdr, WIRE_FETCH_STATS);
+	CHECK_EQ(reply_parse(&m, sizeof(m), 0, &out, &why), 0);
+	CHECK(out.type == WIRE_FETCH_STATS && out.fetch_stats.bytes == 65536 && out.fetch_stats.bad_chunks == 1);
+	CHECK_EQ(reply_parse(&m, sizeof(m), 1, &out, &why), -EBADMSG); /* no fd rides along */
+	CHECK_EQ(reply_parse(&m, sizeof(m) - 8, 0, &out, &why), -EBADMSG);
+	m.failures = REPLY_MAX_FETCH_DELTA + 1;
+	CHECK_EQ(reply_parse(&m, sizeof(m), 0, &out, &why), -EBADMSG);
+	CHECK(why && strstr(why, "impossible counts"));
+}
+
 int main(void)
 {
 	RUN(test_origin_only);
@@ -184,5 +202,6 @@ int main(void)
 	RUN(test_local_addresses);
 	RUN(test_broker_connects);
 	RUN(test_interfaces_beside_lo);
+	RUN(test_fetch_stats_reply);
 	return 0;
 }

@@ -31,7 +31,17 @@ static struct domain domains[2] = {
 	  .settings = { .blob_dir = "/srv/blobs", .n_workers = 2 },
 	  .worker_version = "0.1.0",
 	  .stats = { .reads = 7, .bytes_served = 28672, .spawns = 2, .deaths = 1, .failures = { 0, 4, 1, 2 } } },
-	{ .state = DOMAIN_RETIRED, .name = "old", .settings = { .blob_dir = "/srv/old", .n_workers = 1 } },
+	{ .state = DOMAIN_RETIRED,
+	  .name = "old",
+	  .settings = { .blob_dir = "/srv/old",
+			.n_workers = 1,
+			.remote = { .origin = { .kind = ORIGIN_REGISTRY, .host = "registry.example", .port = 443 } } },
+	  .stats = { .origin = { .bytes = 1048576,
+				 .requests = 16,
+				 .connects = 2,
+				 .retries = 3,
+				 .failures = 1,
+				 .bad_chunks = 1 } } },
 };
 static struct supervisor s = { .domains = domains, .n_domains = 2, .starts = 3, .recovered = 5 };
 
@@ -298,6 +308,11 @@ static void domains_are_labels_escaped(void)
 	has(text, "cachefiles_supervisor_domain_active{domain=\"base \\\"os\\\" \\\\ images\"} 1\n"
 		  "cachefiles_supervisor_domain_active{domain=\"old\"} 0\n");
 	has(text, "cachefiles_supervisor_domain_workers{domain=\"old\"} 1\n");
+	/* Only the remote domain has an origin's series. */
+	has(text, "# TYPE cachefiles_supervisor_domain_origin_fetched_bytes_total counter\n"
+		  "cachefiles_supervisor_domain_origin_fetched_bytes_total{domain=\"old\"} 1048576\n# HELP");
+	has(text, "cachefiles_supervisor_domain_origin_bad_chunks_total{domain=\"old\"} 1\n");
+	has(text, "cachefiles_supervisor_domain_origin_connections_total{domain=\"old\"} 2\n");
 	free(text);
 }
 

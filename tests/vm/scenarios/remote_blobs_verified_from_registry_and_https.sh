@@ -163,6 +163,20 @@ check_tree /mnt/bad-small "$CFS_VM_TMP/target.sha256" 1 ||
 	scenario_fail "the tampered file does not read good once the origin is fixed: bad bytes were cached"
 tampered_written=0
 [ "$CHECK_BAD" = 0 ] || tampered_written=1
+# What the status (and so the metrics) say of each origin: the workers' own
+# totals, and the tampered chunk counted each time it came (twice).
+origins=$("$CTL_BIN" status --json | python3 -c 'import json, sys
+for d in json.load(sys.stdin)["domains"]:
+    o = d.get("origin")
+    if o:
+        print(d["name"], o["bytes"], o["requests"], o["bad_chunks"], o["failures"])')
+vm_log "origins in the status (domain bytes requests bad_chunks failures): $(echo "$origins" | paste -sd ';')"
+read -r _ status_reg_bytes _ <<<"$(grep "^registry " <<<"$origins")"
+[ "$status_reg_bytes" = "$reg_fetched" ] ||
+	scenario_fail "the status says $status_reg_bytes bytes fetched for the registry, its worker $reg_fetched"
+read -r _ _ _ status_bad_chunks status_failures <<<"$(grep "^tampered " <<<"$origins")"
+[ "$status_bad_chunks" -ge 2 ] && [ "$status_failures" -ge 1 ] ||
+	scenario_fail "the status counts $status_bad_chunks bad chunks and $status_failures failures for the tampered origin"
 
 # 5. Wrong credentials: refused by the registry, said so, never quoted.
 if mount -t erofs none -o fsid=deny-small /mnt/deny-small 2>/dev/null; then
@@ -197,6 +211,6 @@ scenario_end files="$reg_files+$warm_files+$web_files+$prx_files" bad="$((reg_ba
 	reg_mount_s="$reg_mount_s" reg_read_s="$reg_read_s" \
 	web_fetched="$web_fetched" web_requests="$web_requests" web_connections="$web_conns" \
 	web_mount_s="$web_mount_s" web_read_s="$web_read_s" proxied_read_s="$prx_read_s" proxied_connections="$prx_conns" \
-	brokered="${STAT[connects]:-0}" tampered_chunk="$chunk" tampered_eio_pages="$bad_pages" \
+	brokered="${STAT[connects]:-0}" tampered_chunk="$chunk" tampered_eio_pages="$bad_pages" status_bad_chunks="$status_bad_chunks" \
 	tampered_logged="$tampered_logged" tampered_written="$tampered_written" files_beside_tampered="$bad_others" \
 	warm_requests="$warm_requests" warm_read_s="$warm_read_s"
