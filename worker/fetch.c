@@ -433,9 +433,10 @@ const struct fetch_stats *fetch_stats(const struct fetch *f)
 	return &f->stats;
 }
 
-void fetch_count_bad_chunk(struct fetch *f)
+void fetch_count_bad_chunk(struct fetch *f, bool given_up)
 {
 	f->stats.bad_chunks++;
+	f->stats.failures += given_up;
 }
 
 const char *fetch_origin_name(const struct fetch *f)

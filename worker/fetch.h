@@ -54,8 +54,11 @@ int fetch_range(struct fetch *f, const uint8_t digest[DIGEST_SIZE], uint64_t siz
 		uint8_t *dst);
 
 const struct fetch_stats *fetch_stats(const struct fetch *f);
-/* A chunk the origin sent whose sha256 was not the descriptor's (the caller checks). */
-void fetch_count_bad_chunk(struct fetch *f);
+/*
+ * A chunk the origin sent whose sha256 was not the descriptor's (the caller
+ * checks); given_up: it will not be asked for again, its READ fails.
+ */
+void fetch_count_bad_chunk(struct fetch *f, bool given_up);
 const char *fetch_domain(const struct fetch *f);
 /* The origin as logs name it: host:port. */
 const char *fetch_origin_name(const struct fetch *f);

@@ -82,7 +82,7 @@ static int verify_chunk(struct fetch *f, const struct descriptor *d, const struc
 
 	if (r != -EBADMSG)
 		return r;
-	fetch_count_bad_chunk(f);
+	fetch_count_bad_chunk(f, false);
 	log_warning("domain %s: origin %s: blob sha256:%s chunk %u (bytes %" PRIu64 "-%" PRIu64
 		    "): sha256 %s, expected %s: fetching it again",
 		    fetch_domain(f), fetch_origin_name(f), digest_hex(d->digest, blob_hex), i, at, at + len - 1,
@@ -92,7 +92,7 @@ static int verify_chunk(struct fetch *f, const struct descriptor *d, const struc
 		return r;
 	r = chunk_verify(d, i, data, len, got);
 	if (r == -EBADMSG)
-		fetch_count_bad_chunk(f);
+		fetch_count_bad_chunk(f, true);
 	if (r == -EBADMSG)
 		log_error("domain %s: origin %s: blob sha256:%s chunk %u (bytes %" PRIu64 "-%" PRIu64
 			  "): fetched twice, sha256 %s, expected %s: refused, nothing of it written",

@@ -164,7 +164,8 @@ check_tree /mnt/bad-small "$CFS_VM_TMP/target.sha256" 1 ||
 tampered_written=0
 [ "$CHECK_BAD" = 0 ] || tampered_written=1
 # What the status (and so the metrics) say of each origin: the workers' own
-# totals, and the tampered chunk counted each time it came (twice).
+# totals, and the tampered chunk counted each time it came (twice) and
+# as a failure each time its READ was refused.
 origins=$("$CTL_BIN" status --json | python3 -c 'import json, sys
 for d in json.load(sys.stdin)["domains"]:
     o = d.get("origin")
@@ -175,7 +176,7 @@ read -r _ status_reg_bytes _ <<<"$(grep "^registry " <<<"$origins")"
 [ "$status_reg_bytes" = "$reg_fetched" ] ||
 	scenario_fail "the status says $status_reg_bytes bytes fetched for the registry, its worker $reg_fetched"
 read -r _ _ _ status_bad_chunks status_failures <<<"$(grep "^tampered " <<<"$origins")"
-[ "$status_bad_chunks" -ge 2 ] && [ "$status_failures" -ge 1 ] ||
+[ "$status_bad_chunks" -ge $((2 * tampered_logged)) ] && [ "$status_failures" = "$tampered_logged" ] ||
 	scenario_fail "the status counts $status_bad_chunks bad chunks and $status_failures failures for the tampered origin"
 
 # 5. Wrong credentials: refused by the registry, said so, never quoted.
@@ -186,6 +187,9 @@ fi
 grep -q "domain deny: origin 127.0.0.1:$REG_PORT: blob $digest bytes [0-9-]*: HTTP 401: the origin refused the domain's credentials" "$SUP_LOG" ||
 	scenario_fail "no clear log line for the refused credentials"
 ! grep -qF -- "$PASSWORD" "$SUP_LOG" || scenario_fail "a password is in the supervisor's log"
+deny_failures=$("$CTL_BIN" status --json | python3 -c 'import json, sys
+print(sum(d["origin"]["failures"] for d in json.load(sys.stdin)["domains"] if d["name"] == "deny"))')
+[ "$deny_failures" -ge 1 ] || scenario_fail "the status counts no failure for the refused credentials"
 
 # 6. No descriptor.
 if mount -t erofs none -o fsid=reg-nodesc /mnt/reg-nodesc 2>/dev/null; then
