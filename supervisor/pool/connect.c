@@ -2,6 +2,7 @@
 #include "connect.h"
 
 #include <inttypes.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 /* A connect may take this long at most; the worker's own deadline (fetch_deadline) bounds what it waits. */
 #define CONNECT_TIMEOUT_MS 10000
 #define BROKER_RESTART_MS 1000
+#define BROKER_USER "cachefiles-broker"
 
 static void answer(struct supervisor *s, struct domain *d, unsigned slot, uint32_t conn_id, int result,
 		   const char *peer, int fd)
@@ -36,10 +38,38 @@ static void answer(struct supervisor *s, struct domain *d, unsigned slot, uint32
 		s->broker.connects++;
 }
 
+/*
+ * The broker's own user (the sysusers.d entry makes it): a worker that got
+ * out of its filter would share no uid with it, so it could neither signal
+ * nor trace the one process that may connect. Without it (an older
+ * install, a test run), the asking domain's worker user.
+ */
+static const char *broker_user(const struct domain *d, uid_t *uid, gid_t *gid)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+
+	if (getpwnam_r(BROKER_USER, &pw, buf, sizeof(buf), &found) == 0 && found && pw.pw_uid != 0 && pw.pw_gid != 0 &&
+	    pw.pw_uid != geteuid()) {
+		*uid = pw.pw_uid;
+		*gid = pw.pw_gid;
+		return BROKER_USER;
+	}
+	log_notice("no user " BROKER_USER " (cachefiles-supervisor.sysusers makes it): the connection broker "
+		   "runs as domain %s's worker user %s",
+		   d->name, d->sandbox.user);
+	*uid = d->sandbox.uid;
+	*gid = d->sandbox.gid;
+	return d->sandbox.user;
+}
+
 static int broker_ensure(struct supervisor *s, const struct domain *d)
 {
 	struct broker_state *b = &s->broker;
 	struct epoll_event ev = { .events = EPOLLIN };
+	const char *user;
+	uid_t uid;
+	gid_t gid;
 	int r;
 
 	if (b->pid > 0)
@@ -47,15 +77,15 @@ static int broker_ensure(struct supervisor *s, const struct domain *d)
 	if (b->started_ms && now_ms() - b->started_ms < BROKER_RESTART_MS)
 		return -ENETDOWN;
 	b->started_ms = now_ms();
-	/* It runs as the first remote domain's worker user: unprivileged, and no worker can reach it. */
-	r = broker_start(d->sandbox.uid, d->sandbox.gid, &b->pid, &b->pidfd, &b->sock);
+	user = broker_user(d, &uid, &gid);
+	r = broker_start(uid, gid, &b->pid, &b->pidfd, &b->sock);
 	if (r < 0)
 		return r;
 	ev.data.u64 = EV_TAG(EV_BROKER, 0, 0);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, b->sock, &ev);
 	ev.data.u64 = EV_TAG(EV_BROKER, 0, 1);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, b->pidfd, &ev);
-	log_info("connection broker started (pid %d, uid %u)", (int)b->pid, (unsigned)d->sandbox.uid);
+	log_info("connection broker started (pid %d, user %s, uid %u)", (int)b->pid, user, (unsigned)uid);
 	return 0;
 }
 

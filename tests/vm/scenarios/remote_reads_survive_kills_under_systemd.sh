@@ -123,6 +123,10 @@ read_errors=$(grep -c "the reader gets an error" "$CFS_OUT/unit.log" || true)
 requests=$(grep -c "GET /v2/cfs/small/blobs/$digest" "$CFS_OUT/registry.log" || true)
 [ "$requests" -gt "$pass" ] || scenario_fail "the registry served $requests blob GETs in $pass passes: the reads were not remote"
 brokers=$(grep -c "connection broker started" "$CFS_OUT/unit.log" || true)
+# Every broker ran as its own user (the project's sysusers.d entry made it), no worker's.
+own_user=$(grep -c "connection broker started (pid [0-9]*, user cachefiles-broker," "$CFS_OUT/unit.log" || true)
+[ "$brokers" -ge 1 ] && [ "$own_user" = "$brokers" ] ||
+	scenario_fail "$own_user of $brokers brokers ran as cachefiles-broker: $(grep -m1 "connection broker started" "$CFS_OUT/unit.log")"
 starts=$(status_field starts)
 systemctl stop "$UNIT"
 rig_stop registry
