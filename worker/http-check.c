@@ -2,6 +2,7 @@
 #include "http-check.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -42,6 +43,31 @@ int http_content_range_check(const char *value, uint64_t off, uint64_t len, uint
 	if (!(n = parse_u64(value, &total)) || value[n] != '\0')
 		return -EBADMSG;
 	return first == off && last == off + len - 1 && total == size ? 0 : -EBADMSG;
+}
+
+int http_range_answer(long status, const char *content_range, uint64_t off, uint64_t len, uint64_t size, uint64_t got,
+		      char *why, size_t n)
+{
+	char none[1];
+
+	if (!why) {
+		why = none;
+		n = sizeof(none);
+	}
+	/* The whole blob for a part of it: its first bytes could be taken, but an origin that ignores Range is not trusted with more. */
+	if (status == 200 && !(off == 0 && len == size))
+		snprintf(why, n, "HTTP 200 with the whole blob: the origin ignored the Range asked for");
+	else if (status == 206 && http_content_range_check(content_range, off, len, size) < 0)
+		snprintf(why, n, "HTTP 206 with Content-Range '%s': not the range asked for", content_range);
+	else if (status != 200 && status != 206)
+		snprintf(why, n, "HTTP %ld: not a range", status);
+	else if (got > len)
+		snprintf(why, n, "HTTP %ld with more than the %" PRIu64 " bytes asked for", status, len);
+	else if (got < len)
+		snprintf(why, n, "HTTP %ld with %" PRIu64 " of the %" PRIu64 " bytes asked for", status, got, len);
+	else
+		return 0;
+	return -EBADMSG;
 }
 
 int http_url_authority(const char *url, char *host, size_t host_size, uint16_t *port)

@@ -19,6 +19,17 @@
 int http_content_range_check(const char *value, uint64_t off, uint64_t len, uint64_t size);
 
 /*
+ * Whether a 200 or 206 answer to a GET of the bytes [off, off + len) of a
+ * blob of size bytes is those bytes: 206 with exactly their Content-Range,
+ * or 200 when they are the whole blob; and a body of got == len bytes (more
+ * than len: it ran on and was cut there). Status and Content-Range alone
+ * are judged with got == len, before a byte of the body is taken. 0, or
+ * -EBADMSG with why saying what the answer was instead (NULL: not wanted).
+ */
+int http_range_answer(long status, const char *content_range, uint64_t off, uint64_t len, uint64_t size, uint64_t got,
+		      char *why, size_t n);
+
+/*
  * The host (an IPv6 address keeps its brackets) and port of an https://
  * URL; 443 when it names none. 0, or -EINVAL (another scheme, user
  * information, a host that does not fit, a bad port).
