@@ -21,8 +21,6 @@
 #include "wire.h"
 
 #define MAX_REDIRECTS 3
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
 #define URL_MAX 2048
 #define HEADER_VALUE_MAX 256
 
@@ -52,12 +50,12 @@ struct fetch {
 	char error[CURL_ERROR_SIZE]; /* libcurl's own words on a failed transfer */
 };
 
-/* What is left of the deadline, at least 1 ms (0 means none to libcurl). */
+/* What is left of the deadline. */
 static uint64_t left_ms(const struct fetch *f)
 {
 	uint64_t now = now_ms();
 
-	return f->deadline > now + 1 ? f->deadline - now : 1;
+	return f->deadline > now ? f->deadline - now : 0;
 }
 
 static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
@@ -67,7 +65,7 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
 	int fd;
 
 	/* What is left of the deadline bounds one connect: the supervisor's broker has its own. */
-	fd = ipc_connect(f->target.purpose, f->target.host, f->target.port, (int)left_ms(f), peer);
+	fd = ipc_connect(f->target.purpose, f->target.host, f->target.port, (int)left_ms(f) + 1, peer);
 	if (fd < 0) {
 		f->connect_error = fd;
 		return CURL_SOCKET_BAD;
@@ -367,14 +365,11 @@ static void pause_ms(uint64_t ms)
 	poll(NULL, 0, (int)ms);
 }
 
-static uint64_t backoff_ms(struct fetch *f, unsigned attempt)
+/* A jitter for the backoff: workers that failed together do not all ask again together. */
+static uint64_t next_random(struct fetch *f)
 {
-	uint64_t ms = BACKOFF_MIN_MS << (attempt < 6 ? attempt : 6);
-
-	if (ms > BACKOFF_MAX_MS)
-		ms = BACKOFF_MAX_MS;
 	f->rand_state = f->rand_state * 6364136223846793005ull + 1442695040888963407ull;
-	return ms / 2 + (f->rand_state >> 33) % (ms / 2 + 1); /* jitter: half to all of it */
+	return f->rand_state >> 33;
 }
 
 /* One GET of [off, off + len) of a blob of size bytes at url, over by the deadline. */
@@ -385,8 +380,8 @@ static CURLcode perform(struct fetch *f, uint64_t off, uint64_t len, uint64_t si
 
 	snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, off, off + len - 1);
 	curl_easy_setopt(f->easy, CURLOPT_RANGE, range);
-	/* An answer that trickles in, never slow enough for the low-speed limit, ends there too. */
-	curl_easy_setopt(f->easy, CURLOPT_TIMEOUT_MS, (long)left_ms(f));
+	/* An answer that trickles in, never slow enough for the low-speed limit, ends there too (0 would be never). */
+	curl_easy_setopt(f->easy, CURLOPT_TIMEOUT_MS, (long)left_ms(f) + 1);
 	f->dst = dst;
 	f->off = off;
 	f->want = len;
@@ -415,7 +410,8 @@ int fetch_range(struct fetch *f, const uint8_t digest[DIGEST_SIZE], uint64_t siz
 		long status;
 		CURLcode c;
 		enum outcome o;
-		uint64_t wait;
+		int64_t wait;
+		long retry_after;
 
 		if (aim(f, url) < 0)
 			return -EINVAL;
@@ -433,20 +429,21 @@ int fetch_range(struct fetch *f, const uint8_t digest[DIGEST_SIZE], uint64_t siz
 				continue;
 			}
 		}
-		wait = backoff_ms(f, attempt++);
-		if ((status == 429 || status == 503) && http_retry_after(f->retry_after) >= 0)
-			wait = (uint64_t)http_retry_after(f->retry_after) * 1000;
-		if (o == FAIL || now_ms() + wait >= f->deadline) {
+		retry_after = status == 429 || status == 503 ? http_retry_after(f->retry_after) : -1;
+		wait = http_retry_wait(attempt++, left_ms(f), retry_after, next_random(f));
+		if (o == FAIL || wait < 0) {
 			log_error("domain %s: origin %s: blob sha256:%s bytes %" PRIu64 "-%" PRIu64 ": %s%s", f->domain,
 				  f->origin_name, digest_hex(digest, hex), off, off + len - 1, why,
-				  o == FAIL ? "" : "; fetch_deadline reached");
+				  o == FAIL	     ? ""
+				  : retry_after >= 0 ? "; its Retry-After passes fetch_deadline"
+						     : "; fetch_deadline reached");
 			return err;
 		}
 		f->stats.retries++;
-		log_warning("domain %s: origin %s: blob sha256:%s bytes %" PRIu64 "-%" PRIu64 ": %s; again in %" PRIu64
+		log_warning("domain %s: origin %s: blob sha256:%s bytes %" PRIu64 "-%" PRIu64 ": %s; again in %" PRId64
 			    " ms",
 			    f->domain, f->origin_name, digest_hex(digest, hex), off, off + len - 1, why, wait);
-		pause_ms(wait);
+		pause_ms((uint64_t)wait);
 	}
 }
 

@@ -8,6 +8,10 @@
 #include <strings.h>
 
 #define HTTPS "https://"
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+/* What the last try before the deadline gets at least: a TLS handshake and an answer. */
+#define LAST_TRY_MS 200
 
 /* A decimal number without sign or leading zero, up to a non-digit; the digits consumed or 0. */
 static size_t parse_u64(const char *s, uint64_t *out)
@@ -137,4 +141,18 @@ long http_retry_after(const char *value)
 	size_t n = parse_u64(value, &v);
 
 	return n > 0 && value[n] == '\0' && v <= 86400 ? (long)v : -1;
+}
+
+int64_t http_retry_wait(unsigned attempt, uint64_t left_ms, long retry_after_s, uint64_t random)
+{
+	uint64_t ms = BACKOFF_MIN_MS << (attempt < 6 ? attempt : 6);
+
+	if (retry_after_s >= 0)
+		return (uint64_t)retry_after_s * 1000 < left_ms ? retry_after_s * 1000 : -1;
+	if (left_ms <= LAST_TRY_MS)
+		return -1;
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	ms = ms / 2 + random % (ms / 2 + 1); /* jitter: half to all of it */
+	return (int64_t)(ms < left_ms - LAST_TRY_MS ? ms : left_ms - LAST_TRY_MS);
 }

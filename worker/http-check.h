@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What a remote worker checks of an origin's answers before it believes
- * them, and where its credentials may go (docs/design.md, "Remote
- * blobs"). Pure string work, no I/O: unit tested.
+ * them, where its credentials may go, and when it asks again
+ * (docs/design.md, "Remote blobs"). Pure, no I/O: unit tested.
  */
 #ifndef CFS_HTTP_CHECK_H
 #define CFS_HTTP_CHECK_H
@@ -53,5 +53,15 @@ int http_redirect_target(const char *base, const char *location, char *out, size
 
 /* Retry-After in seconds (delta-seconds only; an HTTP date reads as unknown): the seconds, or -1. */
 long http_retry_after(const char *value);
+
+/*
+ * How long to wait before a range's next try, left_ms before its
+ * fetch_deadline: the backoff (100 ms doubling to 5 s at attempt 6, from
+ * half to all of it as random says), or the origin's Retry-After in
+ * seconds (-1: none). A backoff that would pass the deadline is cut so the
+ * last try still comes before it, with some time of its own. -1: no try
+ * is left (too little time, or a Retry-After past the deadline).
+ */
+int64_t http_retry_wait(unsigned attempt, uint64_t left_ms, long retry_after_s, uint64_t random);
 
 #endif

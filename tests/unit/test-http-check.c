@@ -103,6 +103,27 @@ static void test_retry_after(void)
 	CHECK_EQ(http_retry_after("999999"), -1);
 }
 
+/* Backoff within the deadline: the last try comes before it, a Retry-After past it ends the tries. */
+static void test_retry_wait(void)
+{
+	CHECK_EQ(http_retry_wait(0, 20000, -1, 0), 50);
+	CHECK_EQ(http_retry_wait(0, 20000, -1, 50), 100);
+	CHECK_EQ(http_retry_wait(0, 20000, -1, 51), 50); /* jitter: half to all, never more */
+	CHECK_EQ(http_retry_wait(3, 20000, -1, 0), 400);
+	CHECK_EQ(http_retry_wait(6, 20000, -1, 2500), 5000);
+	CHECK_EQ(http_retry_wait(40, 20000, -1, 2500), 5000); /* no shift past the cap */
+	/* 5 s asked, 1 s left: waits 800 ms so the last try has 200 ms */
+	CHECK_EQ(http_retry_wait(6, 1000, -1, 2500), 800);
+	CHECK_EQ(http_retry_wait(0, 201, -1, 0), 1);
+	CHECK_EQ(http_retry_wait(0, 200, -1, 0), -1);
+	CHECK_EQ(http_retry_wait(0, 0, -1, 0), -1);
+	/* Retry-After as asked, whatever the attempt; never cut to fit */
+	CHECK_EQ(http_retry_wait(0, 20000, 1, 0), 1000);
+	CHECK_EQ(http_retry_wait(6, 20000, 0, 0), 0);
+	CHECK_EQ(http_retry_wait(0, 20000, 20, 0), -1);
+	CHECK_EQ(http_retry_wait(0, 1000, 1, 0), -1);
+}
+
 int main(void)
 {
 	RUN(test_content_range);
@@ -111,5 +132,6 @@ int main(void)
 	RUN(test_credentials_dropped_for_another_host);
 	RUN(test_redirect_target);
 	RUN(test_retry_after);
+	RUN(test_retry_wait);
 	return 0;
 }
