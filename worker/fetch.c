@@ -21,8 +21,6 @@
 #include "wire.h"
 
 #define MAX_REDIRECTS 3
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
 #define URL_MAX 2048
 #define HEADER_VALUE_MAX 256
 
@@ -44,11 +42,21 @@ struct fetch {
 	int connect_error;	   /* the supervisor's answer when opensocket got no socket */
 	struct fetch_stats stats;
 	uint64_t rand_state;
-	/* the answer being read */
+	uint64_t deadline; /* now_ms() when the range being fetched gives up */
+	/* the answer being read: the blob's [off, off + want) of size bytes */
 	uint8_t *dst;
-	uint64_t want, got;
+	uint64_t off, want, size, got; /* got > want: the body ran past the range */
 	char content_range[HEADER_VALUE_MAX], location[URL_MAX], retry_after[HEADER_VALUE_MAX];
+	char error[CURL_ERROR_SIZE]; /* libcurl's own words on a failed transfer */
 };
+
+/* What is left of the deadline. */
+static uint64_t left_ms(const struct fetch *f)
+{
+	uint64_t now = now_ms();
+
+	return f->deadline > now ? f->deadline - now : 0;
+}
 
 static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
 {
@@ -56,8 +64,8 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
 	char peer[WIRE_PEER_MAX];
 	int fd;
 
-	/* The worker's whole deadline bounds one connect: the supervisor's broker has its own. */
-	fd = ipc_connect(f->target.purpose, f->target.host, f->target.port, (int)f->o.deadline_ms, peer);
+	/* What is left of the deadline bounds one connect: the supervisor's broker has its own. */
+	fd = ipc_connect(f->target.purpose, f->target.host, f->target.port, (int)left_ms(f) + 1, peer);
 	if (fd < 0) {
 		f->connect_error = fd;
 		return CURL_SOCKET_BAD;
@@ -89,9 +97,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *clientp)
 	curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200 && status != 206)
 		return len;
-	/* More than asked for is a wrong answer: stop reading it. */
-	if (len > f->want - f->got)
+	/* Not the range (the whole blob, another Content-Range): not a byte of it is taken. */
+	if (f->got == 0 && http_range_answer(status, f->content_range, f->off, f->want, f->size, f->want, NULL, 0) < 0)
 		return 0;
+	/* More than asked for is a wrong answer: stop reading it, and say so. */
+	if (len > f->want - f->got) {
+		f->got += len;
+		return 0;
+	}
 	memcpy(f->dst + f->got, data, len);
 	f->got += len;
 	return len;
@@ -229,9 +242,9 @@ int fetch_new(struct fetch **out, const char *domain, const struct fetch_origin 
 	c |= curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, f);
 	c |= curl_easy_setopt(f->easy, CURLOPT_HEADERFUNCTION, on_header);
 	c |= curl_easy_setopt(f->easy, CURLOPT_HEADERDATA, f);
+	c |= curl_easy_setopt(f->easy, CURLOPT_ERRORBUFFER, f->error);
 	c |= curl_easy_setopt(f->easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	c |= curl_easy_setopt(f->easy, CURLOPT_USERAGENT, "cachefiles-worker/" CFS_VERSION);
-	c |= curl_easy_setopt(f->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)o->deadline_ms);
 	c |= curl_easy_setopt(f->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	c |= curl_easy_setopt(f->easy, CURLOPT_LOW_SPEED_TIME, 10L);
 	if (o->proxy_host) {
@@ -297,31 +310,35 @@ static int aim(struct fetch *f, const char *url)
 
 enum outcome { DONE, RETRY, REDIRECT, FAIL };
 
+/* A transfer that broke or never began, in libcurl's words, after what had come of it. */
+static void transfer_why(const struct fetch *f, CURLcode c, long status, char *why, size_t n)
+{
+	const char *what = f->error[0] ? f->error : curl_easy_strerror(c);
+
+	if (f->connect_error == -EPERM)
+		snprintf(why, n, "the supervisor refused a connection to %s:%u", f->target.host, f->target.port);
+	else if (f->connect_error < 0)
+		snprintf(why, n, "no connection to %s:%u: %s", f->target.host, f->target.port,
+			 strerror(-f->connect_error));
+	else if (status > 0)
+		snprintf(why, n, "HTTP %ld after %" PRIu64 " of %" PRIu64 " bytes: %s", status, f->got, f->want, what);
+	else
+		snprintf(why, n, "%s", what);
+}
+
 /* What one answer means; why says it for the log. */
-static enum outcome judge(struct fetch *f, CURLcode c, long status, uint64_t off, uint64_t len, uint64_t size, int *err,
-			  char *why, size_t n)
+static enum outcome judge(struct fetch *f, CURLcode c, long status, int *err, char *why, size_t n)
 {
 	*err = -EIO;
+	/* A write error here is on_body() refusing the body: the answer was wrong, not the transfer. */
+	if ((status == 200 || status == 206) && (c == CURLE_OK || c == CURLE_WRITE_ERROR))
+		return http_range_answer(status, f->content_range, f->off, f->want, f->size, f->got, why, n) == 0
+			       ? DONE
+			       : RETRY;
 	if (c != CURLE_OK) {
-		if (f->connect_error == -EPERM)
-			snprintf(why, n, "the supervisor refused a connection to %s:%u", f->target.host,
-				 f->target.port);
-		else if (f->connect_error < 0)
-			snprintf(why, n, "no connection to %s:%u: %s", f->target.host, f->target.port,
-				 strerror(-f->connect_error));
-		else
-			snprintf(why, n, "%s", curl_easy_strerror(c));
+		transfer_why(f, c, status, why, n);
 		*err = f->connect_error == -EPERM ? -EPERM : -EIO;
 		return f->connect_error == -EPERM ? FAIL : RETRY;
-	}
-	if (status == 206 && http_content_range_check(f->content_range, off, len, size) == 0 && f->got == len)
-		return DONE;
-	if (status == 200 && off == 0 && len == size && f->got == len)
-		return DONE; /* the whole blob, asked for as such */
-	if (status == 206 || status == 200) {
-		snprintf(why, n, "HTTP %ld, Content-Range '%s', %" PRIu64 " bytes: not the range asked for", status,
-			 f->content_range, f->got);
-		return RETRY;
 	}
 	if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
 		snprintf(why, n, "HTTP %ld to '%s'", status, f->location);
@@ -348,33 +365,34 @@ static void pause_ms(uint64_t ms)
 	poll(NULL, 0, (int)ms);
 }
 
-static uint64_t backoff_ms(struct fetch *f, unsigned attempt)
+/* A jitter for the backoff: workers that failed together do not all ask again together. */
+static uint64_t next_random(struct fetch *f)
 {
-	uint64_t ms = BACKOFF_MIN_MS << (attempt < 6 ? attempt : 6);
-
-	if (ms > BACKOFF_MAX_MS)
-		ms = BACKOFF_MAX_MS;
 	f->rand_state = f->rand_state * 6364136223846793005ull + 1442695040888963407ull;
-	return ms / 2 + (f->rand_state >> 33) % (ms / 2 + 1); /* jitter: half to all of it */
+	return f->rand_state >> 33;
 }
 
-/* One GET of [off, off + len) at url. */
-static CURLcode perform(struct fetch *f, uint64_t off, uint64_t len, uint8_t *dst, long *status)
+/* One GET of [off, off + len) of a blob of size bytes at url, over by the deadline. */
+static CURLcode perform(struct fetch *f, uint64_t off, uint64_t len, uint64_t size, uint8_t *dst, long *status)
 {
 	char range[64];
 	CURLcode c;
 
 	snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, off, off + len - 1);
 	curl_easy_setopt(f->easy, CURLOPT_RANGE, range);
+	/* An answer that trickles in, never slow enough for the low-speed limit, ends there too (0 would be never). */
+	curl_easy_setopt(f->easy, CURLOPT_TIMEOUT_MS, (long)left_ms(f) + 1);
 	f->dst = dst;
+	f->off = off;
 	f->want = len;
+	f->size = size;
 	f->got = 0;
 	f->connect_error = 0;
-	f->content_range[0] = f->location[0] = f->retry_after[0] = '\0';
+	f->content_range[0] = f->location[0] = f->retry_after[0] = f->error[0] = '\0';
 	*status = 0;
 	c = curl_easy_perform(f->easy);
 	f->stats.requests++;
-	f->stats.bytes += f->got;
+	f->stats.bytes += f->got < len ? f->got : len; /* not the piece of a body that ran on */
 	curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, status);
 	return c;
 }
@@ -382,22 +400,23 @@ static CURLcode perform(struct fetch *f, uint64_t off, uint64_t len, uint8_t *ds
 int fetch_range(struct fetch *f, const uint8_t digest[DIGEST_SIZE], uint64_t size, uint64_t off, uint64_t len,
 		uint8_t *dst)
 {
-	uint64_t deadline = now_ms() + f->o.deadline_ms;
 	char url[URL_MAX], next[URL_MAX], why[URL_MAX + 128], hex[DIGEST_HEX_LEN + 1];
 	unsigned attempt = 0, redirects = 0;
 	int err = -EIO;
 
+	f->deadline = now_ms() + f->o.deadline_ms;
 	blob_url(f, digest, url, sizeof(url));
 	for (;;) {
 		long status;
 		CURLcode c;
 		enum outcome o;
-		uint64_t wait;
+		int64_t wait;
+		long retry_after;
 
 		if (aim(f, url) < 0)
 			return -EINVAL;
-		c = perform(f, off, len, dst, &status);
-		o = judge(f, c, status, off, len, size, &err, why, sizeof(why));
+		c = perform(f, off, len, size, dst, &status);
+		o = judge(f, c, status, &err, why, sizeof(why));
 		if (o == DONE)
 			return 0;
 		if (o == REDIRECT) {
@@ -410,21 +429,22 @@ int fetch_range(struct fetch *f, const uint8_t digest[DIGEST_SIZE], uint64_t siz
 				continue;
 			}
 		}
-		wait = backoff_ms(f, attempt++);
-		if ((status == 429 || status == 503) && http_retry_after(f->retry_after) >= 0)
-			wait = (uint64_t)http_retry_after(f->retry_after) * 1000;
-		if (o == FAIL || now_ms() + wait >= deadline) {
+		retry_after = status == 429 || status == 503 ? http_retry_after(f->retry_after) : -1;
+		wait = http_retry_wait(attempt++, left_ms(f), retry_after, next_random(f));
+		if (o == FAIL || wait < 0) {
 			log_error("domain %s: origin %s: blob sha256:%s bytes %" PRIu64 "-%" PRIu64 ": %s%s", f->domain,
 				  f->origin_name, digest_hex(digest, hex), off, off + len - 1, why,
-				  o == FAIL ? "" : "; fetch_deadline reached");
+				  o == FAIL	     ? ""
+				  : retry_after >= 0 ? "; its Retry-After passes fetch_deadline"
+						     : "; fetch_deadline reached");
 			f->stats.failures++;
 			return err;
 		}
 		f->stats.retries++;
-		log_warning("domain %s: origin %s: blob sha256:%s bytes %" PRIu64 "-%" PRIu64 ": %s; again in %" PRIu64
+		log_warning("domain %s: origin %s: blob sha256:%s bytes %" PRIu64 "-%" PRIu64 ": %s; again in %" PRId64
 			    " ms",
 			    f->domain, f->origin_name, digest_hex(digest, hex), off, off + len - 1, why, wait);
-		pause_ms(wait);
+		pause_ms((uint64_t)wait);
 	}
 }
 

@@ -2,11 +2,16 @@
 #include "http-check.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #define HTTPS "https://"
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+/* What the last try before the deadline gets at least: a TLS handshake and an answer. */
+#define LAST_TRY_MS 200
 
 /* A decimal number without sign or leading zero, up to a non-digit; the digits consumed or 0. */
 static size_t parse_u64(const char *s, uint64_t *out)
@@ -42,6 +47,31 @@ int http_content_range_check(const char *value, uint64_t off, uint64_t len, uint
 	if (!(n = parse_u64(value, &total)) || value[n] != '\0')
 		return -EBADMSG;
 	return first == off && last == off + len - 1 && total == size ? 0 : -EBADMSG;
+}
+
+int http_range_answer(long status, const char *content_range, uint64_t off, uint64_t len, uint64_t size, uint64_t got,
+		      char *why, size_t n)
+{
+	char none[1];
+
+	if (!why) {
+		why = none;
+		n = sizeof(none);
+	}
+	/* The whole blob for a part of it: its first bytes could be taken, but an origin that ignores Range is not trusted with more. */
+	if (status == 200 && !(off == 0 && len == size))
+		snprintf(why, n, "HTTP 200 with the whole blob: the origin ignored the Range asked for");
+	else if (status == 206 && http_content_range_check(content_range, off, len, size) < 0)
+		snprintf(why, n, "HTTP 206 with Content-Range '%s': not the range asked for", content_range);
+	else if (status != 200 && status != 206)
+		snprintf(why, n, "HTTP %ld: not a range", status);
+	else if (got > len)
+		snprintf(why, n, "HTTP %ld with more than the %" PRIu64 " bytes asked for", status, len);
+	else if (got < len)
+		snprintf(why, n, "HTTP %ld with %" PRIu64 " of the %" PRIu64 " bytes asked for", status, got, len);
+	else
+		return 0;
+	return -EBADMSG;
 }
 
 int http_url_authority(const char *url, char *host, size_t host_size, uint16_t *port)
@@ -111,4 +141,18 @@ long http_retry_after(const char *value)
 	size_t n = parse_u64(value, &v);
 
 	return n > 0 && value[n] == '\0' && v <= 86400 ? (long)v : -1;
+}
+
+int64_t http_retry_wait(unsigned attempt, uint64_t left_ms, long retry_after_s, uint64_t random)
+{
+	uint64_t ms = BACKOFF_MIN_MS << (attempt < 6 ? attempt : 6);
+
+	if (retry_after_s >= 0)
+		return (uint64_t)retry_after_s * 1000 < left_ms ? retry_after_s * 1000 : -1;
+	if (left_ms <= LAST_TRY_MS)
+		return -1;
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	ms = ms / 2 + random % (ms / 2 + 1); /* jitter: half to all of it */
+	return (int64_t)(ms < left_ms - LAST_TRY_MS ? ms : left_ms - LAST_TRY_MS);
 }

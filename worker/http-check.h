@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What a remote worker checks of an origin's answers before it believes
- * them, and where its credentials may go (docs/design.md, "Remote
- * blobs"). Pure string work, no I/O: unit tested.
+ * them, where its credentials may go, and when it asks again
+ * (docs/design.md, "Remote blobs"). Pure, no I/O: unit tested.
  */
 #ifndef CFS_HTTP_CHECK_H
 #define CFS_HTTP_CHECK_H
@@ -17,6 +17,17 @@
  * decimal, no leading zeros, no sign, nothing before or after. 0 or -EBADMSG.
  */
 int http_content_range_check(const char *value, uint64_t off, uint64_t len, uint64_t size);
+
+/*
+ * Whether a 200 or 206 answer to a GET of the bytes [off, off + len) of a
+ * blob of size bytes is those bytes: 206 with exactly their Content-Range,
+ * or 200 when they are the whole blob; and a body of got == len bytes (more
+ * than len: it ran on and was cut there). Status and Content-Range alone
+ * are judged with got == len, before a byte of the body is taken. 0, or
+ * -EBADMSG with why saying what the answer was instead (NULL: not wanted).
+ */
+int http_range_answer(long status, const char *content_range, uint64_t off, uint64_t len, uint64_t size, uint64_t got,
+		      char *why, size_t n);
 
 /*
  * The host (an IPv6 address keeps its brackets) and port of an https://
@@ -42,5 +53,15 @@ int http_redirect_target(const char *base, const char *location, char *out, size
 
 /* Retry-After in seconds (delta-seconds only; an HTTP date reads as unknown): the seconds, or -1. */
 long http_retry_after(const char *value);
+
+/*
+ * How long to wait before a range's next try, left_ms before its
+ * fetch_deadline: the backoff (100 ms doubling to 5 s at attempt 6, from
+ * half to all of it as random says), or the origin's Retry-After in
+ * seconds (-1: none). A backoff that would pass the deadline is cut so the
+ * last try still comes before it, with some time of its own. -1: no try
+ * is left (too little time, or a Retry-After past the deadline).
+ */
+int64_t http_retry_wait(unsigned attempt, uint64_t left_ms, long retry_after_s, uint64_t random);
 
 #endif

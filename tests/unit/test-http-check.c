@@ -24,6 +24,32 @@ static void test_content_range(void)
 	CHECK_EQ(http_content_range_check("bytes 0-99999999999999999999999/3", 0, 3, 3), -EBADMSG);
 }
 
+/* An answer's bytes count only when they are the range asked for; why says what came instead. */
+static void test_range_answer(void)
+{
+	char why[256];
+	const char *cr = "bytes 65536-131071/3000000";
+
+	CHECK_EQ(http_range_answer(206, cr, 65536, 65536, 3000000, 65536, why, sizeof(why)), 0);
+	CHECK_EQ(http_range_answer(200, "", 0, 3000000, 3000000, 3000000, why, sizeof(why)), 0);
+	/* an origin that ignores Range: refused even where its first bytes are the range's */
+	CHECK_EQ(http_range_answer(200, "", 0, 65536, 3000000, 65536, why, sizeof(why)), -EBADMSG);
+	CHECK(strcmp(why, "HTTP 200 with the whole blob: the origin ignored the Range asked for") == 0);
+	CHECK_EQ(http_range_answer(200, "", 65536, 65536, 3000000, 65536, NULL, 0), -EBADMSG);
+	CHECK_EQ(http_range_answer(206, "bytes 69632-135167/3000000", 65536, 65536, 3000000, 65536, why, sizeof(why)),
+		 -EBADMSG);
+	CHECK(strcmp(why, "HTTP 206 with Content-Range 'bytes 69632-135167/3000000': not the range asked for") == 0);
+	CHECK_EQ(http_range_answer(206, "", 65536, 65536, 3000000, 65536, why, sizeof(why)), -EBADMSG);
+	CHECK_EQ(http_range_answer(206, cr, 65536, 65536, 3000000, 32768, why, sizeof(why)), -EBADMSG);
+	CHECK(strcmp(why, "HTTP 206 with 32768 of the 65536 bytes asked for") == 0);
+	CHECK_EQ(http_range_answer(206, cr, 65536, 65536, 3000000, 65537, why, sizeof(why)), -EBADMSG);
+	CHECK(strcmp(why, "HTTP 206 with more than the 65536 bytes asked for") == 0);
+	CHECK_EQ(http_range_answer(200, "", 0, 3000000, 3000000, 100, why, sizeof(why)), -EBADMSG);
+	CHECK_EQ(http_range_answer(204, "", 0, 3000000, 3000000, 0, why, sizeof(why)), -EBADMSG);
+	/* judged before the body: status and Content-Range with got == len */
+	CHECK_EQ(http_range_answer(206, cr, 65536, 65536, 3000000, 65536, NULL, 0), 0);
+}
+
 static void test_authority(void)
 {
 	char host[256];
@@ -77,12 +103,35 @@ static void test_retry_after(void)
 	CHECK_EQ(http_retry_after("999999"), -1);
 }
 
+/* Backoff within the deadline: the last try comes before it, a Retry-After past it ends the tries. */
+static void test_retry_wait(void)
+{
+	CHECK_EQ(http_retry_wait(0, 20000, -1, 0), 50);
+	CHECK_EQ(http_retry_wait(0, 20000, -1, 50), 100);
+	CHECK_EQ(http_retry_wait(0, 20000, -1, 51), 50); /* jitter: half to all, never more */
+	CHECK_EQ(http_retry_wait(3, 20000, -1, 0), 400);
+	CHECK_EQ(http_retry_wait(6, 20000, -1, 2500), 5000);
+	CHECK_EQ(http_retry_wait(40, 20000, -1, 2500), 5000); /* no shift past the cap */
+	/* 5 s asked, 1 s left: waits 800 ms so the last try has 200 ms */
+	CHECK_EQ(http_retry_wait(6, 1000, -1, 2500), 800);
+	CHECK_EQ(http_retry_wait(0, 201, -1, 0), 1);
+	CHECK_EQ(http_retry_wait(0, 200, -1, 0), -1);
+	CHECK_EQ(http_retry_wait(0, 0, -1, 0), -1);
+	/* Retry-After as asked, whatever the attempt; never cut to fit */
+	CHECK_EQ(http_retry_wait(0, 20000, 1, 0), 1000);
+	CHECK_EQ(http_retry_wait(6, 20000, 0, 0), 0);
+	CHECK_EQ(http_retry_wait(0, 20000, 20, 0), -1);
+	CHECK_EQ(http_retry_wait(0, 1000, 1, 0), -1);
+}
+
 int main(void)
 {
 	RUN(test_content_range);
+	RUN(test_range_answer);
 	RUN(test_authority);
 	RUN(test_credentials_dropped_for_another_host);
 	RUN(test_redirect_target);
 	RUN(test_retry_after);
+	RUN(test_retry_wait);
 	return 0;
 }

@@ -18,6 +18,14 @@
 #   rig_tinyproxy_start DIR PORT CONNECT_PORT
 #                               tinyproxy on PORT, tunnelling (CONNECT) to
 #                               CONNECT_PORT only; its log in $CFS_OUT/tinyproxy.log
+#   rig_liar_start DIR PORT ROOT
+#                               tests/vm/lying-origin.py serving ROOT over HTTPS,
+#                               honest until rig_lie; its answers in $CFS_OUT/liar.log
+#   rig_lie MODE COUNT [SECONDS]
+#                               the liar's next COUNT answers are MODE (slow reset
+#                               full200 badrange short 5xx 429 tls ok; see its
+#                               header), then it heals
+#   rig_lies_told MODE          answers (tls: handshakes) the liar gave as MODE so far
 #   rig_domain NAME VOLUME BLOB_DIR ORIGIN CA_FILE [LINE...]
 #                               a remote domain's config section, one worker (its
 #                               totals line is then the domain's), LINEs appended
@@ -147,6 +155,32 @@ rig_tinyproxy_start() {
 		sleep 0.1
 	done
 	vm_log "tinyproxy on 127.0.0.1:$port (pid ${RIG_PID[tinyproxy]})"
+}
+
+rig_liar_start() {
+	local dir=$1 port=$2 root=$3
+	# Its tls lie is a certificate from a CA the workers are not given.
+	rig_certs "$dir/stranger"
+	RIG_LIAR_DIR=$dir RIG_LIES=0
+	rig_lie ok 0
+	: >"$CFS_OUT/liar.log"
+	python3 "$CFS_SRC/tests/vm/lying-origin.py" --port "$port" --root "$root" --cert "$dir/srv.crt" \
+		--key "$dir/srv.key" --bad-cert "$dir/stranger/srv.crt" --bad-key "$dir/stranger/srv.key" \
+		--control "$dir/liar.control" --log "$CFS_OUT/liar.log" 2>>"$CFS_OUT/liar.err" &
+	RIG_PID[liar]=$!
+	_rig_wait_https liar "https://127.0.0.1:$port/" 30 "$dir"
+}
+
+rig_lie() {
+	# A new generation each time, so the same lie twice is counted afresh;
+	# renamed into place, so the liar never reads half a line.
+	RIG_LIES=$((RIG_LIES + 1))
+	echo "$RIG_LIES $*" >"$RIG_LIAR_DIR/liar.control.new"
+	mv -f "$RIG_LIAR_DIR/liar.control.new" "$RIG_LIAR_DIR/liar.control"
+}
+
+rig_lies_told() {
+	rig_log_count "$CFS_OUT/liar.log" "^$1 "
 }
 
 rig_domain() {
