@@ -144,8 +144,11 @@ struct wire_prefetch_done {
 /*
  * A remote domain's worker wants a TCP connection (docs/design.md, "Remote
  * blobs"): to its origin, its proxy, or a host a redirect named. The
- * supervisor checks host and port against the worker's domain; anything
- * but the configured origin or proxy is a protocol breach.
+ * supervisor checks host and port against the worker's domain: a redirect's
+ * host not on its redirect_hosts is refused (-EPERM), any other host or
+ * port than configured is a protocol breach. REDIRECT names the redirect's
+ * host with or without a proxy; with one, the socket handed over goes to
+ * the proxy, which the worker asks to tunnel to that host.
  */
 enum wire_connect_purpose {
 	WIRE_CONNECT_ORIGIN = 1,

@@ -285,16 +285,21 @@ static int aim(struct fetch *f, const char *url)
 	CURLcode c = CURLE_OK;
 
 	f->target = (struct target){ .purpose = WIRE_CONNECT_ORIGIN, .port = f->o.port };
-	if (f->o.proxy_host) {
-		f->target.purpose = WIRE_CONNECT_PROXY;
-		snprintf(f->target.host, sizeof(f->target.host), "%s", f->o.proxy_host);
-		f->target.port = f->o.proxy_port;
-	} else if (!creds) {
+	if (!creds) {
+		/*
+		 * Another host or port: asked for by name even through a proxy,
+		 * so the supervisor holds it to the domain's redirect_hosts (and
+		 * then hands over a connection to the proxy, which resolves it).
+		 */
 		f->target.purpose = WIRE_CONNECT_REDIRECT;
 		if (http_url_authority(url, f->target.host, sizeof(f->target.host), &f->target.port) < 0)
 			return -EINVAL;
-		if (pin(f, f->target.host, f->target.port) < 0)
+		if (!f->o.proxy_host && pin(f, f->target.host, f->target.port) < 0)
 			return -ENOMEM;
+	} else if (f->o.proxy_host) {
+		f->target.purpose = WIRE_CONNECT_PROXY;
+		snprintf(f->target.host, sizeof(f->target.host), "%s", f->o.proxy_host);
+		f->target.port = f->o.proxy_port;
 	} else {
 		snprintf(f->target.host, sizeof(f->target.host), "%s", f->o.host);
 	}
@@ -397,6 +402,17 @@ static CURLcode perform(struct fetch *f, uint64_t off, uint64_t len, uint64_t si
 	return c;
 }
 
+/* Appends to why ("HTTP 307 to '...'") why that redirect is not followed. */
+static void say_why_not_followed(char *why, size_t n, int err)
+{
+	size_t len = strlen(why);
+
+	if (err == -ELOOP)
+		snprintf(why + len, n - len, ": more than %d redirects", MAX_REDIRECTS);
+	else
+		snprintf(why + len, n - len, ": not an https:// URL, nor a path on the same host");
+}
+
 int fetch_range(struct fetch *f, const uint8_t digest[DIGEST_SIZE], uint64_t size, uint64_t off, uint64_t len,
 		uint8_t *dst)
 {
@@ -423,6 +439,7 @@ int fetch_range(struct fetch *f, const uint8_t digest[DIGEST_SIZE], uint64_t siz
 			if (++redirects > MAX_REDIRECTS ||
 			    http_redirect_target(url, f->location, next, sizeof(next)) < 0) {
 				err = redirects > MAX_REDIRECTS ? -ELOOP : -EINVAL;
+				say_why_not_followed(why, sizeof(why), err);
 				o = FAIL;
 			} else {
 				memcpy(url, next, sizeof(url));

@@ -7,8 +7,9 @@
  * are pinned. Every answer is checked before its body counts: 206 with
  * exactly the Content-Range asked for and exactly that many bytes.
  * Redirects are followed here (3 at most), with credentials only for the
- * origin's host and port. Transient failures are retried with backoff
- * until the deadline.
+ * origin's host and port; another host (or port) is asked of the supervisor
+ * as a redirect's, which it allows only on the domain's redirect_hosts.
+ * Transient failures are retried with backoff until the deadline.
  */
 #ifndef CFS_FETCH_H
 #define CFS_FETCH_H

@@ -36,6 +36,7 @@ enum key_type {
 	KEY_PERCENT,
 	KEY_ORIGIN,
 	KEY_PROXY,
+	KEY_REDIRECT_HOSTS,
 	KEY_CREDENTIALS,
 	KEY_CA_FILE,
 };
@@ -103,6 +104,7 @@ static const struct key_def domain_keys[] = {
 	/* Remote blobs (docs/design.md, "Remote blobs"): the file's only. */
 	{ "origin", KEY_ORIGIN, SETTING(remote.origin) },
 	{ "proxy", KEY_PROXY, SETTING(remote.proxy) },
+	{ "redirect_hosts", KEY_REDIRECT_HOSTS, SETTING(remote.redirect) },
 	{ "credentials", KEY_CREDENTIALS, SETTING(remote.credentials) },
 	{ "ca_file", KEY_CA_FILE, SETTING(remote.ca_file) },
 	/* No default in the table: only a domain with an origin has one (remote_finish()). */
@@ -211,6 +213,7 @@ static int key_parse(const struct key_def *k, const char *value, bool bare_ms, v
 		break;
 	case KEY_ORIGIN: return config_parse_origin(value, field, why, n);
 	case KEY_PROXY: return config_parse_proxy(value, field, why, n);
+	case KEY_REDIRECT_HOSTS: return config_parse_redirect_hosts(value, field, why, n);
 	case KEY_CREDENTIALS:
 		if (config_check_credentials(value, why, n) == 0)
 			return store_string(k, field, value, why, n);
@@ -352,10 +355,11 @@ static void error_here(struct parse *p, const char *fmt, ...)
 
 /* ---- sections ---- */
 
-/* proxy, credentials, ca_file and fetch_deadline say how to fetch: without an origin nothing is fetched. */
+/* proxy, redirect_hosts, credentials, ca_file and fetch_deadline say how to fetch: without an origin nothing is. */
 static void remote_keys_need_origin(struct parse *p)
 {
-	static const char *const fetch_keys[] = { "proxy", "credentials", "ca_file", "fetch_deadline" };
+	static const char *const fetch_keys[] = { "proxy", "redirect_hosts", "credentials", "ca_file",
+						  "fetch_deadline" };
 
 	if (p->domain->settings.remote.origin.kind != ORIGIN_NONE)
 		return;

@@ -96,6 +96,8 @@ const char *config_volume_normalize(const char *token, char pattern[static CONFI
 int config_parse_origin(const char *s, struct origin_settings *o, char *why, size_t n);
 /* "http://HOST:PORT". */
 int config_parse_proxy(const char *s, struct proxy_settings *p, char *why, size_t n);
+/* "HOST[:PORT] ..." (port 443 unless given), 1 to REDIRECT_HOSTS_MAX of them, each once. */
+int config_parse_redirect_hosts(const char *s, struct redirect_settings *r, char *why, size_t n);
 /* A regular file of the supervisor's uid, mode 0600 or less, one line: basic USER:PASSWORD or bearer TOKEN. */
 int config_check_credentials(const char *path, char *why, size_t n);
 /* A regular file of at most 1 MiB with a PEM certificate in it. */

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The values of a remote domain (docs/design.md, "Remote blobs"): its
- * origin and proxy, its credentials and CA files. Strict like every value:
- * one reading each, and nothing that would send a secret in clear, or
- * leave a reader to guess which host or port is meant. Secrets are checked
- * here but never kept, and never quoted in a message.
+ * origin, proxy and redirect hosts, its credentials and CA files. Strict
+ * like every value: one reading each, and nothing that would send a secret
+ * in clear, or leave a reader to guess which host or port is meant.
+ * Secrets are checked here but never kept, and never quoted in a message.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -213,6 +214,59 @@ int config_parse_proxy(const char *s, struct proxy_settings *p, char *why, size_
 	if (r == 0)
 		*p = parsed;
 	return r;
+}
+
+static int refuse_entry(char *why, size_t n, const char *entry, const char *text)
+{
+	snprintf(why, n, "'%s' %s", entry, text);
+	return -EINVAL;
+}
+
+/* One HOST[:PORT] of redirect_hosts into r; why names the entry. */
+static int redirect_host_add(const char *entry, struct redirect_settings *r, char *why, size_t n)
+{
+	struct redirect_host h = { 0 };
+	char inner[256];
+	const char *rest;
+
+	if (strstr(entry, "://"))
+		return refuse_entry(why, n, entry, "is a URL: name the host as HOST[:PORT] alone (https is implied)");
+	if (parse_authority(entry, &rest, h.host, &h.port, 443, inner, sizeof(inner)) < 0)
+		return refuse_entry(why, n, entry, inner);
+	if (*rest)
+		return refuse_entry(why, n, entry, "has a path: a redirect host is named by HOST[:PORT] alone");
+	for (unsigned i = 0; i < r->n; i++)
+		if (r->hosts[i].port == h.port && strcasecmp(r->hosts[i].host, h.host) == 0)
+			return refuse_entry(why, n, entry, "is listed twice");
+	if (r->n == REDIRECT_HOSTS_MAX) {
+		snprintf(why, n, "lists more than %d hosts", REDIRECT_HOSTS_MAX);
+		return -EINVAL;
+	}
+	r->hosts[r->n++] = h;
+	return 0;
+}
+
+int config_parse_redirect_hosts(const char *s, struct redirect_settings *r, char *why, size_t n)
+{
+	struct redirect_settings parsed = { 0 };
+	char entry[DOMAIN_VALUE_MAX + 1];
+
+	for (;;) {
+		size_t len;
+		s += strspn(s, " \t");
+		len = strcspn(s, " \t");
+		if (len == 0)
+			break;
+		snprintf(entry, sizeof(entry), "%.*s", (int)len, s);
+		if (redirect_host_add(entry, &parsed, why, n) < 0)
+			return -EINVAL;
+		s += len;
+	}
+	if (parsed.n == 0)
+		return refuse(why, n,
+			      "lists no host: write HOST[:PORT] ..., or remove the key to refuse every redirect");
+	*r = parsed;
+	return 0;
 }
 
 /*

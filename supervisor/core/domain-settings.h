@@ -37,9 +37,24 @@ struct proxy_settings {
 	uint16_t port; /* 0: no proxy */
 };
 
+#define REDIRECT_HOSTS_MAX 8
+
+/*
+ * redirect_hosts = HOST[:PORT] ...: where the origin may redirect a worker
+ * (object storage). None of the domain's credentials go there.
+ */
+struct redirect_settings {
+	struct redirect_host {
+		char host[DOMAIN_VALUE_MAX + 1]; /* as origin.host */
+		uint16_t port;			 /* 443 unless given */
+	} hosts[REDIRECT_HOSTS_MAX];
+	unsigned n; /* 0: a redirect to another host is refused */
+};
+
 struct remote_settings {
 	struct origin_settings origin;
 	struct proxy_settings proxy;
+	struct redirect_settings redirect;
 	char credentials[DOMAIN_VALUE_MAX + 1]; /* a root-only file: basic USER:PASSWORD or bearer TOKEN; "": none */
 	char ca_file[DOMAIN_VALUE_MAX + 1];	/* PEM CAs the origin's certificate must chain to; "": the system's */
 	uint64_t fetch_deadline_ms;		/* retries of a chunk end after this; set for remote domains only */
@@ -55,7 +70,7 @@ struct domain_settings {
 	uint32_t readahead;		       /* bytes filled ahead of a sequential reader at most; 0: none */
 	uint64_t prefetch;	       /* bytes of each blob filled in the background; 0: none, UINT64_MAX: all */
 	uint32_t prefetch_rate;	       /* bytes per second for the domain's prefetch; 0: no limit */
-	struct remote_settings remote; /* origin, proxy, credentials, ca_file, fetch_deadline */
+	struct remote_settings remote; /* origin, proxy, redirect_hosts, credentials, ca_file, fetch_deadline */
 };
 
 #endif

@@ -110,10 +110,11 @@ const char *pool_connect_request(struct supervisor *s, struct domain *d, unsigne
 	static char why[WIRE_HOST_MAX + 128];
 	const struct remote_settings *rs = &d->settings.remote;
 	struct broker_state *b = &s->broker;
-	struct broker_request rq = { .port = m->port, .timeout_ms = CONNECT_TIMEOUT_MS };
+	struct broker_request rq = { .timeout_ms = CONNECT_TIMEOUT_MS };
+	struct connect_target to;
 	struct pending_connect *p;
 	unsigned di = (unsigned)(d - s->domains), theirs;
-	int r = connect_check(rs, m, why, sizeof(why));
+	int r = connect_check(rs, m, &to, why, sizeof(why));
 
 	if (r == -EPROTO)
 		return why;
@@ -127,8 +128,10 @@ const char *pool_connect_request(struct supervisor *s, struct domain *d, unsigne
 	r = !p || theirs >= CONNECTS_PER_WORKER ? -EAGAIN : broker_ensure(s, d);
 	if (r == 0) {
 		rq.id = ++b->last_id ? b->last_id : ++b->last_id;
-		snprintf(rq.host, sizeof(rq.host), "%s", m->host);
-		rq.local_ok = broker_host_is_local_literal(m->host);
+		/* The configured name: loopback only when the config itself names it by address. */
+		snprintf(rq.host, sizeof(rq.host), "%s", to.host);
+		rq.port = to.port;
+		rq.local_ok = broker_host_is_local_literal(to.host);
 		r = send(b->sock, &rq, sizeof(rq), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(rq) ? 0 : -EAGAIN;
 	}
 	if (r < 0) {

@@ -98,7 +98,7 @@ static void unknown_key_suggests_what_was_meant(void)
 	expect_error(DOMAIN_A "colour = blue\n", 4,
 		     "unknown key 'colour' in [domain a]; known keys: volume, blob_dir, workers, worker_user, "
 		     "request_timeout, sandbox, read_window, readahead, prefetch, prefetch_rate, origin, proxy, "
-		     "credentials, ca_file, fetch_deadline");
+		     "redirect_hosts, credentials, ca_file, fetch_deadline");
 	expect_error("dir = /x\n" DOMAIN_A, 1, "'dir' is outside any section: put it under [cache] or [domain NAME]");
 }
 
@@ -588,6 +588,58 @@ static void proxies_are_http_with_a_port(void)
 		     "proxy = 'http://p.example:3128/cache': has a path: a proxy is named by HOST:PORT alone");
 }
 
+static void redirect_hosts_are_hosts_with_ports(void)
+{
+	struct config cfg;
+	struct config_errors errs;
+	const struct redirect_settings *r;
+
+	CHECK_EQ(load(REMOTE_A "redirect_hosts = S3.example  127.0.0.1:9443\t[fd00::2]:8443\n"
+			       "[domain b]\nvolume = web\nblob_dir = $D/blobs-b\n"
+			       "origin = url https://o.example/{hex}\n",
+		      &cfg, &errs),
+		 0);
+	r = &cfg.domains[0].settings.remote.redirect;
+	CHECK_EQ(r->n, 3);
+	CHECK(strcmp(r->hosts[0].host, "S3.example") == 0 && r->hosts[0].port == 443);
+	CHECK(strcmp(r->hosts[1].host, "127.0.0.1") == 0 && r->hosts[1].port == 9443);
+	CHECK(strcmp(r->hosts[2].host, "[fd00::2]") == 0 && r->hosts[2].port == 8443);
+	CHECK_EQ(cfg.domains[1].settings.remote.redirect.n, 0); /* none: every redirect elsewhere refused */
+	config_free(&cfg);
+}
+
+static void redirect_hosts_refuse_what_is_not_a_host(void)
+{
+	expect_error(REMOTE_A "redirect_hosts = https://s3.example\n", 5,
+		     "redirect_hosts = 'https://s3.example': 'https://s3.example' is a URL: name the host as "
+		     "HOST[:PORT] alone (https is implied)");
+	expect_error(REMOTE_A "redirect_hosts = s3.example/bucket\n", 5,
+		     "redirect_hosts = 's3.example/bucket': 's3.example/bucket' has a path: a redirect host is named "
+		     "by HOST[:PORT] alone");
+	expect_error(REMOTE_A "redirect_hosts = s3.example s3..example\n", 5,
+		     "redirect_hosts = 's3.example s3..example': 's3..example' names no valid host: a DNS name, an "
+		     "IPv4 address or [an IPv6 one]");
+	expect_error(REMOTE_A "redirect_hosts = [::1\n", 5,
+		     "redirect_hosts = '[::1': '[::1' names no valid host: a DNS name, an IPv4 address or [an IPv6 "
+		     "one]");
+	expect_error(REMOTE_A "redirect_hosts = s3.example:0\n", 5,
+		     "redirect_hosts = 's3.example:0': 's3.example:0' has a port that is not a number from 1 to "
+		     "65535");
+	expect_error(REMOTE_A "redirect_hosts = u:p@s3.example\n", 5,
+		     "redirect_hosts = 'u:p@s3.example': 'u:p@s3.example' has user information before '@': "
+		     "credentials go in a file of their own (credentials = /path), never in a URL");
+	expect_error(REMOTE_A "redirect_hosts = s3.example S3.EXAMPLE:443\n", 5,
+		     "redirect_hosts = 's3.example S3.EXAMPLE:443': 'S3.EXAMPLE:443' is listed twice");
+	expect_error(REMOTE_A "redirect_hosts = a b c d e f g h i\n", 5,
+		     "redirect_hosts = 'a b c d e f g h i': lists more than 8 hosts");
+	expect_error(REMOTE_A "redirect_hosts =\n", 5,
+		     "redirect_hosts = '': lists no host: write HOST[:PORT] ..., or remove the key to refuse every "
+		     "redirect");
+	expect_error(REMOTE_A "redirect_hosts = s3.example\n  other.example\n", 6,
+		     "'redirect_hosts' takes one value, but this indented line continues it: only a volume list may go "
+		     "on over indented lines");
+}
+
 static void credentials_are_root_only_and_never_shown(void)
 {
 	char path[256];
@@ -632,6 +684,9 @@ static void fetch_settings_need_an_origin_and_a_deadline_below_the_timeout(void)
 	expect_error(DOMAIN_A "proxy = http://p.example:3128\n", 4,
 		     "'proxy' is set but [domain a] has no origin: its blobs are local files; add origin = "
 		     "registry|url https://... or remove 'proxy'");
+	expect_error(DOMAIN_A "redirect_hosts = s3.example\n", 4,
+		     "'redirect_hosts' is set but [domain a] has no origin: its blobs are local files; add origin = "
+		     "registry|url https://... or remove 'redirect_hosts'");
 	expect_error(DOMAIN_A "fetch_deadline = 5s\n", 4,
 		     "'fetch_deadline' is set but [domain a] has no origin: its blobs are local files; add origin = "
 		     "registry|url https://... or remove 'fetch_deadline'");
@@ -749,6 +804,8 @@ int main(void)
 	RUN(shipped_example_loads);
 	RUN(remote_domain_gives_its_settings);
 	RUN(origins_are_https_and_say_one_thing);
+	RUN(redirect_hosts_are_hosts_with_ports);
+	RUN(redirect_hosts_refuse_what_is_not_a_host);
 	RUN(proxies_are_http_with_a_port);
 	RUN(credentials_are_root_only_and_never_shown);
 	RUN(ca_file_must_hold_a_certificate);

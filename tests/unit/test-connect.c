@@ -30,51 +30,108 @@ static struct remote_settings registry(void)
 	return rs;
 }
 
-static int check(const struct remote_settings *rs, uint16_t purpose, const char *host, uint16_t port)
+/* connect_check's verdict; where it connects in *to, why in why (both may be NULL). */
+static int check_to(const struct remote_settings *rs, uint16_t purpose, const char *host, uint16_t port,
+		    struct connect_target *to, char why[512])
 {
 	struct wire_connect m = { .purpose = purpose, .port = port };
-	char why[512];
+	struct connect_target ignored;
+	char scratch[512];
 
 	snprintf(m.host, sizeof(m.host), "%s", host);
-	return connect_check(rs, &m, why, sizeof(why));
+	return connect_check(rs, &m, to ? to : &ignored, why ? why : scratch, 512);
+}
+
+static int check(const struct remote_settings *rs, uint16_t purpose, const char *host, uint16_t port)
+{
+	return check_to(rs, purpose, host, port, NULL, NULL);
 }
 
 static void test_origin_only(void)
 {
 	struct remote_settings rs = registry(), local = { 0 };
+	struct connect_target to;
 
-	CHECK_EQ(check(&rs, WIRE_CONNECT_ORIGIN, "registry.example", 443), 0); /* names compare without case */
+	CHECK_EQ(check_to(&rs, WIRE_CONNECT_ORIGIN, "registry.example", 443, &to, NULL), 0); /* without case */
+	CHECK(strcmp(to.host, "Registry.example") == 0 && to.port == 443);		     /* the config's name */
 	CHECK_EQ(check(&rs, WIRE_CONNECT_ORIGIN, "registry.example", 80), -EPROTO);
 	CHECK_EQ(check(&rs, WIRE_CONNECT_ORIGIN, "evil.example", 443), -EPROTO);
 	CHECK_EQ(check(&rs, WIRE_CONNECT_ORIGIN, "registry.example.evil", 443), -EPROTO);
 	CHECK_EQ(check(&rs, WIRE_CONNECT_PROXY, "registry.example", 443), -EPROTO); /* no proxy configured */
 	CHECK_EQ(check(&rs, 0, "registry.example", 443), -EPROTO);
 	CHECK_EQ(check(&rs, 77, "registry.example", 443), -EPROTO);
-	/* a redirect elsewhere: refused, not a breach */
+	/* a redirect elsewhere, with no redirect_hosts: refused, not a breach */
 	CHECK_EQ(check(&rs, WIRE_CONNECT_REDIRECT, "s3.example", 443), -EPERM);
 	/* a local domain's worker never connects */
 	CHECK_EQ(check(&local, WIRE_CONNECT_ORIGIN, "registry.example", 443), -EPROTO);
 }
 
-static void test_proxy(void)
+static struct remote_settings with_redirects(void)
 {
 	struct remote_settings rs = registry();
 
+	rs.redirect = (struct redirect_settings){
+		.hosts = { { "S3.example", 443 }, { "127.0.0.1", 9443 }, { "[::1]", 9000 } },
+		.n = 3,
+	};
+	return rs;
+}
+
+static void test_redirect_hosts(void)
+{
+	struct remote_settings rs = with_redirects();
+	struct connect_target to;
+	char why[512];
+
+	CHECK_EQ(check_to(&rs, WIRE_CONNECT_REDIRECT, "s3.example", 443, &to, NULL), 0);
+	CHECK(strcmp(to.host, "S3.example") == 0 && to.port == 443);
+	CHECK_EQ(check_to(&rs, WIRE_CONNECT_REDIRECT, "127.0.0.1", 9443, &to, NULL), 0);
+	CHECK(strcmp(to.host, "127.0.0.1") == 0 && to.port == 9443);
+	/* a loopback literal on the list is one the config names: the broker may connect to it */
+	CHECK(broker_host_is_local_literal(to.host));
+	CHECK_EQ(check(&rs, WIRE_CONNECT_REDIRECT, "[::1]", 9000), 0);
+	/* another port is another host */
+	CHECK_EQ(check(&rs, WIRE_CONNECT_REDIRECT, "s3.example", 444), -EPERM);
+	CHECK_EQ(check(&rs, WIRE_CONNECT_REDIRECT, "127.0.0.1", 443), -EPERM);
+	CHECK_EQ(check_to(&rs, WIRE_CONNECT_REDIRECT, "evil.example", 443, NULL, why), -EPERM);
+	CHECK(strstr(why, "evil.example:443") && strstr(why, "redirect_hosts"));
+	CHECK_EQ(check(&rs, WIRE_CONNECT_REDIRECT, "s3.example.evil", 443), -EPERM);
+	CHECK_EQ(check(&rs, WIRE_CONNECT_REDIRECT, "localhost", 9443), -EPERM);
+	/* the origin is asked for as such, never as a redirect; a listed host is no origin */
+	CHECK_EQ(check(&rs, WIRE_CONNECT_REDIRECT, "registry.example", 443), -EPERM);
+	CHECK_EQ(check(&rs, WIRE_CONNECT_ORIGIN, "s3.example", 443), -EPROTO);
+	CHECK_EQ(check(&rs, WIRE_CONNECT_PROXY, "s3.example", 443), -EPROTO);
+}
+
+static void test_proxy(void)
+{
+	struct remote_settings rs = with_redirects();
+	struct connect_target to;
+
 	rs.proxy = (struct proxy_settings){ .host = "127.0.0.1", .port = 8888 };
-	CHECK_EQ(check(&rs, WIRE_CONNECT_PROXY, "127.0.0.1", 8888), 0);
+	CHECK_EQ(check_to(&rs, WIRE_CONNECT_PROXY, "127.0.0.1", 8888, &to, NULL), 0);
+	CHECK(strcmp(to.host, "127.0.0.1") == 0 && to.port == 8888);
 	CHECK_EQ(check(&rs, WIRE_CONNECT_PROXY, "127.0.0.1", 8889), -EPROTO);
 	/* with a proxy, a direct connection is not what libcurl asks for */
 	CHECK_EQ(check(&rs, WIRE_CONNECT_ORIGIN, "registry.example", 443), -EPROTO);
+	/* a listed redirect host goes through the proxy, as every connection of the domain */
+	CHECK_EQ(check_to(&rs, WIRE_CONNECT_REDIRECT, "s3.example", 443, &to, NULL), 0);
+	CHECK(strcmp(to.host, "127.0.0.1") == 0 && to.port == 8888);
+	/* and one not on the list is refused there too */
+	CHECK_EQ(check(&rs, WIRE_CONNECT_REDIRECT, "evil.example", 443), -EPERM);
+	rs.redirect.n = 0;
+	CHECK_EQ(check(&rs, WIRE_CONNECT_REDIRECT, "s3.example", 443), -EPERM);
 }
 
 static void test_host_unterminated(void)
 {
 	struct remote_settings rs = registry();
 	struct wire_connect m = { .purpose = WIRE_CONNECT_ORIGIN, .port = 443 };
+	struct connect_target to;
 	char why[512];
 
 	memset(m.host, 'a', sizeof(m.host));
-	CHECK_EQ(connect_check(&rs, &m, why, sizeof(why)), -EPROTO);
+	CHECK_EQ(connect_check(&rs, &m, &to, why, sizeof(why)), -EPROTO);
 }
 
 static void test_local_addresses(void)
@@ -132,6 +189,8 @@ static void test_broker_connects(void)
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(addr);
 	int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), pidfd, sock, fd, status;
+	struct remote_settings rs = registry();
+	struct connect_target to;
 	pid_t pid;
 	char byte = 'x';
 
@@ -148,6 +207,15 @@ static void test_broker_connects(void)
 	/* a name that resolves to loopback is refused: only a configured literal may be local */
 	CHECK_EQ(ask(sock, "localhost", ntohs(addr.sin_port), false, &fd), -EACCES);
 	CHECK_EQ(ask(sock, "127.0.0.1", ntohs(addr.sin_port), false, &fd), -EACCES);
+	/* redirect hosts, as connect.c asks for them: a listed name that resolves to loopback is refused */
+	rs.redirect = (struct redirect_settings){
+		.hosts = { { "localhost", ntohs(addr.sin_port) }, { "127.0.0.1", ntohs(addr.sin_port) } }, .n = 2
+	};
+	CHECK_EQ(check_to(&rs, WIRE_CONNECT_REDIRECT, "localhost", ntohs(addr.sin_port), &to, NULL), 0);
+	CHECK_EQ(ask(sock, to.host, to.port, broker_host_is_local_literal(to.host), &fd), -EACCES);
+	CHECK_EQ(check_to(&rs, WIRE_CONNECT_REDIRECT, "127.0.0.1", ntohs(addr.sin_port), &to, NULL), 0);
+	CHECK_EQ(ask(sock, to.host, to.port, broker_host_is_local_literal(to.host), &fd), 0);
+	close(fd);
 	/* the broker is alive after all that (its seccomp filter allowed what it did) */
 	close(sock);
 	CHECK(waitpid(pid, &status, 0) == pid);
@@ -197,6 +265,7 @@ static void test_fetch_stats_reply(void)
 int main(void)
 {
 	RUN(test_origin_only);
+	RUN(test_redirect_hosts);
 	RUN(test_proxy);
 	RUN(test_host_unterminated);
 	RUN(test_local_addresses);

@@ -15,9 +15,18 @@
 #                               prints its digest
 #   rig_nginx_start DIR PORT ROOT
 #                               nginx-light serving ROOT over HTTPS
-#   rig_tinyproxy_start DIR PORT CONNECT_PORT
-#                               tinyproxy on PORT, tunnelling (CONNECT) to
-#                               CONNECT_PORT only; its log in $CFS_OUT/tinyproxy.log
+#   rig_nginx_redirect_start DIR ORIGIN_PORT STORE_PORT ROOT USER PASSWORD
+#                               nginx-light as an origin that wants basic auth
+#                               and answers every GET it lets in with a 307 to
+#                               the same path on STORE_PORT, and as that "object
+#                               storage" serving ROOT without auth (its /loop/
+#                               redirects back to the origin); access logs with
+#                               the Authorization header received, as
+#                               PORT "REQUEST" STATUS auth="VALUE" ("-": none),
+#                               in $CFS_OUT/origin-access.log and storage-access.log
+#   rig_tinyproxy_start DIR PORT CONNECT_PORT...
+#                               tinyproxy on PORT, tunnelling (CONNECT) to the
+#                               CONNECT_PORTs only; its log in $CFS_OUT/tinyproxy.log
 #   rig_liar_start DIR PORT ROOT
 #                               tests/vm/lying-origin.py serving ROOT over HTTPS,
 #                               honest until rig_lie; its answers in $CFS_OUT/liar.log
@@ -142,11 +151,56 @@ rig_nginx_start() {
 	_rig_wait_https nginx "https://127.0.0.1:$port/" 30 "$dir"
 }
 
+rig_nginx_redirect_start() {
+	local dir=$1 origin_port=$2 store_port=$3 root=$4 user=$5 password=$6
+	mkdir -p "$dir/nginx-redirect"
+	printf '%s:%s\n' "$user" "$(openssl passwd -apr1 "$password")" >"$dir/origin.htpasswd"
+	# return runs before auth_basic (rewrite phase, then access): the 307
+	# comes from a named location try_files reaches, after the access check.
+	cat >"$dir/nginx-redirect.conf" <<-EOF
+		daemon off;
+		worker_processes 1;
+		user root;
+		pid $dir/nginx-redirect/nginx.pid;
+		error_log $CFS_OUT/nginx-redirect-error.log;
+		events {}
+		http {
+		  log_format creds '\$server_port "\$request" \$status auth="\$http_authorization"';
+		  client_body_temp_path $dir/nginx-redirect;
+		  proxy_temp_path $dir/nginx-redirect;
+		  fastcgi_temp_path $dir/nginx-redirect;
+		  uwsgi_temp_path $dir/nginx-redirect;
+		  scgi_temp_path $dir/nginx-redirect;
+		  ssl_certificate $dir/srv.crt;
+		  ssl_certificate_key $dir/srv.key;
+		  server {
+		    listen 127.0.0.1:$origin_port ssl;
+		    access_log $CFS_OUT/origin-access.log creds;
+		    auth_basic cachefiles-test;
+		    auth_basic_user_file $dir/origin.htpasswd;
+		    location / { try_files /.nothing-here @storage; }
+		    location @storage { return 307 https://127.0.0.1:$store_port\$request_uri; }
+		  }
+		  server {
+		    listen 127.0.0.1:$store_port ssl;
+		    access_log $CFS_OUT/storage-access.log creds;
+		    root $root;
+		    location /loop/ { return 307 https://127.0.0.1:$origin_port\$request_uri; }
+		  }
+		}
+	EOF
+	nginx -c "$dir/nginx-redirect.conf" -e "$CFS_OUT/nginx-redirect-error.log" &
+	RIG_PID[nginx-redirect]=$!
+	_rig_wait_https nginx-redirect "https://127.0.0.1:$origin_port/" 30 "$dir" &&
+		_rig_wait_https nginx-redirect "https://127.0.0.1:$store_port/" 30 "$dir"
+}
+
 rig_tinyproxy_start() {
-	local dir=$1 port=$2 connect_port=$3 deadline=$((SECONDS + 30))
+	local dir=$1 port=$2 deadline=$((SECONDS + 30)) p
 	# No LogFile: it is opened after the switch to nobody; -d logs to stdout.
 	printf '%s\n' "User nobody" "Group nogroup" "Port $port" "Listen 127.0.0.1" "Timeout 60" "LogLevel Connect" \
-		"MaxClients 20" "Allow 127.0.0.1" "ConnectPort $connect_port" >"$dir/tinyproxy.conf"
+		"MaxClients 20" "Allow 127.0.0.1" >"$dir/tinyproxy.conf"
+	for p in "${@:3}"; do echo "ConnectPort $p"; done >>"$dir/tinyproxy.conf"
 	tinyproxy -d -c "$dir/tinyproxy.conf" >"$CFS_OUT/tinyproxy.log" 2>&1 &
 	RIG_PID[tinyproxy]=$!
 	until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
