@@ -97,26 +97,6 @@ conf=$CFS_VM_TMP/escape.conf
 } >"$conf"
 CFS_TEST_ESCAPE=.escape supervisor_start -c "$conf" --worker-exe "$CFS_BUILD/worker/cachefiles-worker-test"
 
-slot0_pid() {
-	local pid
-	for pid in $(worker_pids); do
-		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--domain $1 --slot 0 " && echo "$pid"
-	done
-	return 0
-}
-
-# A slot-0 worker of domain $1 that has been up a while.
-wait_quiet_slot0() {
-	local deadline=$((SECONDS + 60)) a b
-	while [ "$SECONDS" -lt "$deadline" ]; do
-		a=$(slot0_pid "$1")
-		sleep 0.3
-		b=$(slot0_pid "$1")
-		[ -n "$a" ] && [ "$a" = "$b" ] && return 0
-	done
-	scenario_fail "no slot-0 worker of domain $1 came back up"
-}
-
 pass=0 files=0 bad=0
 next_pass() {
 	local name=esc$((pass % 8))
