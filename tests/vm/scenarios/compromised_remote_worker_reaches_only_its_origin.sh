@@ -254,7 +254,7 @@ rig_stop registry
 [ "${STAT[violations]}" = "${#reason[@]}" ] ||
 	scenario_fail "${STAT[violations]} protocol violations, expected ${#reason[@]}"
 # Refused: the redirect, and the flood past the cap; nothing else.
-[ "${STAT[connects_refused]:-0}" = $((eagain + 1)) ] ||
-	scenario_fail "${STAT[connects_refused]:-0} connections refused, expected $((eagain + 1))"
+[ "${STAT[connects_refused]:-0}" = $((${n:-0} - cap + 1)) ] ||
+	scenario_fail "${STAT[connects_refused]:-0} connections refused, expected $((${n:-0} - cap + 1))"
 scenario_end "${summary[@]}" passes="$pass" files="$files" bad="$bad" flood="${n:-0}/$served/$eagain" \
 	brokered="${STAT[connects]:-0}" deaths="${STAT[deaths]}" spawns="${STAT[spawns]}" violations="${STAT[violations]}"
