@@ -528,5 +528,10 @@ int main(int argc, char **argv)
 		log_error("domain %s: cannot start (is this run by cachefiles-supervisor?)", w.domain);
 		return 1;
 	}
+#ifdef CFS_REMOTE_WORKER
+	test_hook_escape_after_hello(origin.host, origin.port);
+#else
+	test_hook_escape_after_hello(NULL, 0);
+#endif
 	return serve(&w) < 0 ? 1 : 0;
 }

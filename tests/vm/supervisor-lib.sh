@@ -6,6 +6,9 @@
 #   supervisor_stop              SIGTERM, wait; parses the final stats line into
 #                                STAT[key] (opens reads spawns deaths restores ...)
 #   worker_pids                  pids of the supervisor's current workers
+#   slot0_pid [DOMAIN]           pid of the worker in slot 0 (of DOMAIN), if any
+#   wait_quiet_slot0 [DOMAIN]    until one slot-0 worker has been up a while
+#                                (it said HELLO: a start-up backoff is reset)
 #   fd_count PID                 open fds of PID
 #   wait_fd_count PID N SECS     wait until PID has N fds (objects closing
 #                                after umount are asynchronous); fails after SECS
@@ -66,6 +69,26 @@ supervisor_stop() {
 
 worker_pids() {
 	cat "/proc/$SUP_PID/task/$SUP_PID/children" 2>/dev/null || true
+}
+
+slot0_pid() {
+	local pid want="--slot 0 "
+	[ -z "${1:-}" ] || want="--domain $1 --slot 0 "
+	for pid in $(worker_pids); do
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$want" && echo "$pid"
+	done
+	return 0
+}
+
+wait_quiet_slot0() {
+	local deadline=$((SECONDS + 60)) a b
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		a=$(slot0_pid "$@")
+		sleep 0.3
+		b=$(slot0_pid "$@")
+		[ -n "$a" ] && [ "$a" = "$b" ] && return 0
+	done
+	scenario_fail "no slot-0 worker${1:+ of domain $1} came back up"
 }
 
 worker_sandbox_status() {

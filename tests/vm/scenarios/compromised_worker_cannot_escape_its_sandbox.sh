@@ -49,27 +49,6 @@ check_sandbox() {
 	done
 }
 
-slot0_pid() {
-	local pid
-	for pid in $(worker_pids); do
-		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--slot 0 ' && echo "$pid"
-	done
-	return 0
-}
-
-# A slot-0 worker that has been up a while: it said HELLO, so the start-up
-# backoff the killed attempts built up is reset.
-wait_quiet_slot0() {
-	local deadline=$((SECONDS + 30)) a b
-	while [ "$SECONDS" -lt "$deadline" ]; do
-		a=$(slot0_pid)
-		sleep 0.3
-		b=$(slot0_pid)
-		[ -n "$a" ] && [ "$a" = "$b" ] && return 0
-	done
-	scenario_fail "no slot-0 worker came back up"
-}
-
 # Cold mounts (a new blob name each) keep the workers busy: readers run
 # while the attempts are made, pass after pass. After 8 the names come round
 # again (warm passes): the cache fs holds about 12 of the small image.
