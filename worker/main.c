@@ -270,6 +270,22 @@ static int on_drop(struct worker *w, const union wire_msg *m, int fd)
 	return 0;
 }
 
+#ifdef CFS_REMOTE_WORKER
+/*
+ * The answer to a CONNECT that ipc_connect() stopped waiting for
+ * (fetch_deadline passed while the broker was still connecting): the
+ * socket is no longer wanted. Not a breach: the supervisor answers every
+ * CONNECT, however late.
+ */
+static int on_late_connected(struct worker *w, const union wire_msg *m, int fd)
+{
+	(void)w, (void)m;
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+#endif
+
 /* clang-format off */
 static const struct {
 	uint16_t type;
@@ -280,6 +296,9 @@ static const struct {
 	{ WIRE_READ, on_read },
 	{ WIRE_DROP, on_drop },
 	{ WIRE_PREFETCH, on_prefetch },
+#ifdef CFS_REMOTE_WORKER
+	{ WIRE_CONNECTED, on_late_connected },
+#endif
 };
 /* clang-format on */
 
