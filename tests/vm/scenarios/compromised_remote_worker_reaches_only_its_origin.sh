@@ -197,7 +197,7 @@ grep -q "escape connect-elsewhere: pid $pid fd [0-9]* still connected to 127.0.0
 	scenario_fail "connect-elsewhere: the handed socket is not connected to the origin any more"
 grep -q "escape connect-redirect: pid [0-9]* ask(.* denied: Operation not permitted" "$SUP_LOG" ||
 	scenario_fail "connect-redirect: not refused with EPERM"
-grep -q "domain esc worker 0: connection refused: the origin redirected to another host, which this domain does not allow (127.0.0.1:22)" "$SUP_LOG" ||
+grep -q "domain esc worker 0: connection refused: the origin redirected to a host that is not on this domain's redirect_hosts (127.0.0.1:22)" "$SUP_LOG" ||
 	scenario_fail "connect-redirect: no line for the refusal"
 
 # The flood, with no reader running (the flooding worker must get no
