@@ -15,6 +15,8 @@ packages=(
 	docker-registry apache2-utils nginx-light openssl
 	# ... and the HTTP proxy a remote domain's workers tunnel through
 	tinyproxy
+	# the remote reads benchmark: tc shapes loopback (netem), curl pulls the whole blob
+	iproute2 curl
 	clang clang-format libclang-rt-14-dev valgrind python3
 	# promtool checks `cachefilesctl metrics` (the unit test metrics-promtool); Debian
 	# ships it only in prometheus (~100 MB, a dozen JS packages for its web UI; on a

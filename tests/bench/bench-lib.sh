@@ -24,6 +24,9 @@
 #                                LAT[filled] (bytes written into the cache
 #                                file) and LAT[stat_KEY] for every counter of
 #                                the stats line it logs
+#   read_tree DIR MANIFEST READERS
+#                                cat every file of MANIFEST under DIR, round
+#                                robin over READERS parallel readers
 #   summarize FILE               "avg p50 max n" of the numbers in FILE (1 decimal)
 #   phases TIMES JOURNAL PATTERN...
 #                                for each time in TIMES (one a line, ascending):
@@ -108,6 +111,20 @@ sup_latency() {
 	LAT[reads]=${LAT[stat_reads]}
 	# What workers wrote into the cache file: for READs, readahead and prefetch.
 	LAT[filled]=$((LAT[stat_bytes] + ${LAT[stat_readahead]:-0} + ${LAT[stat_prefetched]:-0}))
+}
+
+read_tree() {
+	local dir=$1 manifest=$2 n=$3 work pids=() i
+	work=$(mktemp -d "$CFS_VM_TMP/parts.XXXXXX")
+	cut -c67- "$manifest" | awk -v n="$n" -v d="$work" '{ print > (d "/part." (NR % n)) }'
+	for i in "$work"/part.*; do
+		(cd "$dir" && exec xargs -d '\n' cat -- <"$i" >/dev/null) &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i" || return 1
+	done
+	rm -rf "$work"
 }
 
 summarize() {

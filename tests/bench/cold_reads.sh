@@ -59,21 +59,6 @@ for shape in $shapes; do
 	umount "$mnt"
 done
 
-# read_tree DIR MANIFEST READERS: every file, round robin over the readers.
-read_tree() {
-	local dir=$1 manifest=$2 n=$3 work pids=() i
-	work=$(mktemp -d "$CFS_VM_TMP/parts.XXXXXX")
-	cut -c67- "$manifest" | awk -v n="$n" -v d="$work" '{ print > (d "/part." (NR % n)) }'
-	for i in "$work"/part.*; do
-		(cd "$dir" && exec xargs -d '\n' cat -- <"$i" >/dev/null) &
-		pids+=($!)
-	done
-	for i in "${pids[@]}"; do
-		wait "$i" || return 1
-	done
-	rm -rf "$work"
-}
-
 # read_file FILE READERS: each reader takes one contiguous slice, 1 MiB at a time.
 read_file() {
 	local file=$1 n=$2 mib i pids=() slice

@@ -13,6 +13,9 @@
 #   supervisor_recovery  supervisor SIGKILL under systemd to the next answered READ
 #   restart_scale        systemctl restart with 10 000 open objects (--quick: 1 000): time to
 #                        the first READ and to READY, fd store, fds
+#   remote_reads         a 256 MiB image in a registry over loopback shaped by netem (20 ms
+#                        RTT, 200 Mbit/s): first file and full read on demand against pulling
+#                        the blob and mounting the file; a second mount sends no range request
 #   unit_options         the same restart with each of systemd's mount-namespace options added
 #                        (not in the default set: --only unit_options; about 15 minutes)
 # Options:
@@ -42,7 +45,7 @@ usage() {
 	exit 2
 }
 
-only=cold_reads,worker_recovery,supervisor_recovery,restart_scale report_only=0
+only=cold_reads,worker_recovery,supervisor_recovery,restart_scale,remote_reads report_only=0
 export CFS_BENCH_REPS=1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -84,6 +87,8 @@ for name in ${only//,/ }; do
 	rm -f "$out/bench.jsonl" "$out/run.json"
 	mem=2048
 	[ "$name" = cold_reads ] && mem=3072 # blobs, cache fs and page cache of a 256 MiB file
+	# The registry's copy and the pulled one (tmpfs), the cache fs, page cache.
+	[ "$name" = remote_reads ] && mem=3072
 	# Thousands of erofs mounts: the 20 000-object scenario runs with 8 GiB too.
 	[ "$name" = restart_scale ] && [ "${CFS_BENCH_OBJECTS:-10000}" -gt 2500 ] && mem=8192
 	echo "== bench $name" >&2
@@ -92,7 +97,7 @@ for name in ${only//,/ }; do
 	timeout 3700 "$src/tests/vm/run-vm.sh" --timeout 3600 --mem "$mem" --out "$out" "$here/$name.sh" \
 		>"$out/console.log" 2>&1 || rc=$?
 	wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
-	grep -E '^\[[0-9:.]+\] (RUN|RECOVERY|SCALE|UNIT|FAIL)|^SCENARIO|^run-vm: boot' "$out/console.log" >&2 || true
+	grep -E '^\[[0-9:.]+\] (RUN|RECOVERY|SCALE|UNIT|REMOTE|FAIL)|^SCENARIO|^run-vm: boot' "$out/console.log" >&2 || true
 	printf '{"status": %d, "wall_s": %s, "finished": "%s"}\n' "$rc" "$wall" "$(date -Is)" >"$out/run.json"
 	echo "== bench $name: status $rc, $wall s (console: $out/console.log)" >&2
 	[ "$rc" = 0 ] || failed=1

@@ -37,7 +37,7 @@ make -s tinyconfig >/dev/null
 scripts/kconfig/merge_config.sh -m .config "$fragment" >/dev/null
 make -s olddefconfig >/dev/null
 # Refuse a config that silently dropped what the tests need.
-for opt in CACHEFILES_ONDEMAND EROFS_FS_ONDEMAND EROFS_FS_BACKED_BY_FILE 9P_FS SECCOMP_FILTER EXT4_FS BLK_DEV_LOOP BLK_DEV_RAM; do
+for opt in CACHEFILES_ONDEMAND EROFS_FS_ONDEMAND EROFS_FS_BACKED_BY_FILE 9P_FS SECCOMP_FILTER EXT4_FS BLK_DEV_LOOP BLK_DEV_RAM NET_SCH_NETEM; do
 	grep -q "^CONFIG_$opt=y" .config || { echo "build-kernel: CONFIG_$opt did not stick" >&2; exit 1; }
 done
 echo "build-kernel: building bzImage with make -j$jobs (about 5 minutes on 2 cores)" >&2

@@ -10,6 +10,8 @@
 #   big    ~3000 files of 1-40 KB in nested dirs + 3 files of 21-35 MB (~125 MB)
 #   file256  one 256 MiB file (benchmarks: sequential read)
 #   tree10k  10 000 files of 1-8 KB in nested dirs (benchmarks: small files)
+#   tree256  ~256 MiB: 12 000 files of 1-40 KB in nested dirs + 3 files of
+#            20-44 MB (benchmarks: an image pulled from a registry)
 # The first three also hold edge sizes around the 4 KiB page (0, 1, 4095,
 # 4096, 4097 bytes...), which is where on-demand READ alignment goes wrong;
 # the benchmark shapes hold exactly the files they are named for.
@@ -33,7 +35,8 @@ small) small_files=2000 dirs=10 big_sizes="1200000 2500000 4000000" ;;
 big) small_files=3000 dirs=12 big_sizes="21000000 28000000 35000000" ;;
 file256) small_files=0 dirs=1 big_sizes=$((256 << 20)) edges=0 ;;
 tree10k) small_files=10000 dirs=10 big_sizes='' edges=0 small_span=$((7 * 1024)) ;;
-*) echo "make-image: unknown SPEC $spec (tiny, mini, small, big, file256, tree10k)" >&2; exit 2 ;;
+tree256) small_files=12000 dirs=16 big_sizes="20000000 32000000 44000000" edges=0 ;;
+*) echo "make-image: unknown SPEC $spec (tiny, mini, small, big, file256, tree10k, tree256)" >&2; exit 2 ;;
 esac
 
 if [ "$img" -nt "$0" ] && [ -s "$manifest" ]; then
