@@ -2,7 +2,6 @@
 #include "connect.h"
 
 #include <inttypes.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "cfs-util.h"
 #include "connect-check.h"
 #include "pool.h"
+#include "sandbox.h"
 #include "wire-io.h"
 
 /* A connect may take this long at most; the worker's own deadline (fetch_deadline) bounds what it waits. */
@@ -46,15 +46,8 @@ static void answer(struct supervisor *s, struct domain *d, unsigned slot, uint32
  */
 static const char *broker_user(const struct domain *d, uid_t *uid, gid_t *gid)
 {
-	struct passwd pw, *found = NULL;
-	char buf[4096];
-
-	if (getpwnam_r(BROKER_USER, &pw, buf, sizeof(buf), &found) == 0 && found && pw.pw_uid != 0 && pw.pw_gid != 0 &&
-	    pw.pw_uid != geteuid()) {
-		*uid = pw.pw_uid;
-		*gid = pw.pw_gid;
+	if (sandbox_lookup_user(BROKER_USER, uid, gid) == 0)
 		return BROKER_USER;
-	}
 	log_notice("no user " BROKER_USER " (cachefiles-supervisor.sysusers makes it): the connection broker "
 		   "runs as domain %s's worker user %s",
 		   d->name, d->sandbox.user);

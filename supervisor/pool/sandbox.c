@@ -56,29 +56,44 @@
 	"allow the supervisor to create namespaces (kernel CONFIG_NAMESPACES and *_NS; no seccomp or " \
 	"RestrictNamespaces= setting forbidding them)"
 
-int sandbox_resolve_user(struct sandbox_settings *sb)
+int sandbox_lookup_user(const char *name, uid_t *uid, gid_t *gid)
 {
 	struct passwd pw, *found = NULL;
 	char buf[4096];
-	int r = getpwnam_r(sb->user, &pw, buf, sizeof(buf), &found);
+	int r = getpwnam_r(name, &pw, buf, sizeof(buf), &found);
 
 	if (r != 0)
-		return log_error_errno(-r, "worker user %s: lookup failed", sb->user);
-	if (!found) {
+		return -r;
+	if (!found)
+		return -ENOENT;
+	*uid = pw.pw_uid;
+	*gid = pw.pw_gid;
+	/* Sharing root's or our own ids, it could signal or trace the supervisor. */
+	return pw.pw_uid == 0 || pw.pw_gid == 0 || pw.pw_uid == geteuid() ? -EPERM : 0;
+}
+
+int sandbox_resolve_user(struct sandbox_settings *sb)
+{
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int r = sandbox_lookup_user(sb->user, &uid, &gid);
+
+	if (r == -ENOENT) {
 		log_error("worker user %s does not exist: create it (systemd-sysusers with "
 			  "cachefiles-supervisor.sysusers, or useradd --system --no-create-home "
 			  "--shell /usr/sbin/nologin %s) or name another one with --worker-user",
 			  sb->user, sb->user);
-		return -ENOENT;
+		return r;
 	}
-	/* Workers sharing root's or our own ids could signal or trace the supervisor. */
-	if (pw.pw_uid == 0 || pw.pw_gid == 0 || pw.pw_uid == geteuid()) {
+	if (r == -EPERM) {
 		log_error("worker user %s (uid %u, gid %u) must not be root or the supervisor's user", sb->user,
-			  (unsigned)pw.pw_uid, (unsigned)pw.pw_gid);
-		return -EPERM;
+			  (unsigned)uid, (unsigned)gid);
+		return r;
 	}
-	sb->uid = pw.pw_uid;
-	sb->gid = pw.pw_gid;
+	if (r < 0)
+		return log_error_errno(r, "worker user %s: lookup failed", sb->user);
+	sb->uid = uid;
+	sb->gid = gid;
 	return 0;
 }
 

@@ -14,7 +14,13 @@
 
 #include "sandbox-settings.h"
 
-/* Looks the worker user up (getpwnam_r); logs what to fix and returns -errno if it cannot be used. */
+/*
+ * An unprivileged user's ids, quietly: 0, -ENOENT (no such user), -EPERM
+ * (root's or our own uid, or root's gid; *uid and *gid say which), or the
+ * lookup's -errno.
+ */
+int sandbox_lookup_user(const char *name, uid_t *uid, gid_t *gid);
+/* Looks the worker user up; logs what to fix and returns -errno if it cannot be used. */
 int sandbox_resolve_user(struct sandbox_settings *sb);
 
 /*
